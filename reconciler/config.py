@@ -1,0 +1,230 @@
+"""couponctl.toml + environment -> typed settings. Secrets are never stored here: only where to find them.
+
+Relative paths in the file are relative to the directory holding couponctl.toml. A missing file is fine: every
+setting has a default (sandbox mode, SQLite under ./state/).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from reconciler.errors import ConfigError
+
+DEFAULT_CONFIG = "couponctl.toml"
+SHOP_BASE_URL = "https://api.weixin.qq.com"
+WECHATPAY_BASE_URL = "https://api.mch.weixin.qq.com"
+
+# Documented per-endpoint limits (reference B.12 and A.10). Shop: the v1 doc's "800 calls / 30 s" is the only
+# figure published, not restated for /shop [??]: our default, named here.
+DEFAULT_RATE_LIMITS: dict[str, float] = {
+    "shop.add": 800 / 30,
+    "shop.update": 800 / 30,
+    "shop.update_status": 800 / 30,
+    "shop.get": 800 / 30,
+    "shop.get_list": 800 / 30,
+    "product.create": 20.0,
+    "product.get": 20.0,
+    "product.patch": 20.0,
+    "product.deactivate": 20.0,
+}
+
+
+class Secret:
+    """A secret value that never shows itself in repr/str/logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class StateSettings:
+    url: str = "sqlite:///state/couponctl.db"
+    lock_timeout: float = 0.0  # seconds to wait for the lock; 0 = fail fast
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSettings:
+    mode: Literal["sandbox", "wechat"] = "sandbox"
+    sandbox_dir: str = "state/sandbox"  # embedded sandbox: data file and generated credentials
+
+
+@dataclass(frozen=True, slots=True)
+class ShopSettings:
+    appid: str = ""
+    secret_env: str = "COUPONCTL_SHOP_APPSECRET"
+    secret_file_env: str = "COUPONCTL_SHOP_APPSECRET_FILE"
+    base_url: str = SHOP_BASE_URL
+
+
+@dataclass(frozen=True, slots=True)
+class WechatPaySettings:
+    mchid: str = ""
+    serial_no: str = ""
+    private_key_file_env: str = "COUPONCTL_WECHATPAY_KEY_FILE"
+    private_key_file: str = ""  # a path; allowed, but the env var is preferred so keys stay out of the repo
+    public_key_id: str = ""
+    public_key_file: str = ""
+    brand_id: str = ""
+    base_url: str = WECHATPAY_BASE_URL
+
+
+@dataclass(frozen=True, slots=True)
+class ApplySettings:
+    parallelism: int = 8
+    plan_max_age_hours: float = 24.0
+    rate_limits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    max_retries: int = 6
+    request_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    root: Path  # directory of couponctl.toml (or the cwd when there is none)
+    config_file: Path | None
+    manifests: tuple[str, ...] = ("manifests",)
+    state: StateSettings = field(default_factory=StateSettings)
+    upstream: UpstreamSettings = field(default_factory=UpstreamSettings)
+    shop: ShopSettings = field(default_factory=ShopSettings)
+    wechatpay: WechatPaySettings = field(default_factory=WechatPaySettings)
+    apply: ApplySettings = field(default_factory=ApplySettings)
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def state_url(self) -> str:
+        """The state URL with a relative SQLite path resolved against the config's directory."""
+        url = self.state.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+            return prefix + str(self.resolve(url[len(prefix) :]))
+        return url
+
+    def shop_secret(self, environ: dict[str, str] | None = None) -> Secret:
+        env = os.environ if environ is None else environ
+        if self.shop.secret_env and env.get(self.shop.secret_env):
+            return Secret(env[self.shop.secret_env])
+        if self.shop.secret_file_env and env.get(self.shop.secret_file_env):
+            return Secret(_read_secret_file(Path(env[self.shop.secret_file_env]), self.shop.secret_file_env))
+        raise ConfigError(
+            f"no Mini Program app secret: set the environment variable {self.shop.secret_env} "
+            f"(or {self.shop.secret_file_env} to a file holding it)"
+        )
+
+    def wechatpay_private_key(self, environ: dict[str, str] | None = None) -> bytes:
+        env = os.environ if environ is None else environ
+        path = env.get(self.wechatpay.private_key_file_env or "") or self.wechatpay.private_key_file
+        if not path:
+            raise ConfigError(
+                f"no WeChat Pay merchant private key: set {self.wechatpay.private_key_file_env} to the path of "
+                "apiclient_key.pem"
+            )
+        return _read_secret_file(self.resolve(path), "the merchant private key").encode("ascii", "replace")
+
+
+def _read_secret_file(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} from {path}: {exc.strerror}") from None
+
+
+_SECTIONS: dict[str, set[str]] = {
+    "state": {"url", "lock_timeout"},
+    "upstream": {"mode", "sandbox_dir"},
+    "shop": {"appid", "secret_env", "secret_file_env", "base_url"},
+    "wechatpay": {
+        "mchid",
+        "serial_no",
+        "private_key_file_env",
+        "private_key_file",
+        "public_key_id",
+        "public_key_file",
+        "brand_id",
+        "base_url",
+    },
+    "apply": {"parallelism", "plan_max_age_hours", "rate_limits", "max_retries", "request_timeout_s"},
+}
+_FORBIDDEN_KEYS = {"secret", "appsecret", "app_secret", "private_key", "access_token", "apiv3_key"}
+
+
+def load_settings(path: str | Path | None = None, cwd: Path | None = None) -> Settings:
+    """Read couponctl.toml (explicit path, or ./couponctl.toml when present) into `Settings`."""
+    base = cwd or Path.cwd()
+    explicit = path is not None
+    file = Path(path) if path is not None else base / DEFAULT_CONFIG
+    if not file.is_absolute():
+        file = base / file
+    if not file.exists():
+        if explicit:
+            raise ConfigError(f"config file not found: {file}")
+        return Settings(root=base, config_file=None)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {file}: {exc.strerror}") from None
+    return _from_dict(data, file)
+
+
+def _from_dict(data: dict[str, Any], file: Path) -> Settings:
+    unknown = set(data) - set(_SECTIONS) - {"manifests"}
+    if unknown:
+        raise ConfigError(f"{file}: unknown section(s) {', '.join(sorted(unknown))}; allowed: {', '.join(_SECTIONS)}")
+    kwargs: dict[str, Any] = {}
+    for section, allowed in _SECTIONS.items():
+        values = data.get(section, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"{file}: [{section}] must be a table")
+        bad = set(values) - allowed
+        secret_like = bad & _FORBIDDEN_KEYS
+        if secret_like:
+            raise ConfigError(
+                f"{file}: [{section}] {', '.join(sorted(secret_like))}: secrets never go in couponctl.toml; "
+                "name an environment variable instead (e.g. secret_env, private_key_file_env)"
+            )
+        if bad:
+            raise ConfigError(
+                f"{file}: [{section}] unknown key(s) {', '.join(sorted(bad))}; allowed: {', '.join(sorted(allowed))}"
+            )
+        kwargs[section] = values
+    manifests = data.get("manifests", {}).get("paths", ["manifests"]) if isinstance(data.get("manifests"), dict) else (
+        ["manifests"]
+    )
+    try:
+        apply_values = dict(kwargs["apply"])
+        if "rate_limits" in apply_values:
+            merged = dict(DEFAULT_RATE_LIMITS)
+            merged.update({str(k): float(v) for k, v in apply_values["rate_limits"].items()})
+            apply_values["rate_limits"] = merged
+        mode = kwargs["upstream"].get("mode", "sandbox")
+        if mode not in ("sandbox", "wechat"):
+            raise ConfigError(f'{file}: [upstream] mode must be "sandbox" or "wechat", not {mode!r}')
+        return Settings(
+            root=file.parent,
+            config_file=file,
+            manifests=tuple(str(m) for m in manifests),
+            state=StateSettings(**kwargs["state"]),
+            upstream=UpstreamSettings(**kwargs["upstream"]),
+            shop=ShopSettings(**kwargs["shop"]),
+            wechatpay=WechatPaySettings(**{k: str(v) for k, v in kwargs["wechatpay"].items()}),
+            apply=ApplySettings(**apply_values),
+        )
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"{file}: invalid value: {exc}") from None

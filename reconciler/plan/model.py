@@ -1,0 +1,142 @@
+"""The plan as a value: `Plan` holds `Action`s, each with `FieldChange`s and the exact `Call`s apply will make.
+
+A plan has two consumers that never re-compute the diff: the renderers (text, JSON, Markdown) and the applier.
+Display-only data (annotations, summaries) is derived from these fields by the renderers; the applier reads only
+`Action.type`, `Action.calls` and the identifying fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from reconciler.resources import Kind, SourceRef
+
+PLAN_FORMAT_VERSION = "1.0"
+
+
+class ActionType(StrEnum):
+    CREATE = "create"  # +    new coupon (shop: add, then update_status(2) when active)
+    UPDATE = "update"  # ~    in-place content change (shop update in status 1; product PATCH display_info)
+    REPLACE = "replace"  # -/+  create the new coupon, then deactivate the old one (create-before-destroy)
+    DEACTIVATE = "deactivate"  # -    irreversible: product deactivate, shop void (update_status(4))
+    TRANSITION = "transition"  # >    shop status move along 1->2, 2->3 (and 1->2->3 / 1->2->4 paths)
+    FORGET = "forget"  # removed from manifests while upstream has no delete: dropped from state only
+    BLOCKED = "blocked"  # cannot be applied; makes the whole plan non-applyable; carries a remedy
+    DEFERRED = "deferred"  # waiting for upstream (product coupon under review); not an error
+    NOT_APPLIED = "not_applied"  # a difference couponctl reports but does not change (stock after creation)
+
+
+# The upstream operations a plan may call. Shop: /shop/coupon/*. Product: WeChat Pay APIv3 partner product coupons.
+Operation = Literal[
+    "shop.add",
+    "shop.update",
+    "shop.update_status",
+    "product.create",
+    "product.patch",
+    "product.deactivate",
+]
+MUTATING_OPERATIONS: frozenset[str] = frozenset(
+    {"shop.add", "shop.update", "shop.update_status", "product.create", "product.patch", "product.deactivate"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One upstream call, fully built at plan time: apply sends exactly this body.
+
+    `target` is the upstream id the call addresses (out_coupon_id for shop calls, product_coupon_id for product
+    PATCH / deactivate); it is None for `product.create`, whose id WeChat assigns. `role` tells, for a replacement,
+    whether the call concerns the new coupon or the old one.
+    """
+
+    operation: Operation
+    payload: Mapping[str, Any]
+    target: str | None = None
+    out_request_no: str | None = None
+    role: Literal["new", "old"] = "new"
+
+
+FieldEffect = Literal["update", "forces_replacement", "blocked", "deferred", "not_applied"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field that differs. `change` says whether it appears, disappears or changes value."""
+
+    path: str  # dotted path in the normalised body, list items as [i]: "display_info.name"
+    change: Literal["add", "remove", "change"]
+    before: Any = None
+    after: Any = None
+    effect: FieldEffect = "update"
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What happens to one address. `before` is the last-known upstream object, `after` the desired body."""
+
+    address: str
+    kind: Kind
+    type: ActionType
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    changes: tuple[FieldChange, ...] = ()
+    calls: tuple[Call, ...] = ()
+    upstream_id: str | None = None  # known id (shop out_coupon_id always; product id once created)
+    status_before: str | None = None  # shop "1".."4" / product state
+    status_after: str | None = None
+    reason: str | None = None  # why this action (blocked / deferred / forget / replace)
+    remedy: str | None = None  # what the user can do (blocked)
+    warnings: tuple[str, ...] = ()
+    source: SourceRef | None = None
+    desired_digest: str | None = None
+    protect: bool = False
+    brand_id: str | None = None
+
+    @property
+    def applyable(self) -> bool:
+        return self.type is not ActionType.BLOCKED
+
+
+@dataclass(frozen=True, slots=True)
+class DriftItem:
+    """Something that changed upstream outside couponctl, found while refreshing."""
+
+    address: str
+    kind: Kind
+    category: Literal["changed", "missing", "terminal", "unmanaged"]
+    changes: tuple[FieldChange, ...] = ()
+    upstream_id: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything apply needs and a reviewer sees. Holds no secret."""
+
+    lineage: str
+    serial: int
+    manifest_digest: str
+    created_at: str  # ISO-8601 UTC
+    expires_at: str  # ISO-8601 UTC
+    actions: tuple[Action, ...]
+    tool_version: str
+    format_version: str = PLAN_FORMAT_VERSION
+    targets: tuple[str, ...] = ()
+    drift: tuple[DriftItem, ...] = ()
+    warnings: tuple[str, ...] = ()
+    refreshed: bool = False
+    git_commit: str | None = None
+    unchanged: int = 0  # addresses that match and need nothing
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def applyable(self) -> bool:
+        return all(a.applyable for a in self.actions)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(a.calls or a.type is ActionType.FORGET for a in self.actions)
