@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 # command name -> "module:attribute" (a click.Command). Add a line when you add a command module.
 COMMANDS: dict[str, str] = {
-    "validate": "reconciler.cli.validate:validate",
-    "schema": "reconciler.cli.validate:schema",
 }
 
 EXAMPLES = """\b
