@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 # command name -> "module:attribute" (a click.Command). Add a line when you add a command module.
 COMMANDS: dict[str, str] = {
+    "sandbox": "reconciler.cli.sandbox:sandbox",
     "show": "reconciler.cli.show:show",
 }
 
