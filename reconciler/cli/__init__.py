@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, str] = {
     "sandbox": "reconciler.cli.sandbox:sandbox",
     "show": "reconciler.cli.show:show",
+    "validate": "reconciler.cli.validate:validate",
+    "schema": "reconciler.cli.validate:schema",
 }
 
 EXAMPLES = """\b
