@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "show": "reconciler.cli.show:show",
     "validate": "reconciler.cli.validate:validate",
     "schema": "reconciler.cli.validate:schema",
+    "state": "reconciler.cli.state:state",
+    "history": "reconciler.cli.state:history",
 }
 
 EXAMPLES = """\b
