@@ -1,0 +1,39 @@
+"""Deterministic `out_request_no` derivation for WeChat Pay calls (design §2.4, reference B.9).
+
+WeChat Pay deduplicates mutating calls on `out_request_no` (6-40 characters of `[0-9A-Za-z_-]`, reference B.9): the
+same number with the same body replays the first answer, the same number with a different body is refused. So the
+number must be a pure function of the change:
+
+    out_request_no = "cc" + first 30 hex digits of sha256(lineage \\0 address \\0 action \\0 payload_digest)
+
+- `lineage` scopes numbers to one state (two states never collide);
+- `address` and `action` say what happens to which coupon; the planner puts the operation, the target id and a
+  version of the resource's last-known state into `action`, so that a later, different change of the same coupon
+  (even back to an earlier body, A -> B -> A) never reuses a number WeChat would replay;
+- `payload_digest` is `payload_digest(payload)`: the canonical-JSON sha256 of the body *without* `out_request_no`.
+
+The result is 32 characters of `[0-9a-f]` prefixed with `cc`, well inside the 6-40 limit. Same inputs, same
+number; any different input, a different number (up to sha256 collisions on 120 bits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.resources import digest
+
+REQUEST_NO_PREFIX = "cc"
+_HEX_DIGITS = 30
+
+
+def payload_digest(payload: Mapping[str, Any]) -> str:
+    """sha256 hex of the canonical JSON of a call body, excluding its own `out_request_no`."""
+    return digest({k: v for k, v in payload.items() if k != "out_request_no"})
+
+
+def out_request_no(lineage: str, address: str, action: str, payload_digest: str) -> str:
+    """The request number of one planned call; see the module docstring for the exact derivation."""
+    material = "\0".join((lineage, address, action, payload_digest)).encode("utf-8")
+    return REQUEST_NO_PREFIX + hashlib.sha256(material).hexdigest()[:_HEX_DIGITS]
