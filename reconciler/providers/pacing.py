@@ -1,0 +1,133 @@
+"""Client-side pacing and retries: per-operation token buckets and a narrow retry loop (design §2.4).
+
+Rates come from the documented limits (`config.DEFAULT_RATE_LIMITS`, reference B.12 / A.10). Each bucket holds one
+token (burst 1): call starts are spaced at least 1 / (R × safety) seconds apart, so no 1-second window ever holds more
+than R starts and the server's own bucket never has to refuse us. Retries cover `TransientUpstreamError` only (429,
+5xx, errcode -1 / 300000 / 45011 / 990010, timeouts, dropped connections), with exponential backoff and full jitter,
+never other 4xx. A hand-written loop (rather than `stamina`) keeps clock, sleep and randomness injectable, so tests
+run deterministically without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+from reconciler.errors import TransientUpstreamError
+
+T = TypeVar("T")
+
+# Our default: pace at 98 % of the documented rate, so clock drift between us and WeChat cannot cost a 429.
+DEFAULT_SAFETY = 0.98
+# Our default: a Retry-After longer than this is capped (a run should not sleep for hours on one header).
+RETRY_AFTER_CAP_S = 120.0
+
+
+class RateLimiter:
+    """One burst-1 token bucket per operation name ("product.create", "shop.add", ...).
+
+    Operations without a configured rate are not paced. Reservations are taken without awaiting in between, so
+    concurrent tasks queue in arrival order; a task cancelled while waiting leaves its slot unused (conservative).
+    """
+
+    def __init__(
+        self,
+        rates: Mapping[str, float],
+        *,
+        safety: float = DEFAULT_SAFETY,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not 0 < safety <= 1:
+            raise ValueError("safety must be in (0, 1]")
+        for op, rate in rates.items():
+            if rate <= 0:
+                raise ValueError(f"rate for {op} must be positive, not {rate}")
+        self._interval = {op: 1.0 / (rate * safety) for op, rate in rates.items()}
+        self._next_free: dict[str, float] = {}
+        self._clock = clock
+        self._sleep = sleep
+
+    def interval(self, operation: str) -> float:
+        """Seconds between two call starts of `operation` (0 when it is not paced)."""
+        return self._interval.get(operation, 0.0)
+
+    def reserve(self, operation: str) -> float:
+        """Take the next slot of `operation` and return how long to wait for it (0 = now)."""
+        interval = self._interval.get(operation)
+        if interval is None:
+            return 0.0
+        now = self._clock()
+        slot = max(now, self._next_free.get(operation, now))
+        self._next_free[operation] = slot + interval
+        return slot - now
+
+    async def acquire(self, operation: str) -> None:
+        """Wait until `operation` may start one call."""
+        delay = self.reserve(operation)
+        if delay > 0:
+            await self._sleep(delay)
+
+    @asynccontextmanager
+    async def slot(self, operation: str) -> AsyncIterator[None]:
+        """`async with limiter.slot(op):` — the body starts at a paced moment."""
+        await self.acquire(operation)
+        yield
+
+
+def retry_after_of(exc: BaseException) -> float | None:
+    """The server's Retry-After, in seconds, when the provider attached one to the error."""
+    value: object = getattr(exc, "retry_after", None)
+    if isinstance(value, int | float):
+        return float(value)
+    return None
+
+
+def full_jitter(cap: float) -> float:
+    """A uniformly random delay in [0, cap] ("full jitter")."""
+    return random.uniform(0.0, cap)
+
+
+def backoff_cap(attempt: int, *, base_delay: float, max_delay: float) -> float:
+    """The upper bound of the delay after failed attempt number `attempt` (1-based): base × 2^(attempt-1), capped."""
+    return min(max_delay, base_delay * 2.0 ** (attempt - 1))
+
+
+async def retry_call(
+    fn: Callable[[], Awaitable[T]],
+    *,
+    max_attempts: int = 6,
+    base_delay: float = 0.5,
+    max_delay: float = 30.0,
+    jitter: Callable[[float], float] = full_jitter,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    on_retry: Callable[[int, TransientUpstreamError, float], None] | None = None,
+) -> T:
+    """Await `fn()` until it succeeds, retrying only `TransientUpstreamError`, at most `max_attempts` times in all.
+
+    The delay after failed attempt n is `jitter(min(max_delay, base_delay × 2^(n-1)))`, raised to the server's
+    Retry-After when that is longer (capped at RETRY_AFTER_CAP_S). `on_retry(attempt, error, delay)` is told before
+    each wait. The last transient error is re-raised when attempts run out; any other exception passes at once.
+    Pass `jitter=lambda cap: cap` for deterministic delays.
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await fn()
+        except TransientUpstreamError as err:
+            if attempt >= max_attempts:
+                raise
+            delay = jitter(backoff_cap(attempt, base_delay=base_delay, max_delay=max_delay))
+            server = retry_after_of(err)
+            if server is not None:
+                delay = max(delay, min(server, RETRY_AFTER_CAP_S))
+            if on_retry is not None:
+                on_retry(attempt, err, delay)
+            await sleep(delay)

@@ -1,0 +1,193 @@
+"""The WeChat Pay APIv3 partner product-coupon client (family "product"; reference Part B, signing Part C).
+
+Every request is signed by `WechatPaySigner` over the exact bytes sent; every 2xx response is verified by
+`ResponseVerifier` before a single byte of it is parsed (design §2.4: a 2xx failing verification is an attack,
+nothing is recorded from it). Errors map to the typed tree of `reconciler.errors` (reference B.11).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from reconciler.errors import TransientUpstreamError, UpstreamError
+from reconciler.plan.model import Call
+from reconciler.providers.base import CallResult
+from reconciler.providers.pacing import RateLimiter
+from reconciler.providers.transport import send_safely, transient_http_status, with_retry_after
+from reconciler.providers.wechatpay_auth import ResponseVerifier, WechatPaySigner, load_public_key
+
+COUPONS_PATH = "/v3/marketing/partner/product-coupon/product-coupons"  # reference B.1
+# B.6: "object does not exist / not owned" is business code 268578608, the suffix of the Request-ID; the HTTP status
+# the seed doc lists is 404 NOT_FOUND [??]. Both are read as "does not exist" by `read`.
+NOT_FOUND_CODES: frozenset[str] = frozenset({"NOT_FOUND"})
+NOT_FOUND_BUSINESS_CODES: frozenset[str] = frozenset({"268578608"})
+
+
+def encode_body(payload: Mapping[str, Any]) -> bytes:
+    """The one serialisation of a request body: signed and sent as these exact bytes (C.1)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class WechatPayProvider:
+    """Partner product coupons: create, PATCH, deactivate and GET. There is no list API (B.1)."""
+
+    family = "product"
+
+    def __init__(  # noqa: PLR0917 - the credentials in the order couponctl.toml names them
+        self,
+        mchid: str,
+        serial_no: str,
+        private_key_pem: bytes,
+        public_key_id: str,
+        public_key_pem: bytes,
+        base_url: str,
+        brand_id: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.brand_id = brand_id
+        self._signer = WechatPaySigner(mchid, serial_no, private_key_pem, public_key_id, clock=clock)
+        self._verifier = ResponseVerifier({public_key_id: load_public_key(public_key_pem)}, clock=clock)
+        self._limiter = limiter
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            auth=self._signer,
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"WechatPayProvider(mchid={self._signer.mchid!r}, base_url={str(self._client.base_url)!r})"
+
+    async def execute(self, call: Call) -> CallResult:
+        """Send `call.payload` for product.create / product.patch / product.deactivate (B.5, B.7, B.8)."""
+        if call.operation == "product.create":
+            method, path = "POST", COUPONS_PATH
+        elif call.operation == "product.patch":
+            method, path = "PATCH", _coupon_path(call)
+        elif call.operation == "product.deactivate":
+            method, path = "POST", _coupon_path(call) + "/deactivate"
+        else:
+            raise ValueError(f"WechatPayProvider cannot execute {call.operation!r}")
+        response = await self._send(call.operation, method, path, content=encode_body(call.payload))
+        entity = self._entity(call.operation, response)
+        upstream_id = entity.get("product_coupon_id") if entity is not None else None
+        return CallResult(
+            operation=call.operation,
+            upstream_id=str(upstream_id) if upstream_id is not None else call.target,
+            entity=entity,
+            request_id=response.headers.get("Request-ID"),
+            http_status=response.status_code,
+            raw=entity or {},
+        )
+
+    async def read(self, upstream_id: str, *, brand_id: str | None = None) -> Mapping[str, Any] | None:
+        """GET the product coupon (B.6), or None when WeChat says it does not exist (404 NOT_FOUND / 268578608)."""
+        path = f"{COUPONS_PATH}/{quote(upstream_id, safe='')}"
+        try:
+            response = await self._send("product.get", "GET", path, params={"brand_id": brand_id or self.brand_id})
+        except UpstreamError as err:
+            if _is_not_found(err):
+                return None
+            raise
+        return self._entity("product.get", response)
+
+    def list_all(self) -> AsyncIterator[Mapping[str, Any]]:
+        """Product coupons have no list API (reference B.1): drift re-reads every known id instead."""
+        raise NotImplementedError("WeChat Pay has no API listing product coupons (reference B.1)")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _send(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        if self._limiter is not None:
+            await self._limiter.acquire(operation)
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        request = self._client.build_request(method, path, content=content, params=params, headers=headers)
+        response = await send_safely(self._client, request, call=operation)
+        status = response.status_code
+        request_id = response.headers.get("Request-ID")
+        if 200 <= status < 300:
+            # Design §2.4 / C.4: verify every 2xx before reading anything from it.
+            self._verifier.verify(response.headers, response.content, call=operation, http_status=status)
+            return response
+        # F.14: WeChat may not sign errors; verify when signed, so a forged error cannot pass either.
+        if self._verifier.has_signature(response.headers):
+            self._verifier.verify(response.headers, response.content, call=operation, http_status=status)
+        code, message, detail = _error_fields(response)
+        error_type = TransientUpstreamError if transient_http_status(status) else UpstreamError
+        err = error_type(
+            call=operation,
+            message=message,
+            http_status=status,
+            code=code,
+            request_id=request_id,
+            url=str(request.url),
+            detail=detail,
+        )
+        raise with_retry_after(err, response)
+
+    def _entity(self, operation: str, response: httpx.Response) -> dict[str, Any] | None:
+        if not response.content:
+            return None
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise UpstreamError(
+                call=operation,
+                message="signed response is not a JSON object",
+                http_status=response.status_code,
+                request_id=response.headers.get("Request-ID"),
+            )
+        return data
+
+
+def _coupon_path(call: Call) -> str:
+    if not call.target:
+        raise ValueError(f"{call.operation} needs the product_coupon_id as call.target")
+    return f"{COUPONS_PATH}/{quote(call.target, safe='')}"
+
+
+def _error_fields(response: httpx.Response) -> tuple[str | None, str, Any]:
+    """`code`, `message` and `detail` of an APIv3 error body (reference B.11), tolerating any body."""
+    try:
+        data = json.loads(response.content) if response.content else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        code = data.get("code")
+        message = data.get("message")
+        return (
+            str(code) if code is not None else None,
+            str(message) if message else response.reason_phrase or "error",
+            data.get("detail"),
+        )
+    return None, response.reason_phrase or "error", None
+
+
+def _is_not_found(err: UpstreamError) -> bool:
+    if err.http_status is None or not 400 <= err.http_status < 500:
+        return False
+    if err.http_status == 404 and err.code in NOT_FOUND_CODES:
+        return True
+    return bool(err.request_id) and str(err.request_id).rsplit("-", 1)[-1] in NOT_FOUND_BUSINESS_CODES

@@ -1,0 +1,207 @@
+"""WeChat Pay APIv3 request signing (an `httpx.Auth`) and response verification (reference Part C).
+
+Signing (C.1): `WECHATPAY2-SHA256-RSA2048` over the five lines `METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n`,
+where the path and query are the raw bytes httpx sends and the body is the exact request bytes. Verification (C.4):
+the three lines `TIMESTAMP\\nNONCE\\nBODY\\n` over the raw response bytes, with the WeChat Pay public key chosen by
+`Wechatpay-Serial`, and a timestamp within 5 minutes of our clock. Keys are parsed once; the flow does no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import time
+from collections.abc import Callable, Generator, Mapping
+
+import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509 import load_pem_x509_certificate
+
+from reconciler import __version__
+from reconciler.errors import ConfigError, SignatureError
+
+SCHEME = "WECHATPAY2-SHA256-RSA2048"
+USER_AGENT = f"couponctl/{__version__}"
+# C.4: official SDKs refuse responses whose timestamp differs from now by 5 minutes or more (absolute difference).
+MAX_SKEW_S = 300.0
+
+# C.4 lists these on every signed response; D.2 shows the SDKs also insist on the signature type.
+_SIGNATURE_HEADERS = (
+    "wechatpay-timestamp",
+    "wechatpay-nonce",
+    "wechatpay-signature",
+    "wechatpay-serial",
+    "wechatpay-signature-type",
+)
+
+
+def default_nonce() -> str:
+    """32 upper-case hex characters, like the SDKs' `uuid4().hex.upper()` (reference D.1)."""
+    return secrets.token_hex(16).upper()
+
+
+def load_private_key(pem: bytes) -> rsa.RSAPrivateKey:
+    """Parse the merchant API private key (PKCS#8 or PKCS#1 PEM). The key text never appears in an error."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise ConfigError("the WeChat Pay merchant private key is not a readable unencrypted PEM key") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError("the WeChat Pay merchant private key must be an RSA key (WECHATPAY2-SHA256-RSA2048)")
+    return key
+
+
+def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
+    """Parse a WeChat Pay public key (PEM public key, or a platform certificate PEM)."""
+    key: object
+    try:
+        if b"BEGIN CERTIFICATE" in pem:
+            key = load_pem_x509_certificate(pem).public_key()
+        else:
+            key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError):
+        raise ConfigError("the WeChat Pay public key is not a readable PEM public key or certificate") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ConfigError("the WeChat Pay public key must be an RSA key")
+    return key
+
+
+def sign_message(key: rsa.RSAPrivateKey, message: bytes) -> str:
+    """Base64(RSASSA-PKCS1-v1_5(SHA-256, key, message)) — the primitive of C.1 and C.5."""
+    return base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode("ascii")
+
+
+def request_message(method: str, raw_path: bytes, timestamp: str, nonce: str, body: bytes) -> bytes:
+    """The five-line message of C.1, every line ending with `\\n` (an empty body gives `...\\n\\n`)."""
+    head = f"{method.upper()}\n".encode("ascii") + raw_path + f"\n{timestamp}\n{nonce}\n".encode("ascii")
+    return head + body + b"\n"
+
+
+def response_message(timestamp: str, nonce: str, body: bytes) -> bytes:
+    """The three-line message of C.4 over the raw response bytes."""
+    return f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+
+
+class WechatPaySigner(httpx.Auth):
+    """Signs every request with the merchant API key (C.1) and adds the headers WeChat Pay expects (C.3)."""
+
+    requires_request_body = True
+
+    def __init__(
+        self,
+        mchid: str,
+        serial_no: str,
+        private_key_pem: bytes,
+        public_key_id: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        nonce: Callable[[], str] = default_nonce,
+    ) -> None:
+        self.mchid = mchid
+        self.serial_no = serial_no
+        self.public_key_id = public_key_id
+        self._key = load_private_key(private_key_pem)
+        self._clock = clock
+        self._nonce = nonce
+
+    def __repr__(self) -> str:
+        return f"WechatPaySigner(mchid={self.mchid!r}, serial_no={self.serial_no!r})"
+
+    def sign(self, message: bytes) -> str:
+        """The Base64 signature of `message` with the merchant key."""
+        return sign_message(self._key, message)
+
+    def authorization(self, method: str, raw_path: bytes, body: bytes) -> str:
+        """The `Authorization` header value for one request, with a fresh timestamp and nonce."""
+        timestamp = str(int(self._clock()))
+        nonce = self._nonce()
+        signature = self.sign(request_message(method, raw_path, timestamp, nonce, body))
+        return (
+            f'{SCHEME} mchid="{self.mchid}",nonce_str="{nonce}",timestamp="{timestamp}",'
+            f'serial_no="{self.serial_no}",signature="{signature}"'
+        )
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        # C.1: the canonical URL is the path plus `?query` exactly as sent, and the body the exact bytes sent.
+        request.headers["Authorization"] = self.authorization(request.method, request.url.raw_path, request.content)
+        # C.3: official samples always send the public key id, which also tells WeChat which key to sign with.
+        if self.public_key_id:
+            request.headers["Wechatpay-Serial"] = self.public_key_id
+        request.headers["Accept"] = "application/json"
+        request.headers["User-Agent"] = USER_AGENT
+        yield request
+
+
+class ResponseVerifier:
+    """Checks WeChat Pay response signatures (C.4). Every failure raises `SignatureError`; nothing is trusted else."""
+
+    def __init__(
+        self,
+        public_keys: Mapping[str, rsa.RSAPublicKey],
+        *,
+        clock: Callable[[], float] = time.time,
+        max_skew_s: float = MAX_SKEW_S,
+    ) -> None:
+        self._keys = dict(public_keys)
+        self._clock = clock
+        self._max_skew_s = max_skew_s
+
+    def verify(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        call: str = "WeChat Pay response",
+        http_status: int | None = None,
+    ) -> None:
+        """Raise `SignatureError` unless `body` (raw bytes) carries a valid, fresh signature by a known key."""
+        lower = {k.lower(): v for k, v in headers.items()}
+        request_id = lower.get("request-id")
+
+        def refuse(reason: str) -> SignatureError:
+            return SignatureError(
+                call=call, message=f"response refused: {reason}", http_status=http_status, request_id=request_id
+            )
+
+        missing = [h for h in _SIGNATURE_HEADERS if not lower.get(h)]
+        if missing:
+            raise refuse(f"unsigned (missing {', '.join(_header_name(h) for h in missing)})")
+        # D.2: the SDKs require exactly this algorithm.
+        sig_type = lower["wechatpay-signature-type"]
+        if sig_type != SCHEME:
+            raise refuse(f"unsupported Wechatpay-Signature-Type {sig_type!r}")
+        serial = lower["wechatpay-serial"]
+        key = self._keys.get(serial)
+        if key is None:
+            raise refuse(f"signed by unknown key {serial!r} (Wechatpay-Serial); refresh the WeChat Pay public key")
+        timestamp = lower["wechatpay-timestamp"]
+        if not timestamp.isdigit():
+            raise refuse("Wechatpay-Timestamp is not Unix seconds")
+        # C.4: refuse a difference of 5 minutes or more, in either direction (replay protection).
+        if abs(self._clock() - int(timestamp)) >= self._max_skew_s:
+            raise refuse(f"Wechatpay-Timestamp {timestamp} is {self._max_skew_s:.0f} s or more away from now")
+        try:
+            signature = base64.b64decode(lower["wechatpay-signature"], validate=True)
+        except (binascii.Error, ValueError):
+            raise refuse("Wechatpay-Signature is not Base64") from None
+        # C.4: `WECHATPAY/SIGNTEST/` probes are not special-cased: they simply fail here.
+        try:
+            key.verify(
+                signature,
+                response_message(timestamp, lower["wechatpay-nonce"], body),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except InvalidSignature:
+            raise refuse("bad signature (body or headers were altered, or the key is wrong)") from None
+
+    def has_signature(self, headers: Mapping[str, str]) -> bool:
+        """Whether the response carries a signature at all (4xx/5xx may be unsigned: reference F.14)."""
+        return any(k.lower() == "wechatpay-signature" for k in headers)
+
+
+def _header_name(lower: str) -> str:
+    return "-".join(part.capitalize() for part in lower.split("-"))
