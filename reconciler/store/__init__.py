@@ -1,1 +1,160 @@
-"""The state store: SQLAlchemy over SQLite (default) or PostgreSQL. See `api.StateStore` for the interface."""
+"""The state store: SQLAlchemy over SQLite (default) or PostgreSQL. See `api.StateStore` for the interface.
+
+    store = open_store(settings.state_url)          # migrates, creates the lineage on first open
+    with store.lock("apply", timeout=settings.state.lock_timeout):
+        ...
+    store.close()
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from reconciler import __version__
+from reconciler.errors import StateError
+from reconciler.store import locking, schema
+from reconciler.store import tables as t
+from reconciler.store.store import Backend, SqlStateStore
+
+__all__ = ["SqlStateStore", "display_url", "open_store", "upgrade_state"]
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def display_url(url: str) -> str:
+    """`url` with any password hidden (never print a state URL any other way)."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<invalid state URL>"
+
+
+def _backend(url: sa.URL) -> Backend:
+    name = url.get_backend_name()
+    if name in ("sqlite", "postgresql"):
+        return "sqlite" if name == "sqlite" else "postgresql"
+    raise StateError(
+        f"unsupported state URL {url.render_as_string(hide_password=True)}: use sqlite:///PATH or "
+        "postgresql+psycopg://USER@HOST/DB"
+    )
+
+
+def _sqlite_engine(url: sa.URL, *, create: bool) -> Engine:
+    database = url.database or ":memory:"
+    kwargs: dict[str, Any] = {}
+    if database == ":memory:":
+        kwargs["poolclass"] = StaticPool  # one connection, or every checkout would see its own empty database
+    else:
+        path = Path(database)
+        if not path.exists():
+            if not create:
+                raise StateError(f"no state at {path}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front: a deferred transaction that later upgrades to a writer can fail
+        # with "database is locked" at once, without honouring busy_timeout.
+        read_only = conn.get_execution_options().get("couponctl_read", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _prepare(conn: Connection, backend: Backend, *, create: bool, shown: str, migrate: bool) -> str:
+    """Check the schema version, migrate, create the lineage when new; returns the lineage."""
+    if backend == "postgresql":
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:k1, :k2)"),
+            {"k1": locking.PG_MIGRATION_KEYS[0], "k2": locking.PG_MIGRATION_KEYS[1]},
+        )
+    revision = schema.current_revision(conn)
+    if revision is None and not create:
+        raise StateError(f"no state at {shown}")
+    if revision is not None and revision not in schema.known_revisions():
+        written_by = None
+        if sa.inspect(conn).has_table("meta"):
+            written_by = conn.execute(sa.text("SELECT couponctl_version FROM meta WHERE id = 1")).scalar()
+        schema.check_not_newer(revision, display_url=shown, written_by=written_by)
+    if revision != schema.head_revision():
+        if not migrate:
+            raise StateError(
+                f"the state at {shown} has schema revision {revision}; run `couponctl state upgrade` "
+                f"to migrate it to {schema.head_revision()}"
+            )
+        schema.upgrade(conn)
+        conn.execute(sa.update(t.meta).where(t.meta.c.id == 1).values(couponctl_version=__version__))
+    lineage = conn.execute(sa.select(t.meta.c.lineage).where(t.meta.c.id == 1)).scalar()
+    if lineage is None:
+        lineage = str(uuid.uuid4())
+        conn.execute(
+            sa.insert(t.meta).values(
+                id=1, lineage=lineage, serial=0, created_at=locking.utc_now(), couponctl_version=__version__
+            )
+        )
+    return str(lineage)
+
+
+def open_store(url: str, *, create: bool = True, migrate: bool = True) -> SqlStateStore:
+    """Open (and with `create`, create) the state at `url`; pending migrations are applied (unless `migrate` is
+    False, which refuses an outdated schema instead). Raises StateVersionError for a state written by a newer
+    couponctl and StateError when the database cannot be reached (the message never shows a password)."""
+    shown = display_url(url)
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise StateError(f"invalid state URL {shown}") from None
+    backend = _backend(parsed)
+    engine = _sqlite_engine(parsed, create=create) if backend == "sqlite" else sa.create_engine(parsed)
+    try:
+        with engine.begin() as conn:
+            lineage = _prepare(conn, backend, create=create, shown=shown, migrate=migrate)
+    except sa.exc.DBAPIError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        if parsed.password:
+            reason = reason.replace(parsed.password, "***")
+        raise StateError(f"cannot open state at {shown}: {reason}") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return SqlStateStore(engine, backend=backend, lineage=lineage, display_url=shown)
+
+
+def upgrade_state(url: str) -> tuple[str | None, str]:
+    """Migrate the state at `url` to the newest schema; returns (revision before, revision after)."""
+    shown = display_url(url)
+    engine = _sqlite_engine(sa.make_url(url), create=False) if _backend(sa.make_url(url)) == "sqlite" else None
+    if engine is None:
+        engine = sa.create_engine(sa.make_url(url))
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(couponctl_read=True)
+            before = schema.current_revision(conn)
+    except sa.exc.DBAPIError as exc:
+        raise StateError(f"cannot open state at {shown}: {str(exc.orig).strip()[:200]}") from None
+    finally:
+        engine.dispose()
+    if before is None:
+        raise StateError(f"no state at {shown}")
+    open_store(url, create=False).close()
+    return before, schema.head_revision()
