@@ -28,7 +28,7 @@ PUBLIC_KEY_ID = "PUB_KEY_ID_0000000000000024101100397200000006"
 BRAND_ID = "120344"
 BASE = "/v3/marketing/partner/product-coupon/product-coupons"
 
-_AUTH = re.compile(r'^WECHATPAY2-SHA256-RSA2048 (.+)$')
+_AUTH = re.compile(r"^WECHATPAY2-SHA256-RSA2048 (.+)$")
 _PAIR = re.compile(r'(\w+)="([^"]*)"')
 
 Fault = Callable[[httpx.Request], httpx.Response]

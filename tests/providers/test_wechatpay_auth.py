@@ -69,9 +69,7 @@ def test_authorization_header_format_and_signature_cover_sent_bytes() -> None:
         + body
         + b"\n"
     )
-    keypair("merchant").public.verify(
-        base64.b64decode(match.group(1)), expected, padding.PKCS1v15(), hashes.SHA256()
-    )
+    keypair("merchant").public.verify(base64.b64decode(match.group(1)), expected, padding.PKCS1v15(), hashes.SHA256())
     assert signed.headers["Wechatpay-Serial"] == PUB_ID
     assert signed.headers["Accept"] == "application/json"
     assert signed.headers["User-Agent"].startswith("couponctl/")
@@ -102,9 +100,7 @@ def signed_headers(
     body: bytes, *, timestamp: int = int(NOW), key: str = "wechatpay", extra: dict[str, str] | None = None
 ) -> dict[str, str]:
     nonce = "0123456789abcdef0123456789abcdef"
-    sig = keypair(key).private.sign(
-        response_message(str(timestamp), nonce, body), padding.PKCS1v15(), hashes.SHA256()
-    )
+    sig = keypair(key).private.sign(response_message(str(timestamp), nonce, body), padding.PKCS1v15(), hashes.SHA256())
     headers = {
         "Wechatpay-Timestamp": str(timestamp),
         "Wechatpay-Nonce": nonce,

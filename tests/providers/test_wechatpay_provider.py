@@ -19,7 +19,11 @@ from tests.providers.fake_wechatpay import BASE, BRAND_ID, MCHID, PUBLIC_KEY_ID,
 
 T = TypeVar("T")
 
-DISPLAY = {"name": "咖啡套餐券", "image_url": "https://wxpaylogo.qpic.cn/a", "background_url": "https://wxpaylogo.qpic.cn/b"}
+DISPLAY = {
+    "name": "咖啡套餐券",
+    "image_url": "https://wxpaylogo.qpic.cn/a",
+    "background_url": "https://wxpaylogo.qpic.cn/b",
+}
 CREATE = Call(
     operation="product.create",
     payload={
