@@ -1,0 +1,393 @@
+"""Pure: render a `Plan` as human text, following Terraform's plan conventions (design §2.3).
+
+A legend of the symbols used, a drift section before the changes, one block per address grouped by manifest file,
+`# forces replacement` / `# blocked: ...` notes, unchanged attributes hidden with a count, enum values annotated with
+their meaning, fen annotated as yuan, Unix seconds as Beijing time, and the summary lines. Colour (ANSI) only when
+the caller asks for it: the renderer never looks at the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from reconciler.config import DEFAULT_RATE_LIMITS
+from reconciler.plan import kinds
+from reconciler.plan.model import Action, ActionType, DriftItem, FieldChange, Plan
+from reconciler.plan.planner import beijing, compare_view, parse_time
+from reconciler.plan.summary import (
+    PlanSummary,
+    also_line,
+    calls_line,
+    exposure_line,
+    fen_to_yuan,
+    summarize,
+    summary_line,
+)
+from reconciler.resources import KINDS
+
+SYMBOL: dict[ActionType, str] = {
+    ActionType.CREATE: "+",
+    ActionType.UPDATE: "~",
+    ActionType.REPLACE: "-/+",
+    ActionType.DEACTIVATE: "-",
+    ActionType.TRANSITION: ">",
+    ActionType.BLOCKED: "!",
+    ActionType.DEFERRED: "?",
+    ActionType.FORGET: "x",
+    ActionType.NOT_APPLIED: "=",
+}
+LEGEND: dict[ActionType, str] = {
+    ActionType.CREATE: "create",
+    ActionType.UPDATE: "update in place",
+    ActionType.REPLACE: "replace (create the new coupon first, then deactivate the old one)",
+    ActionType.DEACTIVATE: "deactivate / void (irreversible)",
+    ActionType.TRANSITION: "status transition",
+    ActionType.BLOCKED: "blocked: cannot be applied (see the remedy)",
+    ActionType.DEFERRED: "deferred: waiting for upstream review",
+    ActionType.FORGET: "forget: dropped from state, left upstream (no call)",
+    ActionType.NOT_APPLIED: "differs, but not applied by couponctl",
+}
+# ANSI SGR codes, Terraform's palette: green adds, yellow updates, red destroys.
+COLOR: dict[ActionType, str] = {
+    ActionType.CREATE: "32",
+    ActionType.UPDATE: "33",
+    ActionType.REPLACE: "35",
+    ActionType.DEACTIVATE: "31",
+    ActionType.TRANSITION: "36",
+    ActionType.BLOCKED: "1;31",
+    ActionType.DEFERRED: "34",
+    ActionType.FORGET: "90",
+    ActionType.NOT_APPLIED: "90",
+}
+CHANGE_SYMBOL = {"add": "+", "remove": "-", "change": "~"}
+CHANGE_COLOR = {"+": "32", "-": "31", "~": "33"}
+REMOVED_GROUP = "(removed from the manifests)"
+
+
+class _Paint:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled and text else text
+
+    def bold(self, text: str) -> str:
+        return self(text, "1")
+
+
+# --------------------------------------------------------------------------------------------------- values
+
+
+def _last_segment(path: str) -> str:
+    last = path.rsplit(".", 1)[-1]
+    return last.split("[", 1)[0]
+
+
+def annotate(kind: str, path: str, value: Any) -> str | None:
+    """What a value means to a reader: enum meanings, fen as yuan, Unix seconds as Beijing time (reference A.4, B.2)."""
+    last = _last_segment(path)
+    if isinstance(value, bool):
+        return None
+    if kind == "ShopCoupon" and isinstance(value, int):
+        tables: dict[str, dict[int, str]] = {
+            "type": kinds.SHOP_TYPE_MEANING,
+            "status": kinds.SHOP_STATUS_MEANING,
+            "promote_type": kinds.SHOP_PROMOTE_TYPE_MEANING,
+            "valid_type": kinds.SHOP_VALID_TYPE_MEANING,
+        }
+        if path == "status" or (last in tables and last != "status"):
+            return tables[last].get(value, "unknown value")
+        if last == "discount_num":  # reference A.5: 折扣 × 1000, 5.1折 -> 5100
+            return f"{value / 1000:g}折 (pay {value / 100:g}%)"
+        if last in kinds.UNIX_TIME_FIELDS:
+            moment = parse_time(value)
+            return beijing(moment) if moment else None
+    if kind == "ProductCoupon" and isinstance(value, str) and last in kinds.PRODUCT_ENUM_MEANING:
+        return kinds.PRODUCT_ENUM_MEANING[last].get(value)
+    if kind == "ProductCoupon" and last == "percent_off" and isinstance(value, int):
+        return f"{value}% off ({(100 - value) / 10:g}折)"
+    if last in kinds.MONEY_FIELDS and isinstance(value, int):
+        return fen_to_yuan(value)
+    return None
+
+
+def fmt(value: Any) -> str:
+    """A value as it would appear in JSON (strings quoted, Chinese kept)."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Every scalar under `value` as (dotted path, scalar); empty containers count as one leaf."""
+    if isinstance(value, Mapping) and value:
+        for key, sub in value.items():
+            yield from leaves(sub, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple) and value:
+        for i, sub in enumerate(value):
+            yield from leaves(sub, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def count_leaves(value: Any) -> int:
+    return sum(1 for _ in leaves(value, ""))
+
+
+def _body_view(action: Action, body: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if body is None:
+        return {}
+    return compare_view(kinds.RULES[action.kind], body)
+
+
+# --------------------------------------------------------------------------------------------------- blocks
+
+
+def _header(action: Action) -> str:
+    a = action.address
+    t = action.type
+    if t is ActionType.CREATE:
+        if action.kind == "ShopCoupon":
+            statuses = [c.payload.get("status") for c in action.calls if c.operation == "shop.update_status"]
+            final = statuses[-1] if statuses else 1
+            state = kinds.SHOP_STATUS_MEANING.get(int(final), str(final))
+            return f"# {a} will be created (ending in status {final}, {state})"
+        return f"# {a} will be created"
+    if t is ActionType.UPDATE:
+        return f"# {a} will be updated in place"
+    if t is ActionType.REPLACE:
+        if not any(c.operation == "product.deactivate" for c in action.calls):
+            return f"# {a} will be created again (the old coupon is already deactivated)"
+        return f"# {a} must be replaced (create-before-destroy)"
+    if t is ActionType.DEACTIVATE:
+        verb = "voided" if action.kind == "ShopCoupon" else "deactivated"
+        return f"# {a} will be {verb} (irreversible)"
+    if t is ActionType.TRANSITION:
+        return f"# {a} will change status"
+    if t is ActionType.FORGET:
+        return f"# {a} will be forgotten (dropped from state, no upstream call)"
+    if t is ActionType.BLOCKED:
+        return f"# {a} is BLOCKED"
+    if t is ActionType.DEFERRED:
+        return f"# {a} is deferred"
+    return f"# {a} differs, but the difference is not applied"
+
+
+def _effect_note(change: FieldChange) -> str | None:
+    if change.effect == "forces_replacement":
+        return "forces replacement"
+    if change.effect == "blocked":
+        return f"blocked: {change.reason}" if change.reason else "blocked"
+    if change.effect == "deferred":
+        return f"deferred: {change.reason}" if change.reason else "deferred"
+    if change.effect == "not_applied":
+        return "not applied"
+    return None
+
+
+def _value_with_note(kind: str, path: str, value: Any) -> tuple[str, str | None]:
+    return fmt(value), annotate(kind, path, value)
+
+
+def _change_lines(kind: str, change: FieldChange, paint: _Paint) -> list[tuple[str, str, str | None]]:
+    """(symbol, `path = value`, comment) rows for one change; added or removed subtrees expand to their leaves."""
+    rows: list[tuple[str, str, str | None]] = []
+    effect = _effect_note(change)
+    if change.change in ("add", "remove"):
+        symbol = CHANGE_SYMBOL[change.change]
+        value = change.after if change.change == "add" else change.before
+        for path, leaf in leaves(value, change.path):
+            text, note = _value_with_note(kind, path, leaf)
+            rows.append((symbol, f"{path} = {text}", "; ".join(n for n in (note, effect) if n) or None))
+        return rows
+    before, before_note = _value_with_note(kind, change.path, change.before)
+    after, after_note = _value_with_note(kind, change.path, change.after)
+    note = None
+    if before_note or after_note:
+        note = f"{before_note or before} -> {after_note or after}"
+    rows.append(("~", f"{change.path} = {before} -> {after}", "; ".join(n for n in (note, effect) if n) or None))
+    return rows
+
+
+def _format_rows(rows: Sequence[tuple[str, str, str | None]], indent: str, paint: _Paint) -> list[str]:
+    width = max((len(text.split(" = ", 1)[0]) for _, text, _ in rows), default=0)
+    out = []
+    for symbol, text, note in rows:
+        path, _, value = text.partition(" = ")
+        line = f"{indent}{paint(symbol, CHANGE_COLOR.get(symbol, '0'))} {path.ljust(width)} = {value}"
+        if note:
+            line += f"  # {note}"
+        out.append(line)
+    return out
+
+
+def _call_text(action: Action) -> str:
+    parts = []
+    for call in action.calls:
+        text = call.operation
+        if call.operation == "shop.update_status":
+            text += f"({call.payload.get('status')})"
+        if call.target and call.operation.startswith("product.") and call.operation != "product.create":
+            text += f" {call.target}"
+        if call.role == "old":
+            text += " (old)"
+        parts.append(text)
+    return ", then ".join(parts)
+
+
+def render_action(action: Action, paint: _Paint) -> list[str]:
+    """The block of one address (without a trailing blank line)."""
+    symbol = SYMBOL[action.type]
+    code = COLOR[action.type]
+    lines = [f"  {paint.bold(_header(action))}"]
+    if action.reason and action.type is not ActionType.CREATE:
+        lines.append(f"  # {action.reason}")
+    for warning in action.warnings:
+        lines.append(f"  # warning: {warning}")
+    lines.append(f"  {paint(symbol, code)} {action.address} {{")
+    inner = "      "
+    if action.upstream_id:
+        label = "out_coupon_id" if action.kind == "ShopCoupon" else "product_coupon_id"
+        if not (action.type is ActionType.CREATE and action.kind == "ShopCoupon"):
+            lines.append(f"{inner}  {label} = {fmt(action.upstream_id)}")
+    if action.type is ActionType.CREATE:
+        rows = [
+            ("+", f"{path} = {fmt(leaf)}", annotate(action.kind, path, leaf))
+            for path, leaf in leaves(_body_view(action, action.after), "")
+        ]
+        if action.brand_id and action.kind == "ProductCoupon":
+            rows.insert(0, ("+", f"brand_id = {fmt(action.brand_id)}", None))
+        lines.extend(_format_rows(rows, inner, paint))
+    else:
+        rows = []
+        for change in action.changes:
+            rows.extend(_change_lines(action.kind, change, paint))
+        lines.extend(_format_rows(rows, inner, paint))
+        body = action.after if action.after is not None else action.before
+        total = count_leaves(_body_view(action, body))
+        # leaves of the shown body that a change row covers (a removed field is no longer in the body)
+        changed = sum(
+            count_leaves(c.after)
+            for c in action.changes
+            if c.change != "remove" and c.path not in {"status", "brand_id"}
+        )
+        hidden = max(total - changed, 0)
+        if hidden:
+            lines.append(f"{inner}# ({hidden} unchanged attribute{'s' if hidden != 1 else ''} hidden)")
+    lines.append("    }")
+    if action.calls:
+        lines.append(f"    # calls: {_call_text(action)}")
+    if action.remedy:
+        lines.append(f"    # remedy: {action.remedy}")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------- drift
+
+
+def render_drift_section(drift: Sequence[DriftItem], paint: _Paint) -> list[str]:
+    """`Drift` section: what changed upstream outside couponctl, shown before the planned changes (design §2.3)."""
+    if not drift:
+        return []
+    lines = [
+        paint.bold("Drift: changed upstream outside couponctl since the last apply (found while refreshing):"),
+        "",
+    ]
+    for item in drift:
+        title = {
+            "changed": "changed outside couponctl",
+            "missing": "missing upstream",
+            "terminal": "became terminal upstream",
+            "unmanaged": "exists upstream but is not managed",
+        }[item.category]
+        lines.append(f"  # {item.address} {title}" + (f" ({item.note})" if item.note else ""))
+        rows = []
+        for change in item.changes:
+            rows.extend(_change_lines(item.kind, change, paint))
+        lines.extend(_format_rows(rows, "      ", paint))
+        lines.append("")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------- plan
+
+
+def group_by_file(actions: Sequence[Action]) -> list[tuple[str, list[Action]]]:
+    """Actions grouped by manifest file (in plan order); actions without a manifest go last."""
+    groups: dict[str, list[Action]] = {}
+    for action in actions:
+        key = action.source.file if action.source else REMOVED_GROUP
+        groups.setdefault(key, []).append(action)
+    return sorted(groups.items(), key=lambda kv: (kv[0] == REMOVED_GROUP, kv[0]))
+
+
+def partial_notice(plan: Plan) -> str | None:
+    if not plan.targets:
+        return None
+    return (
+        f"PARTIAL PLAN: only {', '.join(plan.targets)} (--target). Other coupons were not compared; "
+        "this plan may leave state and manifests out of step."
+    )
+
+
+def blocked_message(plan: Plan) -> str | None:
+    """The error a CLI prints for a plan with blocked actions: every blocked address, its reason and its remedy."""
+    blocked = [a for a in plan.actions if a.type is ActionType.BLOCKED]
+    if not blocked:
+        return None
+    lines = [f"the plan has {len(blocked)} blocked action{'s' if len(blocked) != 1 else ''} and cannot be applied:"]
+    for action in blocked:
+        lines.append(f"  {action.address}: {action.reason}")
+        if action.remedy:
+            lines.append(f"    remedy: {action.remedy}")
+    return "\n".join(lines)
+
+
+def render_text(
+    plan: Plan,
+    *,
+    color: bool = False,
+    rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS,
+    summary: PlanSummary | None = None,
+) -> str:
+    """The whole plan as text (ends with a newline)."""
+    paint = _Paint(color)
+    summary = summary or summarize(plan, rate_limits)
+    out: list[str] = []
+    notice = partial_notice(plan)
+    if notice:
+        out += [paint(f"! {notice}", "1;33"), ""]
+    if not plan.refreshed:
+        out += ["Note: upstream was not re-read (--no-refresh); the plan compares with the last-known state.", ""]
+    out += render_drift_section(plan.drift, paint)
+    for warning in plan.warnings:
+        out.append(f"Warning: {warning}")
+    if plan.warnings:
+        out.append("")
+
+    if plan.actions:
+        used = {a.type for a in plan.actions}
+        out.append("couponctl will perform the following actions. Symbols:")
+        width = max(len(SYMBOL[t]) for t in used)
+        for t in ActionType:
+            if t in used:
+                out.append(f"  {paint(SYMBOL[t].rjust(width), COLOR[t])} {LEGEND[t]}")
+        out.append("")
+        kinds_order = {k: i for i, k in enumerate(KINDS)}
+        for file, actions in group_by_file(plan.actions):
+            out.append(paint.bold(f"{file}:"))
+            out.append("")
+            for action in sorted(actions, key=lambda a: (kinds_order[a.kind], a.address)):
+                out += render_action(action, paint)
+                out.append("")
+
+    out.append(paint.bold(summary_line(summary)))
+    for line in (also_line(summary), exposure_line(summary), calls_line(summary)):
+        if line:
+            out.append(line)
+    if summary.unchanged and plan.actions:
+        out.append(f"{summary.unchanged} coupon{'s' if summary.unchanged != 1 else ''} unchanged.")
+    message = blocked_message(plan)
+    if message:
+        out += ["", paint("Error: " + message, "31")]
+    return "\n".join(out) + "\n"

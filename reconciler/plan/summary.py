@@ -1,0 +1,257 @@
+"""What a plan amounts to (design §2.3): action counts, money exposure, upstream calls and an ETA. Pure.
+
+Money exposure is the face value of coupons that become claimable (added) or stop being claimable (removed) through
+this plan, counted at most once per coupon, in fen:
+
+- ShopCoupon with a fixed-amount type (2, 4, 102, 104; reference A.5): `receive_info.total_num × discount_fee`.
+  Added when the plan activates it (`update_status(2)`), removed when the plan moves an active coupon to 3 or 4.
+- ProductCoupon of type NORMAL used once (usage_mode SINGLE): `stock.stock_send_rule.max_count × discount_amount`
+  (`single_usage_info.normal_coupon` for scope ALL, `stock.single_usage_rule.normal_coupon` for SINGLE; reference
+  B.2, B.4). Added by create / replace, removed by deactivate / replace (the old coupon's stock recorded in state).
+- Everything else (discount percentages, trade-in, buy-get, EXCHANGE, bundles) depends on the order value: those
+  coupons are counted, not priced.
+
+It is an upper bound (every coupon claimed and used); coupons already claimed stay valid after a void or deactivate
+(reference A.4.2, B.8), so "removed" is what can no longer be claimed.
+
+ETA: each operation has a token bucket at its documented rate (config.DEFAULT_RATE_LIMITS; reference A.10, B.12).
+Operations sharing a bucket are paced serially (their calls add up); different buckets run side by side, so the ETA
+is the slowest bucket: max over buckets of (calls in the bucket ÷ its rate).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.config import DEFAULT_RATE_LIMITS
+from reconciler.plan import kinds
+from reconciler.plan.model import Action, ActionType, Plan
+
+FALLBACK_RATE = 1.0  # calls/s for an operation with no configured limit: deliberately slow, so the ETA is honest
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """Money the plan makes claimable (added) or stops (removed), in fen, plus coupons that cannot be priced."""
+
+    added_fen: int = 0
+    removed_fen: int = 0
+    added_coupons: int = 0  # priced coupons added (count of addresses)
+    removed_coupons: int = 0
+    added_unpriced: int = 0  # coupons whose value depends on the order (discount percentages, trade-in, ...)
+    removed_unpriced: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    add: int
+    change: int  # updates and status transitions
+    replace: int
+    deactivate: int
+    transition: int  # included in `change`
+    forget: int
+    blocked: int
+    deferred: int
+    not_applied: int
+    unchanged: int
+    calls: Mapping[str, int] = field(default_factory=dict)  # operation -> number of calls
+    eta_seconds: float = 0.0
+    exposure: Exposure = field(default_factory=Exposure)
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+
+def fen_to_yuan(fen: int) -> str:
+    """2000 -> `¥20.00`; 1234567 -> `¥12,345.67` (integer arithmetic, no float rounding)."""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _get(body: Mapping[str, Any] | None, *path: str) -> Any:
+    value: Any = body
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def coupon_exposure(kind: str, body: Mapping[str, Any] | None) -> int | None:
+    """The face value in fen of all coupons of one body, or None when it depends on the order (see module doc)."""
+    if body is None:
+        return None
+    if kind == "ShopCoupon":
+        if _int(body.get("type")) not in kinds.SHOP_REDUCTION_TYPES:
+            return None
+        total = _int(_get(body, "coupon_info", "receive_info", "total_num"))
+        fee = _int(_get(body, "coupon_info", "discount_info", "discount_fee"))
+        return total * fee if total is not None and fee is not None else None
+    if body.get("type") != "NORMAL" or body.get("usage_mode") != "SINGLE":
+        return None
+    amount = _int(_get(body, "single_usage_info", "normal_coupon", "discount_amount"))
+    if amount is None:
+        amount = _int(_get(body, "stock", "single_usage_rule", "normal_coupon", "discount_amount"))
+    count = _int(_get(body, "stock", "stock_send_rule", "max_count"))
+    return count * amount if count is not None and amount is not None else None
+
+
+def _action_exposure(action: Action) -> tuple[int | None, int | None, bool, bool]:
+    """(added fen, removed fen, adds something, removes something) for one action."""
+    adds = removes = False
+    if action.kind == "ShopCoupon":
+        statuses = [c.payload.get("status") for c in action.calls if c.operation == "shop.update_status"]
+        adds = 2 in statuses
+        removes = action.status_before == "2" and any(s in (3, 4) for s in statuses)
+    else:
+        adds = any(c.operation == "product.create" for c in action.calls)
+        removes = any(c.operation == "product.deactivate" for c in action.calls)
+    added = coupon_exposure(action.kind, action.after) if adds else None
+    removed = coupon_exposure(action.kind, action.before) if removes else None
+    return added, removed, adds, removes
+
+
+def eta_seconds(
+    calls: Mapping[str, int], rate_limits: Mapping[str, float], buckets: Mapping[str, str] | None = None
+) -> float:
+    """Seconds to make `calls` at `rate_limits` (calls/s per bucket); `buckets` maps operation -> bucket name
+    (default: one bucket per operation). Shared buckets pace serially; separate buckets run side by side."""
+    per_bucket: dict[str, float] = {}
+    for operation, count in calls.items():
+        bucket = (buckets or {}).get(operation, operation)
+        rate = rate_limits.get(bucket, rate_limits.get(operation, FALLBACK_RATE))
+        per_bucket[bucket] = per_bucket.get(bucket, 0.0) + count / max(rate, 1e-9)
+    return max(per_bucket.values(), default=0.0)
+
+
+def summarize(
+    plan: Plan, rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS, buckets: Mapping[str, str] | None = None
+) -> PlanSummary:
+    """Counts, calls per operation, ETA and money exposure of a plan."""
+    types = Counter(a.type for a in plan.actions)
+    calls: Counter[str] = Counter(c.operation for a in plan.actions for c in a.calls)
+    added = removed = added_n = removed_n = added_unpriced = removed_unpriced = 0
+    for action in plan.actions:
+        plus, minus, adds, removes = _action_exposure(action)
+        if adds:
+            if plus is None:
+                added_unpriced += 1
+            else:
+                added += plus
+                added_n += 1
+        if removes:
+            if minus is None:
+                removed_unpriced += 1
+            else:
+                removed += minus
+                removed_n += 1
+    return PlanSummary(
+        add=types[ActionType.CREATE],
+        change=types[ActionType.UPDATE] + types[ActionType.TRANSITION],
+        replace=types[ActionType.REPLACE],
+        deactivate=types[ActionType.DEACTIVATE],
+        transition=types[ActionType.TRANSITION],
+        forget=types[ActionType.FORGET],
+        blocked=types[ActionType.BLOCKED],
+        deferred=types[ActionType.DEFERRED],
+        not_applied=types[ActionType.NOT_APPLIED],
+        unchanged=plan.unchanged,
+        calls=dict(sorted(calls.items())),
+        eta_seconds=eta_seconds(calls, rate_limits, buckets),
+        exposure=Exposure(
+            added_fen=added,
+            removed_fen=removed,
+            added_coupons=added_n,
+            removed_coupons=removed_n,
+            added_unpriced=added_unpriced,
+            removed_unpriced=removed_unpriced,
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------------- sentences
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary_line(summary: PlanSummary) -> str:
+    """`Plan: N to add, N to change, N to replace, N to deactivate.` or `No changes. Coupons match the manifests.`"""
+    if summary.add + summary.change + summary.replace + summary.deactivate + summary.forget + summary.blocked == 0:
+        return "No changes. Coupons match the manifests."
+    return (
+        f"Plan: {summary.add} to add, {summary.change} to change, {summary.replace} to replace, "
+        f"{summary.deactivate} to deactivate."
+    )
+
+
+def also_line(summary: PlanSummary) -> str | None:
+    """The outcomes the Terraform-style line does not count, or None."""
+    bits = []
+    if summary.transition:
+        bits.append(f"{_plural(summary.transition, 'status transition')} (counted as changes)")
+    if summary.forget:
+        bits.append(f"{summary.forget} to forget (dropped from state, no call)")
+    if summary.deferred:
+        bits.append(f"{summary.deferred} deferred (waiting for review)")
+    if summary.not_applied:
+        bits.append(f"{summary.not_applied} not applied (stock changes)")
+    if summary.blocked:
+        bits.append(f"{summary.blocked} blocked")
+    return ("Also: " + "; ".join(bits) + ".") if bits else None
+
+
+def exposure_line(summary: PlanSummary) -> str | None:
+    """The money the plan adds or removes, or None when it touches no claimable coupon."""
+    e = summary.exposure
+    parts = []
+    if e.added_coupons or e.added_unpriced:
+        text = f"adds at most {fen_to_yuan(e.added_fen)} of claimable coupons ({_plural(e.added_coupons, 'coupon')}"
+        text += " priced as quantity × fixed discount"
+        if e.added_unpriced:
+            text += f"; {e.added_unpriced} more depend on the order value"
+        parts.append(text + ")")
+    if e.removed_coupons or e.removed_unpriced:
+        text = f"removes at most {fen_to_yuan(e.removed_fen)} not yet claimed ({_plural(e.removed_coupons, 'coupon')}"
+        text += " priced"
+        if e.removed_unpriced:
+            text += f"; {e.removed_unpriced} more depend on the order value"
+        parts.append(text + ")")
+    if not parts:
+        return None
+    return "Money: " + "; ".join(parts) + "."
+
+
+def format_duration(seconds: float) -> str:
+    """A rough human duration: `under 1 s`, `12 s`, `3 min 5 s`, `1 h 2 min`."""
+    if seconds < 1:
+        return "under 1 s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def calls_line(summary: PlanSummary) -> str | None:
+    """`Calls: 3 upstream calls (shop.add 1, ...); ETA 12 s at the documented rate limits.`"""
+    if not summary.total_calls:
+        return None
+    per = ", ".join(f"{op} {n}" for op, n in summary.calls.items())
+    return (
+        f"Calls: {_plural(summary.total_calls, 'upstream call')} ({per}); "
+        f"ETA {format_duration(summary.eta_seconds)} at the documented rate limits."
+    )
