@@ -137,7 +137,7 @@ def test_put_refuses_a_kind_that_does_not_match_the_address(store: SqlStateStore
 
 def test_remove_refuses_an_unknown_address(store: SqlStateStore) -> None:
     """Removing what state does not hold is an error, and nothing is written."""
-    with pytest.raises(StateError, match="no resource shop_coupon.ghost in state"):
+    with pytest.raises(StateError, match=r"no resource shop_coupon\.ghost in state"):
         store.remove("shop_coupon.ghost")
     assert store.serial == 0
 
@@ -180,7 +180,7 @@ def test_rm_and_mv_refuse_while_an_intent_is_open(store: SqlStateStore) -> None:
         run, address="shop_coupon.a", operation="shop.update", target="a", out_request_no=None, payload={},
         payload_digest="p",
     )
-    with pytest.raises(StateError, match="open intent.*couponctl apply"):
+    with pytest.raises(StateError, match=r"open intent.*couponctl apply"):
         store.remove("shop_coupon.a")
     with pytest.raises(StateError, match="open intent"):
         store.move("shop_coupon.a", "shop_coupon.b")
@@ -220,7 +220,8 @@ def test_close_intent_with_remove_forgets_the_resource(store: SqlStateStore) -> 
         run, address="shop_coupon.gone", operation="shop.update_status", target="gone", out_request_no=None,
         payload={"status": 4}, payload_digest="p",
     )
-    store.close_intent(intent, call=CallRecord("shop_coupon.gone", "shop.update_status", "ok"), remove="shop_coupon.gone")
+    call = CallRecord("shop_coupon.gone", "shop.update_status", "ok")
+    store.close_intent(intent, call=call, remove="shop_coupon.gone")
     assert store.get("shop_coupon.gone") is None
 
 
