@@ -1,8 +1,8 @@
 """Client-side pacing and retries: per-operation token buckets and a narrow retry loop (design §2.4).
 
 Rates come from the documented limits (`config.DEFAULT_RATE_LIMITS`, reference B.12 / A.10). Each bucket holds one
-token (burst 1): call starts are spaced at least 1 / (R × safety) seconds apart, so no 1-second window ever holds more
-than R starts and the server's own bucket never has to refuse us. Retries cover `TransientUpstreamError` only (429,
+token (burst 1): call starts are spaced at least 1 / (⌊R⌋ × safety) seconds apart, so no 1-second window ever holds
+more than R starts and the server's own bucket never has to refuse us. Retries cover `TransientUpstreamError` only (429,
 5xx, errcode -1 / 300000 / 45011 / 990010, timeouts, dropped connections), with exponential backoff and full jitter,
 never other 4xx. A hand-written loop (rather than `stamina`) keeps clock, sleep and randomness injectable, so tests
 run deterministically without sleeping.
@@ -11,6 +11,7 @@ run deterministically without sleeping.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -47,7 +48,7 @@ class RateLimiter:
         for op, rate in rates.items():
             if rate <= 0:
                 raise ValueError(f"rate for {op} must be positive, not {rate}")
-        self._interval = {op: 1.0 / (rate * safety) for op, rate in rates.items()}
+        self._interval = {op: 1.0 / (_whole_per_second(rate) * safety) for op, rate in rates.items()}
         self._next_free: dict[str, float] = {}
         self._clock = clock
         self._sleep = sleep
@@ -77,6 +78,12 @@ class RateLimiter:
         """`async with limiter.slot(op):` — the body starts at a paced moment."""
         await self.acquire(operation)
         yield
+
+
+def _whole_per_second(rate: float) -> float:
+    """A fractional rate above 1/s is paced at its whole part: 800 / 30 = 26.7/s would let 27 starts into one
+    second, so it is paced at 26/s (× safety) and no 1-second window ever holds more than 26."""
+    return float(math.floor(rate)) if rate >= 1 else rate
 
 
 def retry_after_of(exc: BaseException) -> float | None:

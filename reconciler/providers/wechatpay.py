@@ -39,7 +39,7 @@ class WechatPayProvider:
 
     family = "product"
 
-    def __init__(  # noqa: PLR0917 - the credentials in the order couponctl.toml names them
+    def __init__(
         self,
         mchid: str,
         serial_no: str,
