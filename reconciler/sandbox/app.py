@@ -1,0 +1,336 @@
+"""The sandbox ASGI application: routing, the order of checks, faults, rate limits and the call log.
+
+Order for every API call: route (unknown path / wrong method answered like the real API) -> faults that answer
+instead of the API -> authentication (access_token or APIv3 signature) -> rate limit -> the operation ->
+`drop_after_commit` faults. Unexpected exceptions become `errcode -1` / `500 SYSTEM_ERROR`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from reconciler.sandbox import admin
+from reconciler.sandbox.config import SandboxConfig
+from reconciler.sandbox.credentials import SandboxCredentials
+from reconciler.sandbox.faults import DEFAULT_TIMEOUT_S, FaultInjector, FaultRule
+from reconciler.sandbox.limits import RateLimiter
+from reconciler.sandbox.messages import (
+    CODE_FOR_STATUS,
+    STATUS_FOR_CODE,
+    Answer,
+    PayError,
+    Request,
+    ShopError,
+    shop_error,
+)
+from reconciler.sandbox.shop import ENDPOINTS, USER_COUPON_ENDPOINTS, ShopService
+from reconciler.sandbox.store import Store
+from reconciler.sandbox.tokens import TokenService
+from reconciler.sandbox.wechatpay import PREFIX, ProductCouponService
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger("reconciler.sandbox")
+_REDACT = re.compile(r"(?i)((?:access_token|secret)=)[^&]*")
+MAX_BODY = 1 << 20  # 1 MiB: larger bodies are refused before parsing (our default)
+
+
+class InjectedConnectionDrop(httpx.RemoteProtocolError):
+    """Raised after a committed operation to drop the answer (fault kind `drop_after_commit`).
+
+    In-process (httpx.ASGITransport) the client sees this transport error; under uvicorn the connection closes
+    after the status line, which the client sees as a dropped connection.
+    """
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a request addresses: its family, operation name and the handler."""
+
+    family: str  # "token" | "shop" | "pay" | "admin" | "unknown"
+    operation: str
+    handler: Callable[[Request, str], Answer] | None = None
+    allowed: tuple[str, ...] = ()
+
+
+def redact(path: str) -> str:
+    return _REDACT.sub(r"\1REDACTED", path)
+
+
+class Sandbox:
+    """All the emulator's state and behaviour, independent of any HTTP server."""
+
+    def __init__(self, credentials: SandboxCredentials, config: SandboxConfig, data: str | None) -> None:
+        self.credentials = credentials
+        self.config = config
+        self.store = Store(data)
+        self.tokens = TokenService(self.store, credentials, config)
+        self.shop = ShopService(self.store, credentials, config)
+        self.pay = ProductCouponService(self.store, credentials, config)
+        self.limiter = RateLimiter(config.rate_limits, config.rate_limit_burst_s, config.clock)
+        self.faults = FaultInjector()
+        self._calls: list[dict[str, Any]] = []
+        self._seq = 0
+        self._calls_lock = threading.Lock()
+
+    # --- call log -----------------------------------------------------------------------------------------------
+
+    def calls(self) -> list[dict[str, Any]]:
+        with self._calls_lock:
+            return [dict(c) for c in self._calls]
+
+    def clear_calls(self) -> int:
+        with self._calls_lock:
+            count = len(self._calls)
+            self._calls.clear()
+            return count
+
+    def _log(self, route: Route, request: Request, answer: Answer | None, out_request_no: str | None) -> None:
+        entry: dict[str, Any] = {
+            "operation": route.operation,
+            "method": request.method,
+            "path": redact(request.raw_url),
+            "http_status": answer.status if answer is not None else 0,
+        }
+        key = "code" if route.family == "pay" else "errcode"
+        entry[key] = answer.log_code if answer is not None else None
+        if answer is None:
+            entry["dropped"] = True
+        if out_request_no:
+            entry["out_request_no"] = out_request_no
+        entry["at"] = self.config.clock()
+        with self._calls_lock:
+            self._seq += 1
+            entry["seq"] = self._seq
+            self._calls.append(entry)
+
+    # --- routing ------------------------------------------------------------------------------------------------
+
+    def route(self, request: Request) -> Route:
+        path = request.path
+        if path.startswith(admin.PREFIX):
+            return Route("admin", "admin")
+        if path == "/cgi-bin/token":
+            return Route("token", "token", lambda r, _m: self.tokens.get_token(r), ("GET",))
+        if path == "/cgi-bin/stable_token":
+            return Route("token", "stable_token", lambda r, _m: self.tokens.stable_token(r), ("POST",))
+        if path.startswith("/shop/coupon/"):
+            name = path[len("/shop/coupon/") :]
+            if name in ENDPOINTS or name in USER_COUPON_ENDPOINTS:
+                return Route("shop", f"shop.{name}", lambda r, _m: self.shop.handle(name, r), ("POST",))
+        if path.startswith(("/v3/", "/brand/")):
+            return self._pay_route(path)
+        return Route("unknown", "unknown")
+
+    def _pay_route(self, path: str) -> Route:
+        pay = self.pay
+        if path == PREFIX:
+            return Route("pay", "product.create", pay.create, ("POST",))
+        if path.startswith(PREFIX + "/"):
+            parts = path[len(PREFIX) + 1 :].split("/")
+            pid = parts[0]
+            if pid:
+                match parts[1:]:
+                    case []:
+                        # GET and PATCH share the path; the method picks the operation (see `_pick_method_route`).
+                        return Route("pay", "product.get", None, ("GET", "PATCH"))
+                    case ["deactivate"]:
+                        return Route("pay", "product.deactivate", lambda r, m: pay.deactivate(r, m, pid), ("POST",))
+                    case ["stocks"]:
+                        return Route("pay", "product.stocks.list", lambda r, m: pay.list_stocks(r, m, pid), ("GET",))
+                    case ["stocks", sid] if sid:
+                        return Route("pay", "product.stocks.get", lambda r, m: pay.get_stock(r, m, pid, sid), ("GET",))
+        return Route("pay", "unknown")
+
+    def _pick_method_route(self, route: Route, request: Request) -> Route:
+        if route.operation != "product.get" or route.handler is not None:
+            return route
+        pid = request.path[len(PREFIX) + 1 :]
+        if request.method == "PATCH":
+            return Route("pay", "product.patch", lambda r, m: self.pay.patch(r, m, pid), route.allowed)
+        return Route("pay", "product.get", lambda r, m: self.pay.get(r, m, pid), route.allowed)
+
+    # --- the request cycle --------------------------------------------------------------------------------------
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await _read_body(receive)
+        request = Request.from_scope(dict(scope), body)
+        route = self._pick_method_route(self.route(request), request)
+        if route.family == "admin":
+            await _send(send, admin.handle_admin(self, request))
+            return
+        answer, dropped = await self._answer(route, request, receive)
+        self._log(route, request, None if dropped else answer, _out_request_no(request))
+        if dropped:
+            await send({"type": "http.response.start", "status": answer.status, "headers": _raw(answer.headers)})
+            raise InjectedConnectionDrop("connection dropped after the operation was committed (injected fault)")
+        await _send(send, answer)
+
+    async def _answer(self, route: Route, request: Request, receive: Receive) -> tuple[Answer, bool]:
+        try:
+            latency = self.faults.pick(route.operation, ("latency",))
+            if latency is not None:
+                await anyio.sleep(float(latency.value))
+            fault = self.faults.pick(route.operation, ("timeout", "http_status", "errcode"))
+            if fault is not None:
+                if fault.kind == "timeout":
+                    await _wait_or_disconnect(receive, float(fault.value or DEFAULT_TIMEOUT_S))
+                return self._fault_answer(route, fault), False
+            answer = self._call(route, request)
+            drop = answer.status < 300 and self.faults.pick(route.operation, ("drop_after_commit",)) is not None
+            return answer, drop
+        except Exception:  # never a traceback to the caller: the real APIs answer a system error
+            log.exception("sandbox: unexpected error in %s", route.operation)
+            if route.family == "pay":
+                return self.pay.error(PayError("SYSTEM_ERROR", "系统错误")), False
+            return shop_error(-1, "system error"), False
+
+    def _call(self, route: Route, request: Request) -> Answer:
+        if route.family == "pay":
+            return self._call_pay(route, request)
+        if route.family == "unknown" or route.handler is None:
+            return shop_error(40066, "invalid url")
+        try:
+            if request.method not in route.allowed:
+                if route.allowed == ("GET",):
+                    return shop_error(43001, "require GET method")
+                return shop_error(43002, "require POST method")
+            if route.family == "shop":
+                self.tokens.check_access_token(request)
+                if not self.limiter.allow(route.operation):
+                    return self._shop_throttled()
+            elif not self.limiter.allow(route.operation):
+                return self._shop_throttled()
+            return route.handler(request, "")
+        except ShopError as exc:
+            return shop_error(exc.errcode, exc.errmsg)
+
+    def _shop_throttled(self) -> Answer:
+        code = self.config.shop_rate_limit_errcode
+        message = "reach max api daily quota limit" if code == 45009 else "instantaneous frequency too high"
+        return shop_error(code, message)
+
+    def _call_pay(self, route: Route, request: Request) -> Answer:
+        try:
+            if route.operation == "unknown":
+                raise PayError("NOT_FOUND", "请求的资源不存在 (no such API)")
+            if request.method not in route.allowed:
+                raise PayError("METHOD_NOT_ALLOWED", f"该接口不支持 {request.method} 方法")
+            mchid = self.pay.authenticate(request)
+            if not self.limiter.allow(route.operation):
+                raise PayError("RATELIMIT_EXCEEDED", "请求过于频繁，请稍后重试")
+            assert route.handler is not None
+            return route.handler(request, mchid)
+        except PayError as exc:
+            return self.pay.error(exc)
+
+    def _fault_answer(self, route: Route, fault: FaultRule) -> Answer:
+        if route.family == "pay":
+            if fault.kind == "errcode":
+                code = str(fault.value)
+                return self.pay.error(PayError(code, f"injected fault: {code}", status=STATUS_FOR_CODE.get(code, 500)))
+            status = int(fault.value) if fault.kind == "http_status" else 500
+            code = CODE_FOR_STATUS.get(status, "SYSTEM_ERROR" if status < 502 else "SERVICE_UNAVAILABLE")
+            return self.pay.error(PayError(code, f"injected fault: HTTP {status}", status=status))
+        if fault.kind == "errcode":
+            errcode = int(fault.value)
+            return shop_error(errcode, _SHOP_MESSAGES.get(errcode, "injected fault"))
+        status = int(fault.value) if fault.kind == "http_status" else 200
+        return shop_error(-1, "system error", status=status)
+
+
+_SHOP_MESSAGES = {
+    -1: "system error",
+    40001: "invalid credential, access_token is invalid or not latest",
+    42001: "access_token expired",
+    45009: "reach max api daily quota limit",
+    45011: "api minute-quota reach limit must slower retry next minute",
+    300000: "instantaneous frequency too high",
+}
+
+
+def _out_request_no(request: Request) -> str | None:
+    if not request.body or b"out_request_no" not in request.body:
+        return None
+    try:
+        import json
+
+        value = json.loads(request.body).get("out_request_no")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _wait_or_disconnect(receive: Receive, seconds: float) -> None:
+    """Hang like a stuck upstream until the client gives up (disconnects) or `seconds` pass."""
+    with anyio.move_on_after(seconds):
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+
+
+def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
+async def _send(send: Send, answer: Answer) -> None:
+    headers = [*answer.headers, ("content-length", str(len(answer.body)))]
+    await send({"type": "http.response.start", "status": answer.status, "headers": _raw(headers)})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+class SandboxMiddleware:
+    """Serves every HTTP request from the Sandbox; lifespan and other scopes pass through to Starlette."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.sandbox.handle(scope, receive, send)
+
+
+def create_app(
+    credentials: SandboxCredentials, config: SandboxConfig | None = None, data: str | None = None
+) -> Starlette:
+    """The sandbox as an ASGI app; `data=None` keeps everything in memory, a path persists to that SQLite file.
+
+    `app.state.sandbox` is the `Sandbox` behind it (for in-process tests and the embedded mode).
+    """
+    sandbox = Sandbox(credentials, config or SandboxConfig(), data)
+    app = Starlette(middleware=[Middleware(SandboxMiddleware, sandbox=sandbox)])
+    app.state.sandbox = sandbox
+    return app

@@ -1,0 +1,127 @@
+"""SandboxConfig: every tunable of the emulator, with the defaults the project chose where the reference is silent.
+
+Each default cites `../shared/reference/wechat-apis.md` (the "reference") or is marked "our default" when the
+documentation does not state the value.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any
+
+# Operation names: the call log, the rate limits and the fault rules all use exactly these strings.
+SHOP_OPERATIONS: tuple[str, ...] = (
+    "shop.add",
+    "shop.update",
+    "shop.get",
+    "shop.get_list",
+    "shop.update_status",
+    "shop.update_coupon_stock",
+    "shop.confirm",
+)
+TOKEN_OPERATIONS: tuple[str, ...] = ("token", "stable_token")
+PRODUCT_OPERATIONS: tuple[str, ...] = (
+    "product.create",
+    "product.get",
+    "product.patch",
+    "product.deactivate",
+    "product.stocks.list",
+    "product.stocks.get",
+)
+OPERATIONS: tuple[str, ...] = TOKEN_OPERATIONS + SHOP_OPERATIONS + PRODUCT_OPERATIONS
+
+# Reference B.12: every product-coupon endpoint is limited to 20/s (create: 20/s in the 2025-11 doc).
+PRODUCT_RATE_PER_SECOND = 20.0
+# Reference A.10: the v1 doc says "most APIs 800 calls / 30 s"; not restated for /shop, so this is our default.
+SHOP_RATE_PER_SECOND = 800.0 / 30.0
+# Reference A.9.2: stable_token allows 10,000 calls/min.
+STABLE_TOKEN_RATE_PER_SECOND = 10_000.0 / 60.0
+
+DEFAULT_RATE_LIMITS: Mapping[str, float] = MappingProxyType(
+    {
+        **{op: SHOP_RATE_PER_SECOND for op in SHOP_OPERATIONS},
+        "stable_token": STABLE_TOKEN_RATE_PER_SECOND,
+        # /cgi-bin/token only has a daily quota (2000/day, reference A.9.1), not modelled by a per-second bucket:
+        # no limit by default (our default).
+        **{op: PRODUCT_RATE_PER_SECOND for op in PRODUCT_OPERATIONS},
+    }
+)
+
+# Reference E Family-2 item 7: image URLs must come from the upload API. The sandbox has no upload endpoint, so it
+# accepts https URLs under these prefixes (our default; the first is the CDN host WeChat Pay upload URLs live on).
+DEFAULT_IMAGE_URL_PREFIXES: tuple[str, ...] = ("https://wxpaylogo.qpic.cn/", "https://sandbox.invalid/images/")
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """How the sandbox behaves; every field has the documented value or a named default of ours."""
+
+    # Reference A.9: expires_in is 7200 s; the old token stays usable 5 minutes after rotation.
+    token_lifetime_s: float = 7200.0
+    token_grace_s: float = 300.0
+    # Reference A.9.2: force_refresh at most 20 per day and at least 30 s apart.
+    stable_force_refresh_per_day: int = 20
+    stable_force_refresh_min_interval_s: float = 30.0
+    # Reference C.1 / F.12: request timestamps older or newer than this are refused (HK doc: 300 s).
+    request_time_window_s: float = 300.0
+    # Reference B.5 / F.6: initial state after create is undocumented; EFFECTIVE by default, AUDITING on request.
+    product_initial_state: str = "EFFECTIVE"
+    # Operation -> requests per second (token bucket). A missing operation is not limited.
+    rate_limits: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    # Bucket size in seconds of rate (our default: one second's worth, so a client pacing at R/s never sees a 429).
+    rate_limit_burst_s: float = 1.0
+    # Reference A.10 / A.8: 300000 = "instantaneous frequency too high"; 45009 = daily quota (our default: 300000).
+    shop_rate_limit_errcode: int = 300000
+    # Reference E Family-1 item 4: the confirm gate is optional and off by default.
+    confirm_required: bool = False
+    image_url_prefixes: tuple[str, ...] = DEFAULT_IMAGE_URL_PREFIXES
+    # Reference B.11: APIv3 accepts only 1-3 byte UTF-8 characters.
+    reject_4byte_utf8: bool = True
+    # Reference B.9: same out_request_no with a different body -> 400 INVALID_REQUEST (or ALREADY_EXISTS on create).
+    idempotency_mismatch_code: str = "INVALID_REQUEST"
+    # Reference A.7 / F.1: the out_product_ids cap is unknown; 128 is a project assumption.
+    shop_max_out_product_ids: int = 128
+    # Brands, besides the credentials' brand_id, that have authorised the partner (reference E Family-2 item 4).
+    extra_brand_ids: tuple[str, ...] = ()
+    clock: Callable[[], float] = time.time
+
+
+_TUPLE_FIELDS = {"image_url_prefixes", "extra_brand_ids"}
+
+
+def config_from_mapping(values: Mapping[str, Any], base: SandboxConfig | None = None) -> SandboxConfig:
+    """A SandboxConfig from JSON-like values (e.g. `--config-json`); unknown keys are an error."""
+    base = base or SandboxConfig()
+    known = {f.name for f in fields(SandboxConfig)} - {"clock"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown sandbox config keys: {', '.join(unknown)}")
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "rate_limits":
+            merged = dict(base.rate_limits)
+            for op, rate in dict(value).items():
+                if rate is None:
+                    merged.pop(op, None)
+                else:
+                    merged[op] = float(rate)
+            changes[key] = merged
+        elif key in _TUPLE_FIELDS:
+            changes[key] = tuple(value)
+        else:
+            changes[key] = value
+    config = _replace(base, changes)
+    if config.product_initial_state not in {"EFFECTIVE", "AUDITING"}:
+        raise ValueError("product_initial_state must be EFFECTIVE or AUDITING")
+    if config.idempotency_mismatch_code not in {"INVALID_REQUEST", "ALREADY_EXISTS"}:
+        raise ValueError("idempotency_mismatch_code must be INVALID_REQUEST or ALREADY_EXISTS")
+    return config
+
+
+def _replace(config: SandboxConfig, changes: Mapping[str, Any]) -> SandboxConfig:
+    import dataclasses
+
+    return dataclasses.replace(config, **changes)

@@ -1,0 +1,101 @@
+"""APIv3 signatures: verifying `WECHATPAY2-SHA256-RSA2048` requests and signing responses (reference Part C).
+
+Request message (C.1): METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n over the raw bytes as sent.
+Response message (C.4): TIMESTAMP\\nNONCE\\nBODY\\n over the exact bytes sent.
+Keys are loaded once per sandbox (PEM parsing is far slower than one verification).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+SCHEME = "WECHATPAY2-SHA256-RSA2048"
+_PAIR = re.compile(r'\s*([A-Za-z_]+)\s*=\s*"([^"]*)"\s*')
+AUTH_KEYS = ("mchid", "nonce_str", "timestamp", "serial_no", "signature")
+
+
+class SignatureProblem(Exception):
+    """Why a request signature was refused (the message is safe to return to the caller)."""
+
+
+@dataclass(frozen=True)
+class AuthorizationHeader:
+    """The parsed `Authorization` header of an APIv3 request."""
+
+    mchid: str
+    nonce_str: str
+    timestamp: str
+    serial_no: str
+    signature: str
+
+
+def load_private_key(pem: str) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("not an RSA private key")
+    return key
+
+
+def load_public_key(pem: str) -> rsa.RSAPublicKey:
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("not an RSA public key")
+    return key
+
+
+def parse_authorization(header: str | None) -> AuthorizationHeader:
+    """Parse `WECHATPAY2-SHA256-RSA2048 k="v",...` (pairs in any order, reference C.1)."""
+    if not header:
+        raise SignatureProblem("Authorization header is missing")
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme != SCHEME:
+        raise SignatureProblem(f"unsupported authorization scheme, expected {SCHEME}")
+    values: dict[str, str] = {}
+    for part in rest.split(","):
+        match = _PAIR.fullmatch(part)
+        if match is None:
+            raise SignatureProblem("malformed Authorization header")
+        values[match.group(1)] = match.group(2)
+    missing = [key for key in AUTH_KEYS if not values.get(key)]
+    if missing:
+        raise SignatureProblem(f"Authorization header lacks {', '.join(missing)}")
+    return AuthorizationHeader(**{key: values[key] for key in AUTH_KEYS})
+
+
+def request_message(method: str, url: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+    """The 5-line message a request signature covers (reference C.1)."""
+    return b"%s\n%s\n%s\n%s\n%s\n" % (method.encode(), url.encode(), timestamp.encode(), nonce.encode(), body)
+
+
+def response_message(timestamp: str, nonce: str, body: bytes) -> bytes:
+    """The 3-line message a response signature covers (reference C.4)."""
+    return b"%s\n%s\n%s\n" % (timestamp.encode(), nonce.encode(), body)
+
+
+def sign(key: rsa.RSAPrivateKey, message: bytes) -> str:
+    """Base64 RSASSA-PKCS1-v1_5 SHA-256 signature."""
+    return base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def verify(key: rsa.RSAPublicKey, message: bytes, signature: str) -> bool:
+    try:
+        raw = base64.b64decode(signature, validate=True)
+    except ValueError:
+        return False
+    try:
+        key.verify(raw, message, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def new_nonce() -> str:
+    """32 hex characters, as WeChat Pay sends in `Wechatpay-Nonce` (reference E Family-2 item 3)."""
+    return secrets.token_hex(16).upper()

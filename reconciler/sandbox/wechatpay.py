@@ -1,0 +1,328 @@
+"""WeChat Pay APIv3 partner product coupons (商品券), reference Part B and C; checklist E Family 2.
+
+Routes (partner variant, B.1): create, GET, PATCH, deactivate, list stocks, get stock. Every request must carry a
+valid `WECHATPAY2-SHA256-RSA2048` signature from the registered merchant key (401 SIGN_ERROR otherwise); every
+answer, errors included, is signed with the sandbox's WeChat Pay key and carries the `Wechatpay-*` headers and a
+`Request-ID` ending in the business code (B.11). Mutations are idempotent per `out_request_no` (B.9).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from reconciler.sandbox.config import SandboxConfig
+from reconciler.sandbox.credentials import SandboxCredentials
+from reconciler.sandbox.messages import (
+    JSON_CONTENT_TYPE,
+    Answer,
+    PayError,
+    Request,
+    dump_json,
+    invalid_request,
+    param_error,
+)
+from reconciler.sandbox.product_rules import (
+    RULE_KEY,
+    Fields,
+    check_brand_id,
+    check_create,
+    check_display_info,
+    check_out_request_no,
+    check_strings,
+    forbid_other_keys,
+)
+from reconciler.sandbox.signing import (
+    SCHEME,
+    SignatureProblem,
+    load_private_key,
+    load_public_key,
+    new_nonce,
+    parse_authorization,
+    request_message,
+    response_message,
+    sign,
+    verify,
+)
+from reconciler.sandbox.store import Store
+
+PREFIX = "/v3/marketing/partner/product-coupon/product-coupons"
+CHINA = timezone(timedelta(hours=8))
+STOCK_STATES = ("AUDITING", "SENDING", "PAUSED", "STOPPED", "DEACTIVATED")
+STOCK_FIELDS = (
+    "remark",
+    "coupon_code_mode",
+    "stock_send_rule",
+    "usage_rule_display_info",
+    "coupon_display_info",
+    "notify_config",
+    "store_scope",
+)
+MAX_STOCK_PAGE = 50  # B.4: list stocks page_size <= 50, default 20
+MISMATCH_MESSAGE = "使用了相同单号，但与上次请求的数据不一致"  # B.9, business code 268578927
+
+
+def rfc3339(ts: float) -> str:
+    """`2025-08-31T23:59:59+08:00` (B.2)."""
+    return datetime.fromtimestamp(ts, CHINA).isoformat(timespec="seconds")
+
+
+class ProductCouponService:
+    """The partner product-coupon endpoints over the store."""
+
+    def __init__(self, store: Store, credentials: SandboxCredentials, config: SandboxConfig) -> None:
+        self.store = store
+        self.credentials = credentials
+        self.config = config
+        self._merchant_key = load_public_key(credentials.merchant_public_key_pem)
+        self._signing_key = load_private_key(credentials.wechatpay_private_key_pem)
+        self.brands = frozenset({credentials.brand_id, *config.extra_brand_ids})
+
+    # --- signatures ---------------------------------------------------------------------------------------------
+
+    def authenticate(self, request: Request) -> str:
+        """Verify the request signature (E Family-2 item 1); returns the caller's mchid."""
+        try:
+            auth = parse_authorization(request.headers.get("authorization"))
+        except SignatureProblem as exc:
+            raise PayError("SIGN_ERROR", f"签名错误: {exc}") from None
+        if auth.mchid != self.credentials.mchid or auth.serial_no != self.credentials.merchant_serial_no:
+            raise PayError("SIGN_ERROR", "签名错误: 商户号或商户证书序列号不正确")
+        if not auth.timestamp.isdigit():
+            raise PayError("SIGN_ERROR", "签名错误: timestamp 必须是 Unix 秒")
+        if abs(self.config.clock() - int(auth.timestamp)) > self.config.request_time_window_s:
+            raise PayError("SIGN_ERROR", "签名错误: 请求时间戳与当前时间相差过大")
+        message = request_message(request.method, request.raw_url, auth.timestamp, auth.nonce_str, request.body)
+        if not verify(self._merchant_key, message, auth.signature):
+            raise PayError("SIGN_ERROR", "签名错误: 请检查签名串与签名值")
+        return auth.mchid
+
+    def signed(self, status: int, payload: dict[str, Any] | None, business_code: int = 0) -> Answer:
+        """A signed answer over the exact bytes sent (E Family-2 item 3)."""
+        body = dump_json(payload) if payload is not None else b""
+        timestamp = str(int(self.config.clock()))
+        nonce = new_nonce()
+        signature = sign(self._signing_key, response_message(timestamp, nonce, body))
+        headers = [
+            JSON_CONTENT_TYPE,
+            ("request-id", f"{secrets.token_hex(21).upper()}-{business_code}"),
+            ("wechatpay-timestamp", timestamp),
+            ("wechatpay-nonce", nonce),
+            ("wechatpay-signature", signature),
+            ("wechatpay-serial", self.credentials.public_key_id),
+            ("wechatpay-signature-type", SCHEME),
+        ]
+        code = payload.get("code") if payload is not None and status >= 300 else None
+        return Answer(status, body, headers, code)
+
+    def error(self, exc: PayError) -> Answer:
+        return self.signed(exc.status, exc.payload(), exc.business_code)
+
+    # --- helpers ------------------------------------------------------------------------------------------------
+
+    def _body(self, request: Request) -> Fields:
+        try:
+            value = json.loads(request.body) if request.body.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            raise PayError("PARAM_ERROR", "请求体不是合法的 JSON", field="/", issue="body is not valid JSON") from None
+        if not isinstance(value, dict):
+            raise PayError("PARAM_ERROR", "请求体必须是 JSON 对象", field="/", issue="body must be a JSON object")
+        check_strings(value, "", self.config.reject_4byte_utf8)
+        return Fields(value, "")
+
+    def _authorise(self, brand_id: str) -> None:
+        if brand_id not in self.brands:  # E Family-2 item 4
+            raise PayError("NO_AUTH", "品牌未授权当前服务商使用商品券能力")
+
+    def _load(self, mchid: str, brand_id: str, product_coupon_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        row = self.store.get_product(product_coupon_id)
+        if row is None or row[0] != mchid or row[1]["brand_id"] != brand_id:
+            # B.6: visible only to the creating partner + brand.
+            raise PayError("NOT_FOUND", "当前访问对象不存在，请确认对象属于当前品牌且由当前服务商创建")
+        return row[1], row[2]
+
+    def _query_brand(self, request: Request) -> str:
+        brand_id = check_brand_id(request.query, "brand_id", "query")
+        self._authorise(brand_id)
+        return brand_id
+
+    def _idempotent(self, key: str, body: dict[str, Any], create: bool) -> Answer | None:
+        """Replay the first answer for the same body; refuse a different body (B.9)."""
+        prior = self.store.get_idempotent(key)
+        if prior is None:
+            return None
+        first_request, first_answer = prior
+        if first_request != body:
+            code = self.config.idempotency_mismatch_code if create else "INVALID_REQUEST"
+            raise PayError(code, MISMATCH_MESSAGE, business_code=268578927)
+        return self.signed(first_answer["status"], first_answer["body"])
+
+    def _remember(self, key: str, body: dict[str, Any], payload: dict[str, Any]) -> Answer:
+        self.store.put_idempotent(key, body, {"status": 200, "body": payload})
+        return self.signed(200, payload)
+
+    # --- endpoints ----------------------------------------------------------------------------------------------
+
+    def create(self, request: Request, mchid: str) -> Answer:
+        """POST .../product-coupons (B.5)."""
+        body = self._body(request)
+        out_request_no = check_out_request_no(body)
+        brand_id = check_brand_id(body.obj, "/brand_id", "body")
+        self._authorise(brand_id)
+        key = f"{mchid}|{brand_id}|POST product-coupons|{out_request_no}"
+        with self.store.transaction():
+            replay = self._idempotent(key, body.obj, create=True)
+            if replay is not None:
+                return replay
+            check_create(body, self.config)
+            product_coupon_id = self.store.next_product_coupon_id()
+            entity, stocks, extra = self._build(product_coupon_id, body.obj)
+            self.store.put_product(mchid, entity, stocks)
+            return self._remember(key, body.obj, {**entity, **extra})
+
+    def _build(
+        self, product_coupon_id: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+        state = self.config.product_initial_state
+        entity: dict[str, Any] = {"product_coupon_id": product_coupon_id, "brand_id": body["brand_id"]}
+        for key in (
+            "scope",
+            "type",
+            "usage_mode",
+            "single_usage_info",
+            "progressive_bundle_usage_info",
+            "display_info",
+            "out_product_no",
+        ):
+            if key in body:
+                entity[key] = body[key]
+        entity["state"] = state
+        stock_state = "SENDING" if state == "EFFECTIVE" else "AUDITING"
+
+        def stock(index: int, source: dict[str, Any]) -> dict[str, Any]:
+            item: dict[str, Any] = {
+                "product_coupon_id": product_coupon_id,
+                "stock_id": f"{product_coupon_id}{index:03d}",
+            }
+            item.update({k: source[k] for k in STOCK_FIELDS if k in source})
+            item.update(
+                brand_id=body["brand_id"], state=stock_state, sent_count_info={"total_count": 0, "today_count": 0}
+            )
+            if source.get("coupon_code_mode") == "UPLOAD":
+                item["coupon_code_count_info"] = {"total_count": 0, "available_count": 0}
+            return item
+
+        if body["usage_mode"] == "SINGLE":
+            first = stock(1, body["stock"])
+            first["single_usage_rule"] = body["stock"]["single_usage_rule"]
+            return entity, [first], {"stock": first}
+        bundle = body["stock_bundle"]
+        bundle_id = f"{product_coupon_id}000"
+        rule = bundle["progressive_bundle_usage_rule"]
+        rule_key = RULE_KEY[body["type"]]
+        stock_list = []
+        for index, step in enumerate(rule[rule_key + "_list"]):
+            item = stock(index + 1, bundle)
+            item["single_usage_rule"] = {"coupon_available_period": rule["coupon_available_period"], rule_key: step}
+            item["stock_bundle_info"] = {"stock_bundle_id": bundle_id, "stock_bundle_index": index}
+            stock_list.append(item)
+        return entity, stock_list, {"stock_bundle": {"stock_bundle_id": bundle_id, "stock_list": stock_list}}
+
+    def get(self, request: Request, mchid: str, product_coupon_id: str) -> Answer:
+        """GET .../product-coupons/{id}?brand_id= (B.6): never returns stock data."""
+        brand_id = self._query_brand(request)
+        entity, _ = self._load(mchid, brand_id, product_coupon_id)
+        return self.signed(200, entity)
+
+    def patch(self, request: Request, mchid: str, product_coupon_id: str) -> Answer:
+        """PATCH .../product-coupons/{id} (B.7): only display_info, only while EFFECTIVE."""
+        body = self._body(request)
+        out_request_no = check_out_request_no(body)
+        brand_id = check_brand_id(body.obj, "/brand_id", "body")
+        self._authorise(brand_id)
+        forbid_other_keys(body, {"out_request_no", "display_info", "brand_id"})
+        key = f"{mchid}|{brand_id}|PATCH product-coupons/{product_coupon_id}|{out_request_no}"
+        with self.store.transaction():
+            entity, stocks = self._load(mchid, brand_id, product_coupon_id)
+            replay = self._idempotent(key, body.obj, create=False)
+            if replay is not None:
+                return replay
+            check_display_info(body.required("display_info"), "/display_info", entity["scope"], self.config)
+            if entity["state"] != "EFFECTIVE":
+                raise invalid_request(f"商品券当前状态为 {entity['state']}，仅生效中（EFFECTIVE）的商品券可修改")
+            entity["display_info"] = body.obj["display_info"]  # whole-object replacement (B.7 [INF])
+            self.store.put_product(mchid, entity, stocks)
+            return self._remember(key, body.obj, entity)
+
+    def deactivate(self, request: Request, mchid: str, product_coupon_id: str) -> Answer:
+        """POST .../product-coupons/{id}/deactivate (B.8): EFFECTIVE only; cascades to every stock; terminal."""
+        body = self._body(request)
+        out_request_no = check_out_request_no(body)
+        brand_id = check_brand_id(body.obj, "/brand_id", "body")
+        self._authorise(brand_id)
+        forbid_other_keys(body, {"out_request_no", "deactivate_reason", "brand_id"})
+        key = f"{mchid}|{brand_id}|POST product-coupons/{product_coupon_id}/deactivate|{out_request_no}"
+        with self.store.transaction():
+            entity, stocks = self._load(mchid, brand_id, product_coupon_id)
+            replay = self._idempotent(key, body.obj, create=False)
+            if replay is not None:
+                return replay
+            reason = body.string("deactivate_reason", max_len=150)
+            if entity["state"] != "EFFECTIVE":
+                raise invalid_request(f"商品券当前状态为 {entity['state']}，仅生效中（EFFECTIVE）的商品券可失效")
+            marks = {
+                "deactivate_request_no": out_request_no,
+                "deactivate_time": rfc3339(self.config.clock()),
+                "deactivate_reason": reason,
+            }
+            entity.update(state="DEACTIVATED", **marks)
+            for item in stocks:
+                if item["state"] != "DEACTIVATED":
+                    item.update(state="DEACTIVATED", **marks)
+            self.store.put_product(mchid, entity, stocks)
+            return self._remember(key, body.obj, entity)
+
+    def list_stocks(self, request: Request, mchid: str, product_coupon_id: str) -> Answer:
+        """GET .../product-coupons/{id}/stocks (B.4): page_size <= 50 (default 20), opaque page_token."""
+        brand_id = self._query_brand(request)
+        _, stocks = self._load(mchid, brand_id, product_coupon_id)
+        query = request.query
+        raw_size = query.get("page_size", "20")
+        if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_STOCK_PAGE:
+            raise param_error("page_size", f"must be 1..{MAX_STOCK_PAGE}", raw_size, location="query")
+        page_size = int(raw_size)
+        offset = 0
+        if query.get("page_token"):
+            try:
+                offset = int(base64.urlsafe_b64decode(query["page_token"].encode()).decode())
+            except (ValueError, UnicodeDecodeError):
+                raise param_error("page_token", "is not a token this API returned", location="query") from None
+        state = query.get("state")
+        if state is not None and state not in STOCK_STATES:
+            raise param_error("state", f"must be one of {', '.join(STOCK_STATES)}", state, location="query")
+        selected = [
+            s
+            for s in stocks
+            if (state is None or s["state"] == state)
+            and (
+                not query.get("stock_bundle_id")
+                or s.get("stock_bundle_info", {}).get("stock_bundle_id") == query["stock_bundle_id"]
+            )
+        ]
+        page = selected[offset : offset + page_size]
+        payload: dict[str, Any] = {"total_count": len(selected), "stock_list": page}
+        if offset + page_size < len(selected):
+            payload["next_page_token"] = base64.urlsafe_b64encode(str(offset + page_size).encode()).decode()
+        return self.signed(200, payload)
+
+    def get_stock(self, request: Request, mchid: str, product_coupon_id: str, stock_id: str) -> Answer:
+        """GET .../product-coupons/{id}/stocks/{stock_id} (B.1)."""
+        brand_id = self._query_brand(request)
+        _, stocks = self._load(mchid, brand_id, product_coupon_id)
+        for item in stocks:
+            if item["stock_id"] == stock_id:
+                return self.signed(200, item)
+        raise PayError("NOT_FOUND", "批次不存在")
