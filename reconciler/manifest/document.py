@@ -1,0 +1,133 @@
+"""The manifest envelope: kind, name, status, protect, brand_id, ignore_drift and the per-kind spec (design §1.2)."""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from reconciler.manifest import limits
+from reconciler.manifest.base import StrictModel
+from reconciler.manifest.product import ProductCouponSpec
+from reconciler.manifest.shop import ShopCouponSpec
+
+NAME_PATTERN = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{limits.NAME_MAX_CHARS - 1}}}")
+BRAND_ID_PATTERN = re.compile(r"[0-9]{1,32}")
+
+
+def _check_name(value: str) -> str:
+    if not NAME_PATTERN.fullmatch(value):
+        raise PydanticCustomError(
+            "name",
+            "must be 1–{max} characters of a-z, 0-9, '_' and '-', starting with a letter or digit",
+            {"max": limits.NAME_MAX_CHARS},
+        )
+    return value
+
+
+def _check_brand_id(value: str) -> str:
+    if not BRAND_ID_PATTERN.fullmatch(value):
+        raise PydanticCustomError("brand_id", "must be a string of digits, e.g. \"120344\" (B.2)")
+    return value
+
+
+Name = Annotated[
+    str,
+    AfterValidator(_check_name),
+    WithJsonSchema({"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$",
+                    "description": "address name; ShopCoupon out_coupon_id defaults to it"}),
+]
+BrandId = Annotated[str, AfterValidator(_check_brand_id),
+                    WithJsonSchema({"type": "string", "pattern": f"^{BRAND_ID_PATTERN.pattern}$"})]
+
+
+class IgnoreDrift(StrictModel):
+    """A spec field that plan and drift leave alone because a team edits it in the console on purpose."""
+
+    field: str = Field(min_length=1, description="dotted path inside spec, e.g. coupon_info.receive_info.total_num")
+    reason: str = Field(min_length=1, description="why the field is edited outside git")
+
+
+class ShopCouponDocument(StrictModel):
+    """A `kind: ShopCoupon` document: a Mini Program `/shop/coupon` coupon."""
+
+    kind: Literal["ShopCoupon"] = Field(description="ShopCoupon")
+    name: Name = Field(description="address name: shop_coupon.<name>")
+    status: Literal["draft", "active", "expired", "voided"] = Field(
+        default="active", description="desired lifecycle (A.4.2: 1 draft, 2 active, 3 expired, 4 voided)")
+    protect: bool = Field(default=False, description="refuse to void or replace it")
+    ignore_drift: list[IgnoreDrift] | None = Field(default=None, description="fields edited outside git on purpose")
+    spec: ShopCouponSpec = Field(description="the upstream `coupon` object (A.3)")
+
+
+class ProductCouponDocument(StrictModel):
+    """A `kind: ProductCoupon` document: a WeChat Pay partner product coupon."""
+
+    kind: Literal["ProductCoupon"] = Field(description="ProductCoupon")
+    name: Name = Field(description="address name: product_coupon.<name>")
+    protect: bool = Field(default=False, description="refuse to deactivate or replace it")
+    brand_id: BrandId | None = Field(default=None, description="brand; defaults to the configured brand (B.0)")
+    ignore_drift: list[IgnoreDrift] | None = Field(default=None, description="fields edited outside git on purpose")
+    spec: ProductCouponSpec = Field(description="the create request minus out_request_no and brand_id (B.5)")
+
+
+Document = ShopCouponDocument | ProductCouponDocument
+DOCUMENT_MODELS: dict[str, type[ShopCouponDocument] | type[ProductCouponDocument]] = {
+    "ShopCoupon": ShopCouponDocument,
+    "ProductCoupon": ProductCouponDocument,
+}
+# Envelope fields that belong to one kind only, with the message a user gets when using them on the other.
+OTHER_KIND_FIELDS: dict[str, dict[str, str]] = {
+    "ShopCoupon": {"brand_id": "brand_id applies to ProductCoupon only"},
+    "ProductCoupon": {"status": "status applies to ShopCoupon only (a product coupon is always active; "
+                                "removing it from the manifests deactivates it)"},
+}
+
+
+def model_class(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation (through Optional, list and Annotated), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return model_class(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType, list):
+        for arg in typing.get_args(annotation):
+            found = model_class(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def model_at(root: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class that holds the fields at `loc` (list indices are skipped)."""
+    current: type[BaseModel] | None = root
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if current is None or part not in current.model_fields:
+            return None
+        current = model_class(current.model_fields[part].annotation)
+    return current
+
+
+@cache
+def field_paths(spec_model: type[BaseModel]) -> frozenset[str]:
+    """Every dotted field path inside a spec model (lists are not indexed), for ignore_drift checks."""
+    paths: set[str] = set()
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            path = f"{prefix}{name}"
+            paths.add(path)
+            inner = model_class(info.annotation)
+            if inner is not None:
+                walk(inner, path + ".")
+
+    walk(spec_model, "")
+    return frozenset(paths)

@@ -1,0 +1,45 @@
+"""The JSON Schema of a manifest document (`couponctl schema`), generated from the models.
+
+Editors and CI linters apply it to each YAML document. It describes shapes, enums, ranges and lengths; the
+cross-field rules (per-type discount fields, time order, ...) are enforced by `couponctl validate` only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+SCHEMA_ID = "https://couponctl.dev/schema/manifest.json"
+
+
+class _NoNullSchema(GenerateJsonSchema):
+    """Optional fields may be omitted but never null (B.11), so `X | None` is rendered as plain `X`."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        result = super().default_schema(schema)
+        if result.get("default", 0) is None:
+            result.pop("default")
+        return result
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of one manifest document of either kind."""
+    from reconciler.manifest.document import ProductCouponDocument, ShopCouponDocument
+
+    adapter: TypeAdapter[Any] = TypeAdapter(
+        Annotated[ShopCouponDocument | ProductCouponDocument, Field(discriminator="kind")]
+    )
+    schema = adapter.json_schema(schema_generator=_NoNullSchema, mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "couponctl manifest document",
+        "description": "One YAML document of a couponctl manifest: a ShopCoupon or a ProductCoupon (design §1.2).",
+        **schema,
+    }
