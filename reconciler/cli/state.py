@@ -1,15 +1,360 @@
-"""`couponctl state ...` and `couponctl history`: inspect and carefully edit the state store."""
+"""`couponctl state ...` and `couponctl history`: inspect the state store, and edit it where that is safe.
+
+Reading commands (list, show, history) take no lock. Writing ones (rm, mv) take the state lock, refuse what they
+cannot do safely (the store says why), and record a run in history. Nothing here ever calls WeChat.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import Any
+
 import click
 
+from reconciler.cli import app
+from reconciler.config import Settings
+from reconciler.errors import StateError
+from reconciler.resources import ResourceState, split_address
+from reconciler.store import SqlStateStore, open_store, upgrade_state
+from reconciler.store.api import CallRecord, RunRecord
 
-@click.group()
+LOCK_TIMEOUT_HELP = "Wait up to SECONDS for the state lock instead of failing at once (default: [state] lock_timeout)."
+
+
+def _open(settings: Settings, *, create: bool) -> SqlStateStore:
+    return open_store(settings.state_url, create=create)
+
+
+def _open_existing_or_none(settings: Settings) -> SqlStateStore | None:
+    """The state if it exists; None (with a note on stderr) when there is none yet."""
+    try:
+        return _open(settings, create=False)
+    except StateError as exc:
+        if str(exc).startswith("no state at"):
+            click.echo(f"No state yet ({exc}): nothing is managed.", err=True)
+            return None
+        raise
+
+
+def _check_address(address: str) -> None:
+    try:
+        split_address(address)
+    except ValueError as exc:
+        raise StateError(str(exc)) from None
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in [headers, *rows]]
+    return "\n".join(lines)
+
+
+def _resource_json(r: ResourceState) -> dict[str, Any]:
+    return {
+        "address": r.address,
+        "kind": r.kind,
+        "upstream_id": r.upstream_id,
+        "status": r.status,
+        "protect": r.protect,
+        "brand_id": r.brand_id,
+        "desired_digest": r.desired_digest,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "upstream": r.upstream,
+        "extra": r.extra,
+    }
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _lock_timeout(settings: Settings, option: float | None) -> float:
+    return settings.state.lock_timeout if option is None else option
+
+
+def _record(store: SqlStateStore, settings: Settings, command: str, summary: dict[str, Any]) -> None:
+    from reconciler.workflow import actor, git_commit
+
+    run_id = store.begin_run(command, actor=actor(), git_commit=git_commit(settings.root))
+    store.end_run(run_id, "ok", summary)
+
+
+@click.group(
+    epilog="""\b
+Examples:
+  couponctl state list
+  couponctl state show shop_coupon.d11-store-100-off-20
+  couponctl state mv shop_coupon.old-name shop_coupon.new-name
+  couponctl state rm product_coupon.coffee-combo
+  couponctl state unlock 3f2a9c1b7d44
+""",
+)
 def state() -> None:
-    """Inspect and edit the state store (list, show, rm, mv, unlock, upgrade)."""
+    """Inspect the state store, and edit it where that is safe.
+
+    State is couponctl's record of the coupons it manages: lineage, serial, the last-known upstream form of each
+    coupon, the intent journal, history and the lock. rm and mv never call WeChat; they only change what
+    couponctl manages.
+    """
 
 
-@click.command()
-def history() -> None:
-    """Past runs that wrote state: when, who, git commit, plan digest, outcome and calls."""
+@state.command(
+    "list", epilog="\b\nExamples:\n  couponctl state list\n  couponctl state list shop_coupon. --format json"
+)
+@click.argument("prefixes", nargs=-1, metavar="[ADDRESS_PREFIX]...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def list_(ctx: click.Context, prefixes: tuple[str, ...], fmt: str) -> None:
+    """List the managed coupons (address, upstream id, status), optionally only those under ADDRESS_PREFIX."""
+    store = _open_existing_or_none(app(ctx).settings)
+    resources: list[ResourceState] = []
+    if store is not None:
+        try:
+            resources = [r for a, r in store.resources().items() if not prefixes or a.startswith(prefixes)]
+        finally:
+            store.close()
+    if fmt == "json":
+        click.echo(_dump([{k: v for k, v in _resource_json(r).items() if k not in ("upstream", "extra")}
+                          for r in resources]))
+        return
+    if not resources:
+        click.echo("No resources in state.")
+        return
+    rows = [[r.address, r.upstream_id, r.status, "yes" if r.protect else ""] for r in resources]
+    click.echo(_table(["ADDRESS", "UPSTREAM ID", "STATUS", "PROTECT"], rows))
+
+
+@state.command("show", epilog="\b\nExamples:\n  couponctl state show product_coupon.coffee-combo")
+@click.argument("address")
+@click.pass_context
+def show(ctx: click.Context, address: str) -> None:
+    """Print everything state knows about ADDRESS, as JSON."""
+    _check_address(address)
+    store = _open(app(ctx).settings, create=False)
+    try:
+        resource = store.get(address)
+    finally:
+        store.close()
+    if resource is None:
+        raise StateError(f"no resource {address} in state; `couponctl state list` shows what state holds")
+    click.echo(_dump(_resource_json(resource)))
+
+
+@state.command(
+    "rm",
+    epilog="""\b
+Examples:
+  couponctl state rm shop_coupon.d11-store-100-off-20
+  couponctl state rm product_coupon.coffee-combo --lock-timeout 60
+""",
+)
+@click.argument("address")
+@click.option("--lock-timeout", type=float, default=None, metavar="SECONDS", help=LOCK_TIMEOUT_HELP)
+@click.pass_context
+def rm(ctx: click.Context, address: str, lock_timeout: float | None) -> None:
+    """Stop managing ADDRESS: forget it in state. The coupon stays upstream, untouched.
+
+    Refused for an address state does not hold, and while an apply that did not finish left an open intent on it
+    (run `couponctl apply` to settle it first).
+    """
+    _check_address(address)
+    settings = app(ctx).settings
+    store = _open(settings, create=False)
+    try:
+        with store.lock(f"state rm {address}", timeout=_lock_timeout(settings, lock_timeout)):
+            resource = store.get(address)
+            serial = store.remove(address)
+            assert resource is not None  # remove() refused an unknown address
+            _record(store, settings, "state rm", {"removed": address, "upstream_id": resource.upstream_id,
+                                                  "serial": serial})
+    finally:
+        store.close()
+    click.echo(f"Removed {address} from state (serial {serial}).")
+    click.echo(
+        f"Warning: the coupon still exists upstream ({resource.kind} {resource.upstream_id}, status "
+        f"{resource.status or 'unknown'}); couponctl no longer manages it. If a manifest still declares {address}, "
+        f"the next plan will create a new coupon. To manage it again: couponctl import {address} "
+        f"{resource.upstream_id}",
+        err=True,
+    )
+
+
+@state.command(
+    "mv",
+    epilog="""\b
+Examples:
+  couponctl state mv shop_coupon.d11-old shop_coupon.d11-new
+""",
+)
+@click.argument("old")
+@click.argument("new")
+@click.option("--lock-timeout", type=float, default=None, metavar="SECONDS", help=LOCK_TIMEOUT_HELP)
+@click.pass_context
+def mv(ctx: click.Context, old: str, new: str, lock_timeout: float | None) -> None:
+    """Rename a managed coupon's address from OLD to NEW (after renaming it in a manifest), without touching it
+    upstream.
+
+    Refused for a malformed address, a kind change (shop_coupon.x to product_coupon.y), an OLD state does not
+    hold, a NEW that already exists, and while an open intent concerns OLD.
+    """
+    _check_address(old)
+    _check_address(new)
+    settings = app(ctx).settings
+    store = _open(settings, create=False)
+    try:
+        with store.lock(f"state mv {old} {new}", timeout=_lock_timeout(settings, lock_timeout)):
+            serial = store.move(old, new)
+            _record(store, settings, "state mv", {"moved": old, "to": new, "serial": serial})
+    finally:
+        store.close()
+    click.echo(f"Moved {old} to {new} (serial {serial}).")
+
+
+@state.command(
+    "unlock",
+    epilog="""\b
+Examples:
+  couponctl state unlock 3f2a9c1b7d44
+""",
+)
+@click.argument("lock_id")
+@click.pass_context
+def unlock(ctx: click.Context, lock_id: str) -> None:
+    """Release the state lock LOCK_ID left behind by a run that is gone (the id is in the "state is locked" error).
+
+    Refused when LOCK_ID is not the current lock, and when its holder is provably still running (a live process
+    on this host for SQLite; a live session for PostgreSQL, which frees the lock by itself when the process dies).
+    """
+    store = _open(app(ctx).settings, create=False)
+    try:
+        store.force_unlock(lock_id)
+    finally:
+        store.close()
+    click.echo(f"Released lock {lock_id}.")
+
+
+@state.command("upgrade", epilog="\b\nExamples:\n  couponctl state upgrade")
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Migrate the state's schema to the newest revision this couponctl knows.
+
+    Every command does this by itself when it opens the state; this makes it explicit (e.g. as a CI step).
+    A state written by a newer couponctl is refused, never downgraded.
+    """
+    before, after = upgrade_state(app(ctx).settings.state_url)
+    if before == after:
+        click.echo(f"State schema is already at revision {after}, the newest this couponctl knows.")
+    else:
+        click.echo(f"State schema upgraded from revision {before} to {after}.")
+
+
+def _short(value: str | None, n: int) -> str:
+    return value[:n] if value else "-"
+
+
+def _run_json(run: RunRecord, calls: int | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "run_id": run.run_id,
+        "command": run.command,
+        "actor": run.actor,
+        "git_commit": run.git_commit,
+        "plan_digest": run.plan_digest,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "outcome": run.outcome,
+        "summary": run.summary,
+    }
+    if calls is not None:
+        data["calls"] = calls
+    return data
+
+
+def _call_json(call: CallRecord) -> dict[str, Any]:
+    return {
+        "at": call.at,
+        "address": call.address,
+        "operation": call.operation,
+        "outcome": call.outcome,
+        "out_request_no": call.out_request_no,
+        "request_id": call.request_id,
+        "http_status": call.http_status,
+        "code": call.code,
+        "message": call.message,
+    }
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  couponctl history
+  couponctl history --limit 50 --format json
+  couponctl history --run 12
+""",
+)
+@click.option("--run", "run_id", type=int, default=None, metavar="ID", help="Show one run and each of its calls.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to list.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def history(ctx: click.Context, run_id: int | None, limit: int, fmt: str) -> None:
+    """Past runs that wrote state: when, who, command, git commit, plan digest, outcome and number of calls.
+
+    With --run, one run's calls: request numbers (out_request_no), WeChat Request-IDs, HTTP status and codes.
+    """
+    store = _open_existing_or_none(app(ctx).settings)
+    if store is None:
+        click.echo("[]" if fmt == "json" else "No runs yet.")
+        return
+    try:
+        if run_id is not None:
+            run = store.run(run_id)
+            if run is None:
+                raise StateError(f"no run {run_id} in history; `couponctl history` lists the latest runs")
+            calls = store.calls(run_id)
+            runs, counts = [run], {run_id: len(calls)}
+        else:
+            runs = store.runs(limit)
+            counts = store.call_counts([r.run_id for r in runs])
+    finally:
+        store.close()
+    if run_id is not None:
+        _print_run(runs[0], calls, fmt)
+        return
+    if fmt == "json":
+        click.echo(_dump([_run_json(r, counts.get(r.run_id, 0)) for r in runs]))
+        return
+    if not runs:
+        click.echo("No runs yet.")
+        return
+    rows = [
+        [str(r.run_id), r.started_at, r.actor, r.command, _short(r.git_commit, 10), _short(r.plan_digest, 12),
+         r.outcome or "running", str(counts.get(r.run_id, 0))]
+        for r in runs
+    ]
+    click.echo(_table(["RUN", "STARTED (UTC)", "WHO", "COMMAND", "COMMIT", "PLAN", "OUTCOME", "CALLS"], rows))
+
+
+def _print_run(run: RunRecord, calls: list[CallRecord], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(_dump({**_run_json(run, len(calls)), "call_records": [_call_json(c) for c in calls]}))
+        return
+    click.echo(f"Run {run.run_id}: {run.command} by {run.actor}, {run.outcome or 'running'}")
+    click.echo(f"  started   {run.started_at}")
+    click.echo(f"  finished  {run.finished_at or '-'}")
+    click.echo(f"  commit    {run.git_commit or '-'}")
+    click.echo(f"  plan      {run.plan_digest or '-'}")
+    if run.summary:
+        click.echo(f"  summary   {json.dumps(run.summary, ensure_ascii=False, sort_keys=True)}")
+    if not calls:
+        click.echo("No calls.")
+        return
+    rows = [
+        [c.at, c.address, c.operation, c.outcome, c.out_request_no or "-", c.request_id or "-",
+         str(c.http_status) if c.http_status is not None else "-", c.code or "-", c.message or ""]
+        for c in calls
+    ]
+    click.echo(
+        _table(["AT (UTC)", "ADDRESS", "OPERATION", "OUTCOME", "OUT_REQUEST_NO", "REQUEST-ID", "HTTP", "CODE",
+                "MESSAGE"], rows)
+    )
