@@ -66,7 +66,8 @@ CHANGE_COLOR = {"+": "32", "-": "31", "~": "33"}
 REMOVED_GROUP = "(removed from the manifests)"
 
 
-class _Paint:
+class Paint:
+    """Wraps text in ANSI colour codes when enabled; the identity otherwise."""
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
 
@@ -149,8 +150,8 @@ def _header(action: Action) -> str:
     if t is ActionType.CREATE:
         if action.kind == "ShopCoupon":
             statuses = [c.payload.get("status") for c in action.calls if c.operation == "shop.update_status"]
-            final = statuses[-1] if statuses else 1
-            state = kinds.SHOP_STATUS_MEANING.get(int(final), str(final))
+            final: Any = statuses[-1] if statuses else 1
+            state = kinds.SHOP_STATUS_MEANING.get(final, str(final))
             return f"# {a} will be created (ending in status {final}, {state})"
         return f"# {a} will be created"
     if t is ActionType.UPDATE:
@@ -189,7 +190,7 @@ def _value_with_note(kind: str, path: str, value: Any) -> tuple[str, str | None]
     return fmt(value), annotate(kind, path, value)
 
 
-def _change_lines(kind: str, change: FieldChange, paint: _Paint) -> list[tuple[str, str, str | None]]:
+def _change_lines(kind: str, change: FieldChange, paint: Paint) -> list[tuple[str, str, str | None]]:
     """(symbol, `path = value`, comment) rows for one change; added or removed subtrees expand to their leaves."""
     rows: list[tuple[str, str, str | None]] = []
     effect = _effect_note(change)
@@ -209,7 +210,7 @@ def _change_lines(kind: str, change: FieldChange, paint: _Paint) -> list[tuple[s
     return rows
 
 
-def _format_rows(rows: Sequence[tuple[str, str, str | None]], indent: str, paint: _Paint) -> list[str]:
+def _format_rows(rows: Sequence[tuple[str, str, str | None]], indent: str, paint: Paint) -> list[str]:
     width = max((len(text.split(" = ", 1)[0]) for _, text, _ in rows), default=0)
     out = []
     for symbol, text, note in rows:
@@ -224,7 +225,7 @@ def _format_rows(rows: Sequence[tuple[str, str, str | None]], indent: str, paint
 def _call_text(action: Action) -> str:
     parts = []
     for call in action.calls:
-        text = call.operation
+        text: str = call.operation
         if call.operation == "shop.update_status":
             text += f"({call.payload.get('status')})"
         if call.target and call.operation.startswith("product.") and call.operation != "product.create":
@@ -235,7 +236,7 @@ def _call_text(action: Action) -> str:
     return ", then ".join(parts)
 
 
-def render_action(action: Action, paint: _Paint) -> list[str]:
+def render_action(action: Action, paint: Paint) -> list[str]:
     """The block of one address (without a trailing blank line)."""
     symbol = SYMBOL[action.type]
     code = COLOR[action.type]
@@ -285,7 +286,7 @@ def render_action(action: Action, paint: _Paint) -> list[str]:
 # --------------------------------------------------------------------------------------------------- drift
 
 
-def render_drift_section(drift: Sequence[DriftItem], paint: _Paint) -> list[str]:
+def render_drift_section(drift: Sequence[DriftItem], paint: Paint) -> list[str]:
     """`Drift` section: what changed upstream outside couponctl, shown before the planned changes (design §2.3)."""
     if not drift:
         return []
@@ -351,7 +352,7 @@ def render_text(
     summary: PlanSummary | None = None,
 ) -> str:
     """The whole plan as text (ends with a newline)."""
-    paint = _Paint(color)
+    paint = Paint(color)
     summary = summary or summarize(plan, rate_limits)
     out: list[str] = []
     notice = partial_notice(plan)

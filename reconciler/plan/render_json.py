@@ -1,0 +1,59 @@
+"""Pure: render a `Plan` as versioned JSON for machines (design §2.3). The format is documented field by field, with
+its stability promises, in docs/plan-format.md; `format_version` changes whenever a documented field does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.config import DEFAULT_RATE_LIMITS
+from reconciler.plan.model import Plan
+from reconciler.plan.planfile import plan_digest, plan_to_data
+from reconciler.plan.summary import PlanSummary, summarize, summary_line
+
+
+def summary_to_data(summary: PlanSummary) -> dict[str, Any]:
+    e = summary.exposure
+    return {
+        "line": summary_line(summary),
+        "add": summary.add,
+        "change": summary.change,
+        "replace": summary.replace,
+        "deactivate": summary.deactivate,
+        "transition": summary.transition,
+        "forget": summary.forget,
+        "blocked": summary.blocked,
+        "deferred": summary.deferred,
+        "not_applied": summary.not_applied,
+        "unchanged": summary.unchanged,
+        "calls": dict(summary.calls),
+        "total_calls": summary.total_calls,
+        "eta_seconds": round(summary.eta_seconds, 3),
+        "exposure": {
+            "added_fen": e.added_fen,
+            "removed_fen": e.removed_fen,
+            "added_coupons": e.added_coupons,
+            "removed_coupons": e.removed_coupons,
+            "added_unpriced": e.added_unpriced,
+            "removed_unpriced": e.removed_unpriced,
+        },
+    }
+
+
+def plan_json_data(plan: Plan, *, rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS) -> dict[str, Any]:
+    """The JSON document as data: identification first, then the plan's fields, then the summary."""
+    data = plan_to_data(plan)
+    head: dict[str, Any] = {
+        "format_version": data.pop("format_version"),
+        "plan_digest": plan_digest(plan),
+        "applyable": plan.applyable,
+        "has_changes": plan.has_changes,
+        "partial": bool(plan.targets),
+    }
+    return {**head, **data, "summary": summary_to_data(summarize(plan, rate_limits))}
+
+
+def render_json(plan: Plan, *, rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS) -> str:
+    """The plan as pretty-printed JSON (UTF-8 characters kept), ending with a newline."""
+    return json.dumps(plan_json_data(plan, rate_limits=rate_limits), ensure_ascii=False, indent=2) + "\n"

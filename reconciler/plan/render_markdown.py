@@ -1,0 +1,323 @@
+"""Pure: render a `Plan` as Markdown for pull-request comments (design §2.3).
+
+GitHub refuses comments longer than 65,536 characters, so the output is budgeted by construction. The header
+(summary table, money, calls, plan digest, state lineage and serial, git commit), the blocked list (capped) and the
+drift list (capped) come first; the changes then take the first form that fits the rest of the budget:
+
+1. full: one folded `<details>` per manifest file holding the text renderer's blocks;
+2. one line per address, still folded per file;
+3. compact: per action type, every changing address, with runs of numbered names written as brace ranges
+   (`shop_coupon.d11-{0001..2500}`, expanded by `expand_names`);
+4. only if even that does not fit (thousands of unrelated names): the compact list cut at the budget, saying how
+   many addresses were left out and how to see them all (`couponctl show PLAN_FILE`).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+
+from reconciler.config import DEFAULT_RATE_LIMITS
+from reconciler.plan.model import Action, ActionType, Plan
+from reconciler.plan.planfile import plan_digest
+from reconciler.plan.render_text import (
+    SYMBOL,
+    Paint,
+    group_by_file,
+    partial_notice,
+    render_action,
+    render_drift_section,
+)
+from reconciler.plan.summary import also_line, calls_line, exposure_line, summarize, summary_line
+from reconciler.resources import ADDRESS_PREFIX, KINDS
+
+GITHUB_COMMENT_LIMIT = 65_536
+DEFAULT_BUDGET = 60_000  # leaves room for a bot's own header/footer around our text
+MAX_BLOCKED_DETAILED = 20
+DRIFT_SHARE = 0.2  # at most this share of the budget goes to the drift section
+
+TYPE_TITLE: dict[ActionType, str] = {
+    ActionType.CREATE: "create",
+    ActionType.UPDATE: "update",
+    ActionType.REPLACE: "replace",
+    ActionType.DEACTIVATE: "deactivate / void",
+    ActionType.TRANSITION: "status transition",
+    ActionType.FORGET: "forget",
+    ActionType.BLOCKED: "blocked",
+    ActionType.DEFERRED: "deferred",
+    ActionType.NOT_APPLIED: "not applied",
+}
+
+
+# --------------------------------------------------------------------------------------------------- name ranges
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)(\D*)$")
+_RANGE_TOKEN = re.compile(r"^(.*)\{([0-9.,]+)\}(.*)$")
+
+
+def compress_names(names: Sequence[str]) -> list[str]:
+    """Names with runs of numbers folded into brace ranges: a-01, a-02, a-03, a-07 -> `a-{01..03,07}`."""
+    groups: dict[tuple[str, int, str], list[int]] = {}
+    literal: list[str] = []
+    for name in names:
+        match = _NUMBERED.match(name)
+        if match is None or "{" in name or "}" in name:
+            literal.append(name)
+            continue
+        head, digits, tail = match.groups()
+        groups.setdefault((head, len(digits), tail), []).append(int(digits))
+    tokens = list(literal)
+    for (head, width, tail), found in groups.items():
+        numbers = sorted(set(found))
+        if len(numbers) == 1:
+            tokens.append(f"{head}{numbers[0]:0{width}d}{tail}")
+            continue
+        parts: list[str] = []
+        start = prev = numbers[0]
+        for n in [*numbers[1:], None]:
+            if n is not None and n == prev + 1:
+                prev = n
+                continue
+            parts.append(f"{start:0{width}d}" if start == prev else f"{start:0{width}d}..{prev:0{width}d}")
+            if n is not None:
+                start = prev = n
+        tokens.append(f"{head}{{{','.join(parts)}}}{tail}")
+    return sorted(tokens)
+
+
+def expand_names(token: str) -> list[str]:
+    """The inverse of `compress_names` for one token (shell-like brace ranges keeping zero padding)."""
+    match = _RANGE_TOKEN.match(token)
+    if match is None:
+        return [token]
+    head, body, tail = match.groups()
+    names = []
+    for part in body.split(","):
+        low, _, high = part.partition("..")
+        width = len(low)
+        for n in range(int(low), int(high or low) + 1):
+            names.append(f"{head}{n:0{width}d}{tail}")
+    return names
+
+
+# --------------------------------------------------------------------------------------------------- pieces
+
+
+def _fence(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def _code(text: str) -> str:
+    return f"<code>{html.escape(text)}</code>"
+
+
+def _counts(actions: Sequence[Action]) -> str:
+    bits = []
+    for t in ActionType:
+        n = sum(1 for a in actions if a.type is t)
+        if n:
+            bits.append(f"{SYMBOL[t]}{n}")
+    return " ".join(bits)
+
+
+def _short(digest: str) -> str:
+    return digest[:12]
+
+
+def _header(plan: Plan, rate_limits: Mapping[str, float]) -> str:
+    summary = summarize(plan, rate_limits)
+    lines = [f"### couponctl plan: {summary_line(summary)}", ""]
+    notice = partial_notice(plan)
+    if notice:
+        lines += [f"> [!WARNING]\n> **{notice}**", ""]
+    if not plan.applyable:
+        lines += [
+            "> [!CAUTION]\n> **This plan cannot be applied**: "
+            f"{summary.blocked} blocked action{'s' if summary.blocked != 1 else ''} (see below).",
+            "",
+        ]
+    lines += [
+        "| add | change | replace | deactivate | forget | blocked | deferred | not applied | unchanged |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {summary.add} | {summary.change} | {summary.replace} | {summary.deactivate} | {summary.forget} "
+        f"| {summary.blocked} | {summary.deferred} | {summary.not_applied} | {summary.unchanged} |",
+        "",
+    ]
+    for line in (also_line(summary), exposure_line(summary), calls_line(summary)):
+        if line:
+            lines.append(f"- {line}")
+    if not plan.refreshed:
+        lines.append("- Upstream was not re-read (`--no-refresh`): compared with the last-known state.")
+    lines += [
+        "",
+        f"Plan digest `{_short(plan_digest(plan))}` · state lineage `{plan.lineage}` serial {plan.serial} · "
+        f"git commit `{plan.git_commit or 'unknown'}` · manifests `{_short(plan.manifest_digest)}` · "
+        f"made {plan.created_at}, expires {plan.expires_at} · couponctl {plan.tool_version}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _warnings(plan: Plan, budget: int) -> str:
+    if not plan.warnings:
+        return ""
+    lines = [f"<details><summary>{len(plan.warnings)} warning(s)</summary>", ""]
+    used = 0
+    for i, warning in enumerate(plan.warnings):
+        line = f"- {html.escape(warning)}"
+        if used + len(line) > budget:
+            lines.append(f"- … and {len(plan.warnings) - i} more")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def _blocked(plan: Plan) -> str:
+    blocked = [a for a in plan.actions if a.type is ActionType.BLOCKED]
+    if not blocked:
+        return ""
+    lines = ["#### Blocked: fix these before applying", ""]
+    for action in blocked[:MAX_BLOCKED_DETAILED]:
+        lines.append(f"- `{action.address}`: {html.escape(action.reason or '')}")
+        if action.remedy:
+            lines.append(f"  - **Remedy:** {html.escape(action.remedy)}")
+    if len(blocked) > MAX_BLOCKED_DETAILED:
+        lines.append(f"- … and {len(blocked) - MAX_BLOCKED_DETAILED} more blocked (all are listed under Changes).")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _drift(plan: Plan, budget: int) -> str:
+    if not plan.drift:
+        return ""
+    text = "\n".join(render_drift_section(plan.drift, Paint(False))).rstrip()
+    full = (
+        f"#### Drift ({len(plan.drift)})\n\n<details><summary>Changed upstream outside couponctl: "
+        f"{len(plan.drift)} coupon(s)</summary>\n\n{_fence(text)}\n\n</details>\n"
+    )
+    if len(full) <= budget:
+        return full
+    names = ", ".join(f"`{t}`" for t in _compress_addresses([d.address for d in plan.drift]))
+    compact = f"#### Drift ({len(plan.drift)})\n\nChanged upstream outside couponctl: {names}\n"
+    if len(compact) <= budget:
+        return compact
+    return f"#### Drift ({len(plan.drift)})\n\n{len(plan.drift)} coupons changed upstream; run `couponctl drift`.\n"
+
+
+def _compress_addresses(addresses: Sequence[str]) -> list[str]:
+    tokens: list[str] = []
+    for kind in KINDS:
+        prefix = ADDRESS_PREFIX[kind] + "."
+        names = [a[len(prefix) :] for a in addresses if a.startswith(prefix)]
+        tokens += [prefix + t for t in compress_names(names)]
+    return tokens
+
+
+# --------------------------------------------------------------------------------------------------- changes
+
+
+def _changes_full(plan: Plan) -> str:
+    paint = Paint(False)
+    parts = ["#### Changes", ""]
+    for file, actions in group_by_file(plan.actions):
+        body = "\n\n".join("\n".join(render_action(a, paint)) for a in actions)
+        parts.append(
+            f"<details><summary>{_code(file)}: {len(actions)} address(es) {html.escape(_counts(actions))}"
+            f"</summary>\n\n{_fence(body)}\n\n</details>\n"
+        )
+    return "\n".join(parts)
+
+
+def _one_liner(action: Action) -> str:
+    text = f"- `{SYMBOL[action.type]} {action.address}` {TYPE_TITLE[action.type]}"
+    if action.type in (ActionType.BLOCKED, ActionType.DEFERRED) and action.reason:
+        text += f": {html.escape(action.reason)}"
+    return text
+
+
+def _changes_one_line(plan: Plan) -> str:
+    parts = ["#### Changes (one line per address; `couponctl show` has the details)", ""]
+    for file, actions in group_by_file(plan.actions):
+        lines = "\n".join(_one_liner(a) for a in actions)
+        parts.append(
+            f"<details><summary>{_code(file)}: {len(actions)} address(es) {html.escape(_counts(actions))}"
+            f"</summary>\n\n{lines}\n\n</details>\n"
+        )
+    return "\n".join(parts)
+
+
+def _compact_lines(plan: Plan) -> list[tuple[str, list[str]]]:
+    rows = []
+    for t in ActionType:
+        addresses = [a.address for a in plan.actions if a.type is t]
+        if addresses:
+            rows.append((f"- **{SYMBOL[t]} {TYPE_TITLE[t]}** ({len(addresses)}): ", _compress_addresses(addresses)))
+    return rows
+
+
+_COMPACT_TITLE = "#### Changes (compact: every address, numbered runs as `{first..last}` ranges)\n\n"
+
+
+def _changes_compact(plan: Plan) -> str:
+    lines = [lead + ", ".join(f"`{t}`" for t in tokens) for lead, tokens in _compact_lines(plan)]
+    return _COMPACT_TITLE + "\n".join(lines) + "\n"
+
+
+def _changes_truncated(plan: Plan, budget: int) -> str:
+    out = _COMPACT_TITLE
+    total_tokens = sum(len(tokens) for _, tokens in _compact_lines(plan))
+    shown = 0
+    reserve = 200  # room for the closing note
+    for lead, tokens in _compact_lines(plan):
+        if len(out) + len(lead) + reserve > budget:
+            break
+        out += lead
+        first = True
+        for token in tokens:
+            piece = ("" if first else ", ") + f"`{token}`"
+            if len(out) + len(piece) + reserve > budget:
+                break
+            out += piece
+            first = False
+            shown += 1
+        out += "\n"
+    left = total_tokens - shown
+    out += (
+        f"\n**{left} more address group(s) not shown** (the comment limit is {GITHUB_COMMENT_LIMIT:,} characters); "
+        "run `couponctl show PLAN_FILE` for the whole plan.\n"
+    )
+    return out
+
+
+def render_markdown(
+    plan: Plan,
+    *,
+    rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS,
+    budget: int = DEFAULT_BUDGET,
+) -> str:
+    """The plan as a PR comment, at most `budget` characters (default well under GitHub's 65,536)."""
+    head = _header(plan, rate_limits) + _blocked(plan)
+    head += _warnings(plan, max(0, (budget - len(head)) // 10))
+    head += _drift(plan, int(max(0, budget - len(head)) * DRIFT_SHARE))
+    footer = "\n<sub>Rendered by couponctl; apply exactly this plan with `couponctl apply PLAN_FILE`.</sub>\n"
+    room = budget - len(head) - len(footer)
+    if not plan.actions:
+        body = "No changes. Coupons match the manifests.\n"
+    else:
+        body = ""
+        for candidate in (_changes_full, _changes_one_line, _changes_compact):
+            text = candidate(plan)
+            if len(text) <= room:
+                body = text
+                break
+        else:
+            body = _changes_truncated(plan, max(room, 0))
+    result = head + body + footer
+    if len(result) > budget:  # only when the header alone overflows: never post more than the budget
+        result = result[: budget - 40] + "\n\n… (truncated to fit the comment limit)\n"
+    return result
