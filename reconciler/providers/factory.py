@@ -1,0 +1,82 @@
+"""Build the two providers from `Settings`: secrets come from the environment (or files it names), never the toml."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+
+import httpx
+
+from reconciler.config import Settings
+from reconciler.errors import ConfigError
+from reconciler.providers.base import Provider
+from reconciler.providers.pacing import RateLimiter
+from reconciler.providers.shop import ShopProvider
+from reconciler.providers.wechatpay import WechatPayProvider
+
+FAMILIES = ("shop", "product")
+
+
+def build_providers(
+    settings: Settings,
+    *,
+    transport_for: Callable[[str], httpx.AsyncBaseTransport | None] | None = None,
+    limiter: RateLimiter | None = None,
+    families: Collection[str] = FAMILIES,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Provider]:
+    """Providers keyed "shop" and "product" (only the `families` asked for, so a shop-only project needs no
+    WeChat Pay keys). `transport_for(family)` may route a family elsewhere (tests, the embedded sandbox); None keeps
+    httpx's network transport. A shared `limiter` paces every HTTP attempt inside the providers: give it here or
+    use it in the applier, not both. Configuration problems raise `ConfigError` naming what to set.
+    """
+    unknown = set(families) - set(FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown provider families: {', '.join(sorted(unknown))}")
+    env = dict(environ) if environ is not None else None
+
+    def transport(family: str) -> httpx.AsyncBaseTransport | None:
+        return transport_for(family) if transport_for is not None else None
+
+    timeout = settings.apply.request_timeout_s
+    # Read and check every setting before opening any client, so a ConfigError leaves nothing to close.
+    shop, pay = settings.shop, settings.wechatpay
+    shop_secret = None
+    if "shop" in families:
+        if not shop.appid:
+            raise ConfigError("[shop] appid is not set in couponctl.toml")
+        shop_secret = settings.shop_secret(env)
+    keys: tuple[bytes, bytes] | None = None
+    if "product" in families:
+        missing = [
+            name for name in ("mchid", "serial_no", "public_key_id", "public_key_file") if not getattr(pay, name)
+        ]
+        if missing:
+            raise ConfigError(f"[wechatpay] {', '.join(missing)} not set in couponctl.toml")
+        private_key_pem = settings.wechatpay_private_key(env)
+        public_key_path = settings.resolve(pay.public_key_file)
+        try:
+            keys = (private_key_pem, public_key_path.read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"cannot read the WeChat Pay public key from {public_key_path}: {exc.strerror}") from None
+
+    # The product provider parses its keys (and may raise ConfigError), so it is built before the shop client opens.
+    built: dict[str, Provider] = {}
+    if keys is not None:
+        built["product"] = WechatPayProvider(
+            pay.mchid,
+            pay.serial_no,
+            keys[0],
+            pay.public_key_id,
+            keys[1],
+            pay.base_url,
+            pay.brand_id,
+            transport=transport("product"),
+            timeout=timeout,
+            limiter=limiter,
+        )
+    if shop_secret is not None:
+        built["shop"] = ShopProvider(
+            shop.appid, shop_secret, shop.base_url, transport=transport("shop"), timeout=timeout, limiter=limiter
+        )
+    providers = {family: built[family] for family in FAMILIES if family in built}
+    return providers
