@@ -7,21 +7,28 @@ newer couponctl wrote the state, and it is refused rather than guessed at. Downg
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from reconciler.errors import StateVersionError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"
+
+_REVISION_LINE = re.compile(r"^(revision|down_revision)(?:\s*:[^=]+)?\s*=\s*(?:\"([^\"]*)\"|None)\s*$", re.M)
 
 
 def _config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -30,25 +37,35 @@ def _config(connection: Connection | None = None) -> Config:
 
 
 @cache
-def _script() -> ScriptDirectory:
-    return ScriptDirectory.from_config(_config())
+def known_revisions() -> tuple[str, ...]:
+    """Every schema revision this couponctl knows, oldest first.
+
+    Read from the revision files' `revision` / `down_revision` lines rather than through Alembic, so that opening a
+    state that is already current never imports Alembic (start-up time of every command); a test checks that this
+    agrees with Alembic's own view.
+    """
+    parent: dict[str | None, str] = {}
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("r*.py")):
+        fields = {m.group(1): m.group(2) for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8"))}
+        parent[fields.get("down_revision")] = str(fields["revision"])
+    chain: list[str] = []
+    current: str | None = None
+    while current in parent:
+        current = parent[current]
+        chain.append(current)
+    return tuple(chain)
 
 
 def head_revision() -> str:
     """The newest schema revision this couponctl knows."""
-    head = _script().get_current_head()
-    assert head is not None
-    return head
-
-
-def known_revisions() -> list[str]:
-    """Every schema revision this couponctl knows, oldest first."""
-    return [s.revision for s in reversed(list(_script().walk_revisions()))]
+    return known_revisions()[-1]
 
 
 def current_revision(connection: Connection) -> str | None:
     """The revision the state's schema is at (None for an empty database)."""
-    return MigrationContext.configure(connection).get_current_revision()
+    if not sa.inspect(connection).has_table(VERSION_TABLE):
+        return None
+    return connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 def check_not_newer(revision: str | None, *, display_url: str, written_by: str | None = None) -> None:
@@ -64,4 +81,13 @@ def check_not_newer(revision: str | None, *, display_url: str, written_by: str |
 
 def upgrade(connection: Connection, target: str = "head") -> None:
     """Apply pending migrations on `connection`, inside the transaction the caller holds."""
+    from alembic import command
+
     command.upgrade(_config(connection), target)
+
+
+def alembic_revisions() -> list[str]:
+    """The revisions as Alembic itself reads them, oldest first (for the test that keeps both views equal)."""
+    from alembic.script import ScriptDirectory
+
+    return [s.revision for s in reversed(list(ScriptDirectory.from_config(_config()).walk_revisions()))]

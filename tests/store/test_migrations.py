@@ -111,8 +111,9 @@ def test_upgrade_state_reports_both_revisions(store_url: str) -> None:
 
 
 def test_migrations_are_known_in_order() -> None:
-    """Two revisions ship: the first schema and the change that followed."""
-    assert state_schema.known_revisions() == ["r0001", "r0002"]
+    """Two revisions ship, the first schema and the change that followed, and both readers of them agree."""
+    assert state_schema.known_revisions() == ("r0001", "r0002")
+    assert state_schema.alembic_revisions() == ["r0001", "r0002"]
     assert state_schema.head_revision() == "r0002"
 
 
