@@ -60,6 +60,9 @@ class StateSettings:
 class UpstreamSettings:
     mode: Literal["sandbox", "wechat"] = "sandbox"
     sandbox_dir: str = "state/sandbox"  # embedded sandbox: data file and generated credentials
+    # Brands, besides the sandbox's own, that have authorised the partner in the embedded sandbox (so manifests
+    # naming a real brand_id can be planned and applied in the demo).
+    sandbox_brand_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,7 @@ def _read_secret_file(path: Path, what: str) -> str:
 
 _SECTIONS: dict[str, set[str]] = {
     "state": {"url", "lock_timeout"},
-    "upstream": {"mode", "sandbox_dir"},
+    "upstream": {"mode", "sandbox_dir", "sandbox_brand_ids"},
     "shop": {"appid", "secret_env", "secret_file_env", "base_url"},
     "wechatpay": {
         "mchid",
@@ -204,8 +207,10 @@ def _from_dict(data: dict[str, Any], file: Path) -> Settings:
                 f"{file}: [{section}] unknown key(s) {', '.join(sorted(bad))}; allowed: {', '.join(sorted(allowed))}"
             )
         kwargs[section] = values
-    manifests = data.get("manifests", {}).get("paths", ["manifests"]) if isinstance(data.get("manifests"), dict) else (
-        ["manifests"]
+    manifests = (
+        data.get("manifests", {}).get("paths", ["manifests"])
+        if isinstance(data.get("manifests"), dict)
+        else (["manifests"])
     )
     try:
         apply_values = dict(kwargs["apply"])
@@ -221,10 +226,24 @@ def _from_dict(data: dict[str, Any], file: Path) -> Settings:
             config_file=file,
             manifests=tuple(str(m) for m in manifests),
             state=StateSettings(**kwargs["state"]),
-            upstream=UpstreamSettings(**kwargs["upstream"]),
+            upstream=_upstream(kwargs["upstream"], file),
             shop=ShopSettings(**kwargs["shop"]),
             wechatpay=WechatPaySettings(**{k: str(v) for k, v in kwargs["wechatpay"].items()}),
             apply=ApplySettings(**apply_values),
         )
     except (TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{file}: invalid value: {exc}") from None
+
+
+def _upstream(values: dict[str, Any], file: Path) -> UpstreamSettings:
+    mode = values.get("mode", "sandbox")
+    if mode not in ("sandbox", "wechat"):
+        raise ConfigError(f'{file}: [upstream] mode must be "sandbox" or "wechat", not {mode!r}')
+    brands = values.get("sandbox_brand_ids", [])
+    if not isinstance(brands, list):
+        raise ConfigError(f"{file}: [upstream] sandbox_brand_ids must be a list of brand ids")
+    return UpstreamSettings(
+        mode=mode,
+        sandbox_dir=str(values.get("sandbox_dir", "state/sandbox")),
+        sandbox_brand_ids=tuple(str(b) for b in brands),
+    )

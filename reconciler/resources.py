@@ -40,9 +40,7 @@ def split_address(address: str) -> tuple[Kind, str]:
     """`shop_coupon.x` -> ("ShopCoupon", "x"); raises ValueError for anything else."""
     prefix, sep, name = address.partition(".")
     if not sep or not name or prefix not in KIND_BY_PREFIX:
-        raise ValueError(
-            f"invalid address {address!r}: expected shop_coupon.<name> or product_coupon.<name>"
-        )
+        raise ValueError(f"invalid address {address!r}: expected shop_coupon.<name> or product_coupon.<name>")
     return KIND_BY_PREFIX[prefix], name
 
 

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 # command name -> "module:attribute" (a click.Command). Add a line when you add a command module.
 COMMANDS: dict[str, str] = {
+    "plan": "reconciler.cli.plan:plan",
+    "apply": "reconciler.cli.apply:apply",
+    "drift": "reconciler.cli.drift:drift",
+    "refresh": "reconciler.cli.drift:refresh",
+    "import": "reconciler.cli.drift:import_",
     "sandbox": "reconciler.cli.sandbox:sandbox",
     "show": "reconciler.cli.show:show",
     "validate": "reconciler.cli.validate:validate",

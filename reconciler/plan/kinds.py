@@ -57,7 +57,24 @@ PRODUCT_RULES = KindRules(
             "out_request_no",
         }
     ),
-    read_only_nested=(),
+    # reference B.4: the stock in the create response adds these response-only fields to what was sent.
+    read_only_nested=tuple(
+        f"{stock}.{field}"
+        for stock in ("stock", "stock_bundle")
+        for field in (
+            "product_coupon_id",
+            "stock_id",
+            "stock_bundle_id",
+            "stock_list",
+            "coupon_code_count_info",
+            "sent_count_info",
+            "state",
+            "deactivate_request_no",
+            "deactivate_time",
+            "deactivate_reason",
+            "brand_id",
+        )
+    ),
     # reference B.2 / B.7: display_info is the only PATCHable part, and only in EFFECTIVE.
     mutable=frozenset({"display_info"}),
     mutable_in=frozenset({"EFFECTIVE"}),

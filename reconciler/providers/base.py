@@ -11,7 +11,7 @@ Errors: `TransientUpstreamError` for what is worth retrying with the same reques
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,9 +49,11 @@ class Provider(Protocol):
         upstream says it does not exist."""
         ...
 
-    def list_all(self) -> AsyncIterator[Mapping[str, Any]]:
-        """Every coupon upstream knows (shop: get_list pages of <= 200). Product coupons have no list API:
-        the product provider raises NotImplementedError."""
+    def list_all(
+        self, *, before_page: Callable[[], Awaitable[None]] | None = None
+    ) -> AsyncIterator[Mapping[str, Any]]:
+        """Every coupon upstream knows (shop: get_list pages of <= 200), awaiting `before_page` before each page
+        (the caller's pacing). Product coupons have no list API: the product provider raises NotImplementedError."""
         ...
 
     async def aclose(self) -> None: ...

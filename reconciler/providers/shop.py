@@ -15,7 +15,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -124,21 +124,28 @@ class ShopProvider:
             raise UpstreamError(call="shop.get", message="answer has no result.coupon object", code=0)
         return coupon
 
-    def list_all(self) -> AsyncIterator[Mapping[str, Any]]:
+    def list_all(
+        self, *, before_page: Callable[[], Awaitable[None]] | None = None
+    ) -> AsyncIterator[Mapping[str, Any]]:
         """Every coupon, paging `get_list` by offset with page_size 200 until total_num is reached (A.6.4).
 
         Each item is the `coupon` object; when the page entry has a `coupon_stock` (activated coupons only), it is
-        added to the coupon under the key "coupon_stock".
+        added to the coupon under the key "coupon_stock". `before_page` is awaited before each page (the caller's
+        rate limiter).
         """
-        return self._list_all()
+        return self._list_all(before_page)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     # -- internals ----------------------------------------------------------------------------------------------
-    async def _list_all(self) -> AsyncIterator[Mapping[str, Any]]:
+    async def _list_all(
+        self, before_page: Callable[[], Awaitable[None]] | None
+    ) -> AsyncIterator[Mapping[str, Any]]:
         offset = 0
         while True:
+            if before_page is not None:
+                await before_page()
             data = await self._call("shop.get_list", "get_list", {"page_size": PAGE_SIZE, "offset": offset})
             entries = data.get("result_list") or []
             total = data.get("total_num")

@@ -1,0 +1,241 @@
+"""Executes a plan: one journalled, paced, retried call at a time per address, several addresses in flight.
+
+For every call (design §2.4):
+1. an intent row (address, operation, target, out_request_no, payload digest) is committed;
+2. the call is made under the operation's token bucket, retried with backoff and jitter on transient errors only;
+3. the result, the history record and the closing of the intent are committed in one transaction.
+
+A definitive upstream refusal closes the intent as an error. A call whose outcome is unknown (retries exhausted on
+timeouts / dropped connections / 5xx, or a response that failed signature verification) leaves its intent open: the
+next apply settles it before planning anything new (`settle.py`). Shop calls have no request number, so before
+re-sending a shop call after a transient failure the applier reads the coupon back and treats a call that already
+landed as done (never add twice).
+
+On the first failure no new action starts; actions already in flight finish. The report says exactly which
+actions were applied, which failed and which were not started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from reconciler.apply.outcome import state_after_call
+from reconciler.apply.pacing import Pacer
+from reconciler.errors import SignatureError, TransientUpstreamError, UpstreamError
+from reconciler.plan.model import Action, Call, Plan
+from reconciler.providers.base import CallResult, Provider
+from reconciler.resources import ResourceState, digest
+from reconciler.store.api import CallRecord, StateStore
+
+Status = Literal["applied", "failed", "not_started", "partial"]
+
+
+@dataclass
+class ActionResult:
+    """How one action of the plan ended."""
+
+    address: str
+    type: str
+    status: Status
+    calls_made: int = 0
+    calls_planned: int = 0
+    error: str | None = None
+
+
+@dataclass
+class ApplyReport:
+    results: list[ActionResult] = field(default_factory=list)
+    calls: int = 0
+    stopped_by: str | None = None
+
+    def with_status(self, status: Status) -> list[ActionResult]:
+        return [r for r in self.results if r.status == status]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "applied" for r in self.results)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "applied": [r.address for r in self.with_status("applied")],
+            "partial": [r.address for r in self.with_status("partial")],
+            "failed": [r.address for r in self.with_status("failed")],
+            "not_started": [r.address for r in self.with_status("not_started")],
+            "calls": self.calls,
+        }
+
+
+ProgressFn = Callable[[str, ActionResult], None]
+
+
+def provider_for(operation: str, providers: Mapping[str, Provider]) -> Provider:
+    family = operation.split(".", 1)[0]
+    return providers[family]
+
+
+def payload_digest(payload: Mapping[str, Any]) -> str:
+    return digest(dict(payload))
+
+
+class Applier:
+    """Runs the calls of a plan against the providers, recording everything in the state store."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        providers: Mapping[str, Provider],
+        pacer: Pacer,
+        *,
+        run_id: int,
+        now_iso: Callable[[], str],
+        parallelism: int = 8,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.store = store
+        self.providers = providers
+        self.pacer = pacer
+        self.run_id = run_id
+        self.now_iso = now_iso
+        self.parallelism = max(1, parallelism)
+        self.progress = progress
+        self._stop: str | None = None
+        self.calls_made = 0
+
+    async def apply(self, plan: Plan) -> ApplyReport:
+        report = ApplyReport()
+        results = {
+            a.address: ActionResult(a.address, a.type.value, "not_started", 0, len(a.calls)) for a in plan.actions
+        }
+        report.results = list(results.values())
+        semaphore = asyncio.Semaphore(self.parallelism)
+
+        async def run(action: Action) -> None:
+            async with semaphore:
+                if self._stop is not None:
+                    return
+                await self._apply_action(action, results[action.address])
+
+        work = [a for a in plan.actions if a.applyable and (a.calls or a.type.value == "forget")]
+        await asyncio.gather(*(run(a) for a in work))
+        for action in plan.actions:  # nothing to call (deferred, not applied): nothing to do, nothing failed
+            if not action.calls and action.type.value != "forget" and results[action.address].status == "not_started":
+                results[action.address].status = "applied"
+        report.calls = self.calls_made
+        report.stopped_by = self._stop
+        return report
+
+    async def _apply_action(self, action: Action, result: ActionResult) -> None:
+        if action.type.value == "forget":
+            self.store.remove(action.address)
+            result.status = "applied"
+            self._emit("applied", result)
+            return
+        previous = self.store.get(action.address)
+        self._emit("start", result)
+        for call in action.calls:
+            try:
+                previous = await self.run_call(action.address, call, previous, action=action)
+            except UpstreamError as exc:
+                error = exc.with_address(action.address) if exc.address is None else exc
+                result.error = str(error)
+                result.status = "partial" if result.calls_made else "failed"
+                if self._stop is None:
+                    self._stop = str(error)
+                self._emit("failed", result)
+                return
+            result.calls_made += 1
+        result.status = "applied"
+        self._emit("applied", result)
+
+    async def run_call(
+        self, address: str, call: Call, previous: ResourceState | None, *, action: Action
+    ) -> ResourceState | None:
+        """Journal, send (paced, retried), record. Returns the resource as the call left it."""
+        intent_id = self.store.open_intent(
+            self.run_id,
+            address=address,
+            operation=call.operation,
+            target=call.target,
+            out_request_no=call.out_request_no,
+            payload=call.payload,
+            payload_digest=payload_digest(call.payload),
+        )
+        provider = provider_for(call.operation, self.providers)
+        try:
+            outcome = await self._send(provider, call)
+        except SignatureError:
+            # Treated as an attack (design §2.4): nothing from the response is recorded, the intent stays open
+            # for the next apply to settle, and the run stops.
+            self._stop = "a WeChat Pay response failed signature verification"
+            raise
+        except TransientUpstreamError:
+            # Outcome unknown after the last retry: keep the intent open; the next apply settles it.
+            raise
+        except UpstreamError as exc:
+            self.store.close_intent(intent_id, call=self._record(address, call, None, error=exc))
+            raise
+        self.calls_made += 1
+        change = state_after_call(action, call, outcome, previous, self.now_iso())
+        self.store.close_intent(
+            intent_id, call=self._record(address, call, outcome), put=change.put, remove=change.remove
+        )
+        return change.put
+
+    async def _send(self, provider: Provider, call: Call) -> CallResult:
+        attempt_seen_transient = False
+
+        async def attempt() -> CallResult:
+            nonlocal attempt_seen_transient
+            if attempt_seen_transient and call.operation.startswith("shop."):
+                landed = await self._shop_landed(provider, call)
+                if landed is not None:
+                    return landed
+            try:
+                await self.pacer.wait(call.operation)
+                return await provider.execute(call)
+            except TransientUpstreamError:
+                attempt_seen_transient = True
+                raise
+
+        return await self.pacer.retry(attempt)
+
+    async def _shop_landed(self, provider: Provider, call: Call) -> CallResult | None:
+        """After a transient failure, has this shop call already taken effect? (read back by out_coupon_id)"""
+        out_coupon_id = str(call.target or call.payload.get("out_coupon_id") or call.payload["coupon"]["out_coupon_id"])
+        await self.pacer.wait("shop.get")
+        coupon = await provider.read(out_coupon_id)
+        if coupon is None:
+            return None
+        op = call.operation
+        if op == "shop.add":
+            landed = True  # it exists now; the content is compared by the next plan
+        elif op == "shop.update_status":
+            landed = int(coupon.get("status", 0)) == int(call.payload["status"])
+        else:
+            sent = call.payload["coupon"]
+            landed = all(coupon.get(k) == v for k, v in sent.items())
+        if not landed:
+            return None
+        return CallResult(operation=op, upstream_id=out_coupon_id, entity=coupon, request_id=None)
+
+    def _record(
+        self, address: str, call: Call, result: CallResult | None, *, error: UpstreamError | None = None
+    ) -> CallRecord:
+        return CallRecord(
+            address=address,
+            operation=call.operation,
+            outcome="ok" if error is None else "error",
+            out_request_no=call.out_request_no,
+            request_id=(result.request_id if result else (error.request_id if error else None)),
+            http_status=(result.http_status if result else (error.http_status if error else None)),
+            code=None if error is None or error.code is None else str(error.code),
+            message=None if error is None else error.upstream_message[:500],
+            at=self.now_iso(),
+        )
+
+    def _emit(self, event: str, result: ActionResult) -> None:
+        if self.progress is not None:
+            self.progress(event, result)

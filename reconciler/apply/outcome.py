@@ -1,0 +1,118 @@
+"""Pure: the resource state a successful call leaves behind.
+
+Shop calls answer only `{"errcode": 0}`, so the new last-known upstream object is what we sent (plus the status
+machine of reference A.4.2). WeChat Pay calls return the entity, which is recorded as returned; the `stock` /
+`stock_bundle` of the create response is kept because GET never returns it (reference B.2).
+
+A product coupon replacement is create-before-destroy: after the create, the address points at the new coupon and
+the old one is kept as `extra["deposed"]` until its deactivation lands (Terraform's "deposed object"); a crash in
+between leaves the deposed id in state, and the next apply deactivates it before anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from reconciler.plan.model import Action, ActionType, Call
+from reconciler.providers.base import CallResult
+from reconciler.resources import ResourceState
+
+SHOP_READ_ONLY = ("status", "create_time", "update_time", "appid", "ext_info")
+STOCK_KEYS = ("stock", "stock_bundle")
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """What to write after a call: `put` a resource, `remove` an address, or neither."""
+
+    put: ResourceState | None = None
+    remove: str | None = None
+
+
+def state_after_call(
+    action: Action, call: Call, result: CallResult, previous: ResourceState | None, now_iso: str
+) -> StateChange:
+    """The state change one successful call implies, given the resource as the previous call left it."""
+    op = call.operation
+    if op == "shop.add":
+        coupon = dict(call.payload["coupon"])
+        coupon["status"] = 1
+        return StateChange(put=_resource(action, str(coupon["out_coupon_id"]), coupon, previous, now_iso))
+    if op == "shop.update":
+        assert previous is not None, "shop.update needs a known coupon"
+        coupon = dict(call.payload["coupon"])
+        for key in SHOP_READ_ONLY:
+            if key in previous.upstream:
+                coupon[key] = previous.upstream[key]
+        return StateChange(put=_resource(action, previous.upstream_id, coupon, previous, now_iso))
+    if op == "shop.update_status":
+        assert previous is not None, "shop.update_status needs a known coupon"
+        coupon = dict(previous.upstream)
+        coupon["status"] = int(call.payload["status"])
+        if _is_destroy(action):
+            return StateChange(remove=action.address)
+        return StateChange(put=_resource(action, previous.upstream_id, coupon, previous, now_iso))
+    if op == "product.create":
+        entity = dict(result.entity or {})
+        new_id = str(result.upstream_id or entity.get("product_coupon_id", ""))
+        extra: dict[str, Any] = {}
+        if previous is not None and previous.upstream_id != new_id and previous.status != "DEACTIVATED":
+            extra["deposed"] = {"product_coupon_id": previous.upstream_id, "brand_id": previous.brand_id}
+        resource = _resource(action, new_id, entity, None, now_iso, extra=extra)
+        if previous is not None:
+            resource = replace(resource, created_at=previous.created_at or now_iso)
+        return StateChange(put=resource)
+    if op == "product.patch":
+        assert previous is not None, "product.patch needs a known coupon"
+        entity = _keep_stock(dict(result.entity or {}), previous.upstream)
+        return StateChange(put=_resource(action, previous.upstream_id, entity, previous, now_iso))
+    if op == "product.deactivate":
+        assert previous is not None, "product.deactivate needs a known coupon"
+        if call.role == "old":  # the replaced coupon: drop the deposed marker, keep the new one
+            extra = {k: v for k, v in previous.extra.items() if k != "deposed"}
+            return StateChange(put=replace(previous, extra=extra, updated_at=now_iso))
+        if _is_destroy(action):
+            return StateChange(remove=action.address)
+        entity = _keep_stock(dict(result.entity or {}), previous.upstream)
+        return StateChange(put=_resource(action, previous.upstream_id, entity, previous, now_iso))
+    raise ValueError(f"unknown operation {op}")
+
+
+def _is_destroy(action: Action) -> bool:
+    """Removed from manifests: once the coupon is voided / deactivated, state forgets it."""
+    return action.type is ActionType.DEACTIVATE and action.after is None
+
+
+def _keep_stock(entity: dict[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:
+    for key in STOCK_KEYS:
+        if key not in entity and key in previous:
+            entity[key] = previous[key]
+    return entity
+
+
+def _resource(
+    action: Action,
+    upstream_id: str,
+    upstream: Mapping[str, Any],
+    previous: ResourceState | None,
+    now_iso: str,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> ResourceState:
+    kept_extra = dict(previous.extra) if previous is not None else {}
+    if extra is not None:
+        kept_extra.update(extra)
+    return ResourceState(
+        address=action.address,
+        kind=action.kind,
+        upstream_id=upstream_id,
+        upstream=upstream,
+        desired_digest=action.desired_digest or (previous.desired_digest if previous else ""),
+        protect=action.protect,
+        brand_id=action.brand_id or (previous.brand_id if previous else None),
+        created_at=previous.created_at if previous is not None and previous.created_at else now_iso,
+        updated_at=now_iso,
+        extra=kept_extra,
+    )

@@ -1,0 +1,176 @@
+"""Settling what an interrupted apply left behind, before anything new is planned (design §2.4).
+
+- An open intent for a WeChat Pay call is re-sent with the same `out_request_no` and the same body: upstream
+  replays the first answer when the call had landed (reference B.9), or performs it now. Either way the result is
+  recorded and the intent closed: nothing is doubled, nothing is lost.
+- An open intent for a shop call (no request number exists on /shop/coupon) is settled by reading the coupon back
+  by `out_coupon_id` and recording what upstream holds; the next plan proposes whatever is still missing.
+- A deposed product coupon (the old half of a replacement whose deactivation did not land) is deactivated, with a
+  request number derived from the lineage, so a retry of the settlement is itself idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.apply.applier import Applier, payload_digest, provider_for
+from reconciler.errors import UpstreamError
+from reconciler.plan.model import Action, ActionType, Call
+from reconciler.plan.request_numbers import out_request_no
+from reconciler.resources import ResourceState
+from reconciler.store.api import CallRecord, Intent
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    address: str
+    operation: str
+    outcome: str  # "landed" | "not landed" | "re-sent" | "deactivated deposed"
+
+
+async def settle(applier: Applier, lineage: str) -> list[Settlement]:
+    """Close every open intent and deactivate every deposed coupon. Raises UpstreamError if one cannot be."""
+    done: list[Settlement] = []
+    for intent in applier.store.open_intents():
+        done.append(await _settle_intent(applier, intent))
+    for resource in applier.store.resources().values():
+        deposed = resource.extra.get("deposed") if resource.extra else None
+        if deposed:
+            done.append(await _deactivate_deposed(applier, lineage, resource, dict(deposed)))
+    return done
+
+
+async def _settle_intent(applier: Applier, intent: Intent) -> Settlement:
+    store = applier.store
+    previous = store.get(intent.address)
+    if intent.operation.startswith("product."):
+        role: str = "new"
+        if (
+            intent.operation == "product.deactivate"
+            and previous is not None
+            and previous.extra.get("deposed", {}).get("product_coupon_id") == intent.target
+        ):
+            role = "old"
+        call = Call(
+            operation=intent.operation,  # type: ignore[arg-type]
+            payload=intent.payload,
+            target=intent.target,
+            out_request_no=intent.out_request_no,
+            role="old" if role == "old" else "new",
+        )
+        action = _pseudo_action(intent, previous)
+        # Re-send through the journal-free path: the open intent row is the journal entry.
+        provider = provider_for(call.operation, applier.providers)
+        try:
+            result = await applier._send(provider, call)
+        except UpstreamError as exc:
+            if exc.address is None:
+                raise exc.with_address(intent.address) from None
+            raise
+        from reconciler.apply.outcome import state_after_call
+
+        change = state_after_call(action, call, result, previous, applier.now_iso())
+        store.close_intent(
+            intent.intent_id,
+            call=_record(applier, intent, "settled", result.request_id, result.http_status),
+            put=change.put,
+            remove=change.remove,
+        )
+        return Settlement(intent.address, intent.operation, "re-sent")
+    # Shop: read back by out_coupon_id.
+    provider = provider_for(intent.operation, applier.providers)
+    out_coupon_id = str(intent.target or _shop_id(intent))
+    await applier.pacer.wait("shop.get")
+    coupon = await applier.pacer.retry(lambda: provider.read(out_coupon_id))
+    if coupon is None:
+        store.close_intent(intent.intent_id, call=_record(applier, intent, "settled: not landed", None, None))
+        return Settlement(intent.address, intent.operation, "not landed")
+    now = applier.now_iso()
+    resource = ResourceState(
+        address=intent.address,
+        kind="ShopCoupon",
+        upstream_id=out_coupon_id,
+        upstream=dict(coupon),
+        desired_digest="",  # unknown: the next plan compares the content itself
+        protect=previous.protect if previous else False,
+        created_at=previous.created_at if previous and previous.created_at else now,
+        updated_at=now,
+        extra=dict(previous.extra) if previous else {},
+    )
+    store.close_intent(intent.intent_id, call=_record(applier, intent, "settled: landed", None, None), put=resource)
+    return Settlement(intent.address, intent.operation, "landed")
+
+
+async def _deactivate_deposed(
+    applier: Applier, lineage: str, resource: ResourceState, deposed: dict[str, str | None]
+) -> Settlement:
+    old_id = str(deposed["product_coupon_id"])
+    brand_id = deposed.get("brand_id") or resource.brand_id
+    body = {"deactivate_reason": f"replaced by couponctl: {resource.address}", "brand_id": brand_id}
+    number = out_request_no(lineage, resource.address, f"deactivate-deposed-{old_id}", payload_digest(body))
+    call = Call(
+        operation="product.deactivate",
+        payload={"out_request_no": number, **body},
+        target=old_id,
+        out_request_no=number,
+        role="old",
+    )
+    action = Action(
+        address=resource.address,
+        kind=resource.kind,
+        type=ActionType.REPLACE,
+        before=resource.upstream,
+        after=resource.upstream,
+        calls=(call,),
+        upstream_id=resource.upstream_id,
+        desired_digest=resource.desired_digest,
+        protect=resource.protect,
+        brand_id=resource.brand_id,
+    )
+    await applier.run_call(resource.address, call, resource, action=action)
+    return Settlement(resource.address, "product.deactivate", f"deactivated deposed {old_id}")
+
+
+def _pseudo_action(intent: Intent, previous: ResourceState | None) -> Action:
+    """The action an intent belonged to, as far as the state change after it needs to know."""
+    if intent.operation == "product.create":
+        kind = ActionType.REPLACE if previous is not None else ActionType.CREATE
+    elif intent.operation == "product.patch":
+        kind = ActionType.UPDATE
+    else:
+        kind = ActionType.DEACTIVATE
+    is_own_deactivation = intent.operation == "product.deactivate" and (
+        previous is None or previous.upstream_id == intent.target
+    )
+    return Action(
+        address=intent.address,
+        kind="ProductCoupon",
+        type=kind,
+        before=previous.upstream if previous else None,
+        after=None if is_own_deactivation else {},
+        desired_digest=previous.desired_digest if previous else "",
+        protect=previous.protect if previous else False,
+        brand_id=str(intent.payload.get("brand_id")) if intent.payload.get("brand_id") else None,
+    )
+
+
+def _shop_id(intent: Intent) -> str:
+    payload = intent.payload
+    if "coupon" in payload:
+        return str(payload["coupon"]["out_coupon_id"])
+    return str(payload["out_coupon_id"])
+
+
+def _record(applier: Applier, intent: Intent, outcome: str, request_id: str | None, status: int | None) -> CallRecord:
+    return CallRecord(
+        address=intent.address,
+        operation=intent.operation,
+        outcome=outcome,
+        out_request_no=intent.out_request_no,
+        request_id=request_id,
+        http_status=status,
+        at=applier.now_iso(),
+    )
+
+
+__all__ = ["Settlement", "settle"]

@@ -1,0 +1,167 @@
+"""Adopting coupons that exist upstream: `import ADDRESS ID` and `import --generate DIR`.
+
+An adopted coupon enters state with an empty desired digest; the next plan compares it with its manifest field by
+field. `--generate` writes one manifest per coupon, converted from the upstream object back into manifest form
+(read-only fields dropped, status named), and adopts it, so the next plan shows no changes for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.apply.pacing import Pacer
+from reconciler.config import Settings
+from reconciler.errors import StateError, UpstreamError
+from reconciler.resources import SHOP_STATUS_NAME, ResourceState, make_address, split_address
+from reconciler.store.api import StateStore
+from reconciler.upstream import Upstream, open_upstream
+from reconciler.workflow import iso, now_utc
+
+SHOP_READ_ONLY = ("status", "create_time", "update_time", "appid", "coupon_stock")
+PRODUCT_READ_ONLY = (
+    "product_coupon_id",
+    "state",
+    "brand_id",
+    "deactivate_request_no",
+    "deactivate_time",
+    "deactivate_reason",
+    "stock",
+    "stock_bundle",
+)
+_NAME_OK = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+async def _read(upstream: Upstream, kind: str, upstream_id: str, brand_id: str | None) -> Mapping[str, Any] | None:
+    family = "shop" if kind == "ShopCoupon" else "product"
+    if family not in upstream.providers:
+        raise StateError(f"no {family} credentials configured: cannot read {upstream_id}")
+    provider = upstream.providers[family]
+    return (
+        await provider.read(upstream_id, brand_id=brand_id) if family == "product" else await provider.read(upstream_id)
+    )
+
+
+def _resource(address: str, kind: Any, upstream_id: str, obj: Mapping[str, Any], brand_id: str | None) -> ResourceState:
+    now = iso(now_utc())
+    return ResourceState(
+        address=address,
+        kind=kind,
+        upstream_id=upstream_id,
+        upstream=dict(obj),
+        desired_digest="",
+        brand_id=brand_id if kind == "ProductCoupon" else None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def adopt(
+    settings: Settings, store: StateStore, address: str, upstream_id: str, brand_id: str | None
+) -> ResourceState:
+    kind, _ = split_address(address)
+    if store.get(address) is not None:
+        raise StateError(f"{address} is already in state; `couponctl state rm {address}` first to re-import it")
+    for existing in store.resources().values():
+        if existing.kind == kind and existing.upstream_id == upstream_id:
+            raise StateError(f"{upstream_id} is already managed as {existing.address}")
+    async with open_upstream(settings) as upstream:
+        brand = brand_id or upstream.default_brand_id
+        obj = await _read(upstream, kind, upstream_id, brand)
+    if obj is None:
+        raise StateError(f"{address}: upstream has no coupon {upstream_id}")
+    resource = _resource(address, kind, upstream_id, obj, brand)
+    store.put(resource)
+    return resource
+
+
+def shop_manifest(coupon: Mapping[str, Any]) -> dict[str, Any]:
+    spec = {k: v for k, v in coupon.items() if k not in SHOP_READ_ONLY}
+    info = dict(spec.get("coupon_info", {}))
+    info.pop("ext_info", None)
+    spec["coupon_info"] = info
+    out_id = str(coupon["out_coupon_id"])
+    name = out_id.lower() if _NAME_OK.match(out_id.lower()) else re.sub(r"[^a-z0-9_-]", "-", out_id.lower())[:64]
+    doc: dict[str, Any] = {
+        "kind": "ShopCoupon",
+        "name": name,
+        "status": SHOP_STATUS_NAME.get(int(coupon.get("status", 1)), "draft"),
+    }
+    if name == out_id:
+        spec.pop("out_coupon_id", None)
+    doc["spec"] = spec
+    return doc
+
+
+def product_manifest(entity: Mapping[str, Any], name: str, stock: Mapping[str, Any] | None) -> dict[str, Any]:
+    spec = {k: v for k, v in entity.items() if k not in PRODUCT_READ_ONLY}
+    if stock is not None:
+        key = "stock_bundle" if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE" else "stock"
+        spec[key] = dict(stock)
+    doc: dict[str, Any] = {"kind": "ProductCoupon", "name": name}
+    if entity.get("brand_id"):
+        doc["brand_id"] = str(entity["brand_id"])
+    doc["spec"] = spec
+    return doc
+
+
+async def generate(
+    settings: Settings, store: StateStore, directory: str, product_ids: Sequence[str], brand_id: str | None
+) -> list[str]:
+    """Write manifests for unmanaged shop coupons (and the given product ids), adopt them, return the files."""
+    out_dir = Path(directory)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    managed_shop = {r.upstream_id for r in store.resources().values() if r.kind == "ShopCoupon"}
+    managed_product = {r.upstream_id for r in store.resources().values() if r.kind == "ProductCoupon"}
+    written: list[str] = []
+    async with open_upstream(settings) as upstream:
+        pacer = Pacer.from_settings(settings)
+        shop = upstream.providers.get("shop")
+        if shop is not None:
+            async for coupon in shop.list_all(before_page=lambda: pacer.wait("shop.get_list")):
+                if str(coupon.get("out_coupon_id")) in managed_shop:
+                    continue
+                doc = shop_manifest(coupon)
+                address = make_address("ShopCoupon", doc["name"])
+                if store.get(address) is not None:
+                    continue
+                written.append(_write(out_dir, doc))
+                store.put(_resource(address, "ShopCoupon", str(coupon["out_coupon_id"]), coupon, None))
+        for pid in product_ids:
+            if pid in managed_product:
+                raise StateError(f"product coupon {pid} is already managed")
+            brand = brand_id or upstream.default_brand_id
+            provider = upstream.providers.get("product")
+            if provider is None:
+                raise StateError("no WeChat Pay credentials configured: cannot read product coupons")
+            await pacer.wait("product.get")
+            entity = await provider.read(pid, brand_id=brand)
+            if entity is None:
+                raise UpstreamError(call="product.get", message=f"product coupon {pid} not found", code="NOT_FOUND")
+            stock = await _first_stock(provider, pid, brand)
+            doc = product_manifest(entity, f"product-{pid}", stock)
+            written.append(_write(out_dir, doc))
+            upstream_obj = dict(entity)
+            if stock is not None:
+                upstream_obj["stock_bundle" if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE" else "stock"] = stock
+            store.put(_resource(make_address("ProductCoupon", doc["name"]), "ProductCoupon", pid, upstream_obj, brand))
+    return written
+
+
+async def _first_stock(provider: Any, product_coupon_id: str, brand_id: str | None) -> Mapping[str, Any] | None:
+    reader = getattr(provider, "read_first_stock", None)
+    if reader is None:
+        return None
+    result: Mapping[str, Any] | None = await reader(product_coupon_id, brand_id=brand_id)
+    return result
+
+
+def _write(out_dir: Path, doc: Mapping[str, Any]) -> str:
+    path = out_dir / f"{doc['name']}.yaml"
+    header = "# Generated by `couponctl import --generate` from the upstream coupon; review before committing.\n"
+    path.write_text(header + yaml.safe_dump(dict(doc), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return str(path)
