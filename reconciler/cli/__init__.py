@@ -107,6 +107,10 @@ def cli(ctx: click.Context, config_path: str | None, no_color: bool, verbose: in
 
     Declare coupons in YAML manifests, review the plan, apply exactly the calls it needs, and detect drift.
     """
+    if config_path is not None and not Path(config_path).is_file():
+        from reconciler.errors import ConfigError
+
+        raise ConfigError(f"config file not found: {config_path}")
     ctx.obj = AppContext(config_path=config_path, color=color_enabled(no_color), verbose=verbose, debug=debug)
 
 
