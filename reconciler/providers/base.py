@@ -49,9 +49,7 @@ class Provider(Protocol):
         upstream says it does not exist."""
         ...
 
-    def list_all(
-        self, *, before_page: Callable[[], Awaitable[None]] | None = None
-    ) -> AsyncIterator[Mapping[str, Any]]:
+    def list_all(self, *, before_page: Callable[[], Awaitable[None]] | None = None) -> AsyncIterator[Mapping[str, Any]]:
         """Every coupon upstream knows (shop: get_list pages of <= 200), awaiting `before_page` before each page
         (the caller's pacing). Product coupons have no list API: the product provider raises NotImplementedError."""
         ...

@@ -124,9 +124,7 @@ class ShopProvider:
             raise UpstreamError(call="shop.get", message="answer has no result.coupon object", code=0)
         return coupon
 
-    def list_all(
-        self, *, before_page: Callable[[], Awaitable[None]] | None = None
-    ) -> AsyncIterator[Mapping[str, Any]]:
+    def list_all(self, *, before_page: Callable[[], Awaitable[None]] | None = None) -> AsyncIterator[Mapping[str, Any]]:
         """Every coupon, paging `get_list` by offset with page_size 200 until total_num is reached (A.6.4).
 
         Each item is the `coupon` object; when the page entry has a `coupon_stock` (activated coupons only), it is
@@ -139,9 +137,7 @@ class ShopProvider:
         await self._client.aclose()
 
     # -- internals ----------------------------------------------------------------------------------------------
-    async def _list_all(
-        self, before_page: Callable[[], Awaitable[None]] | None
-    ) -> AsyncIterator[Mapping[str, Any]]:
+    async def _list_all(self, before_page: Callable[[], Awaitable[None]] | None) -> AsyncIterator[Mapping[str, Any]]:
         offset = 0
         while True:
             if before_page is not None:
