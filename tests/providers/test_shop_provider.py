@@ -14,6 +14,7 @@ from reconciler.config import Secret
 from reconciler.errors import TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Call
 from reconciler.providers.base import Provider
+from reconciler.providers.pacing import RateLimiter
 from reconciler.providers.shop import ShopProvider, request_id_of
 from tests.providers.fake_shop import APPID, SECRET, FakeShop, answer
 
@@ -363,3 +364,69 @@ def test_unknown_operation_is_refused_before_sending() -> None:
     with pytest.raises(ValueError):
         run(fake, lambda p: p.execute(Call(operation="product.create", payload={})))
     assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "transient"),
+    [
+        (lambda r: answer(-1, "system error"), True),
+        (lambda r: httpx.Response(503), True),
+        (lambda r: answer(40164, "invalid ip 1.2.3.4, not in whitelist"), False),
+    ],
+)
+def test_token_endpoint_failures_are_typed(fault: Callable[[httpx.Request], httpx.Response], transient: bool) -> None:
+    """A failing stable_token is reported as call "stable_token", transient for -1 / 5xx, plain otherwise."""
+    fake = FakeShop()
+    fake.token_faults.append(fault)
+    with pytest.raises(UpstreamError) as info:
+        run(fake, lambda p: p.execute(ADD))
+    assert info.value.call == "stable_token"
+    assert isinstance(info.value, TransientUpstreamError) is transient
+    assert coupon_calls(fake) == []
+
+
+def test_concurrent_calls_refused_with_40001_share_one_refresh() -> None:
+    """Five calls refused with the same superseded token trigger one token fetch between them, not five."""
+    fake = FakeShop()
+
+    async def scenario(p: ShopProvider) -> None:
+        await p.execute(ADD)
+        fake.rotate()
+        await asyncio.gather(*(p.read("d11-store-100-off-20") for _ in range(5)))
+
+    run(fake, scenario)
+    assert fake.token_fetches == 2
+    gets = [c for c in coupon_calls(fake) if c[0] == "/shop/coupon/get"]
+    assert sum(1 for c in gets if c[1] == fake.token) == 5  # each read landed once, with the one new token
+
+
+def test_limiter_given_to_the_provider_paces_every_sending() -> None:
+    """With a limiter, each HTTP sending of an operation takes a slot, including the resend after a token refresh."""
+    fake = FakeShop()
+    slept: list[float] = []
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter({"shop.add": 10.0, "shop.update_status": 10.0}, safety=1.0, clock=lambda: now[0], sleep=sleep)
+
+    async def main() -> None:
+        provider = ShopProvider(
+            APPID, Secret(SECRET), "https://api.weixin.qq.com", transport=httpx.MockTransport(fake), limiter=limiter
+        )
+        try:
+            await provider.execute(ADD)
+            fake.rotate()
+            await provider.execute(ACTIVATE)
+        finally:
+            await provider.aclose()
+
+    asyncio.run(main())
+    assert [c[0] for c in coupon_calls(fake)] == [
+        "/shop/coupon/add",
+        "/shop/coupon/update_status",
+        "/shop/coupon/update_status",
+    ]
+    assert slept == pytest.approx([0.1])  # the resend waited for update_status's next slot; add was not delayed
