@@ -4,6 +4,7 @@ the project's own client code, so the tests check the sandbox against the refere
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import secrets
 import time
@@ -20,12 +21,14 @@ PRODUCTS = "/v3/marketing/partner/product-coupon/product-coupons"
 IMAGE = "https://wxpaylogo.qpic.cn/sandbox-test/"
 
 
+@functools.lru_cache(maxsize=16)
 def private_key(pem: str) -> rsa.RSAPrivateKey:
     key = serialization.load_pem_private_key(pem.encode(), password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
     return key
 
 
+@functools.lru_cache(maxsize=16)
 def public_key(pem: str) -> rsa.RSAPublicKey:
     key = serialization.load_pem_public_key(pem.encode())
     assert isinstance(key, rsa.RSAPublicKey)

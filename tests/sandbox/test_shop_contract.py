@@ -1,4 +1,4 @@
-"""Contract tests of the Mini Program side (/cgi-bin/*, /shop/coupon/*) over real HTTP (reference Part A, E Family 1)."""
+"""Contract tests of the Mini Program side (/cgi-bin/*, /shop/coupon/*) over real HTTP (reference A, E Family 1)."""
 
 from __future__ import annotations
 
