@@ -480,7 +480,7 @@ def _plan_shop(ctx: _Ctx, address: str, want: DesiredCoupon | None, have: Resour
         fields = ", ".join(c.path for c in changes)
         return _blocked(
             base,
-            _with_effect(changes, "blocked", "blocked because status is 2: content is editable only in status 1"),
+            _with_effect(changes, "blocked", "status is 2 (active); content is editable only in status 1"),
             f"content differs ({fields}) but the coupon is active (status 2); `update` works only in status 1 "
             "(reference A.4.2)",
             SHOP_ACTIVE_REMEDY,
@@ -738,7 +738,7 @@ def _plan_product(ctx: _Ctx, address: str, want: DesiredCoupon | None, have: Res
     stock_marked = _with_effect(
         stock, "not_applied", "stock changes after creation go through the stock APIs (reference B.4), not applied"
     )
-    if stock:
+    if stock and display:
         warnings.append("stock differs: not applied (change stocks with the WeChat Pay stock APIs)")
     if display:
         if current == kinds.PRODUCT_AUDITING:

@@ -301,23 +301,26 @@ def render_markdown(
     budget: int = DEFAULT_BUDGET,
 ) -> str:
     """The plan as a PR comment, at most `budget` characters (default well under GitHub's 65,536)."""
-    head = _header(plan, rate_limits) + _blocked(plan)
-    head += _warnings(plan, max(0, (budget - len(head)) // 10))
-    head += _drift(plan, int(max(0, budget - len(head)) * DRIFT_SHARE))
-    footer = "\n<sub>Rendered by couponctl; apply exactly this plan with `couponctl apply PLAN_FILE`.</sub>\n"
-    room = budget - len(head) - len(footer)
+    sections = [_header(plan, rate_limits), _blocked(plan)]
+    sections.append(_warnings(plan, max(0, (budget - _size(sections)) // 10)))
+    sections.append(_drift(plan, int(max(0, budget - _size(sections)) * DRIFT_SHARE)))
+    footer = "<sub>Rendered by couponctl; apply exactly this plan with `couponctl apply PLAN_FILE`.</sub>\n"
+    room = budget - _size([*sections, footer]) - 2
     if not plan.actions:
         body = "No changes. Coupons match the manifests.\n"
     else:
-        body = ""
         for candidate in (_changes_full, _changes_one_line, _changes_compact):
-            text = candidate(plan)
-            if len(text) <= room:
-                body = text
+            body = candidate(plan)
+            if len(body) <= room:
                 break
         else:
             body = _changes_truncated(plan, max(room, 0))
-    result = head + body + footer
+    result = "\n".join(s for s in [*sections, body, footer] if s)
     if len(result) > budget:  # only when the header alone overflows: never post more than the budget
-        result = result[: budget - 40] + "\n\n… (truncated to fit the comment limit)\n"
+        result = result[: budget - 50] + "\n\n… (truncated to fit the comment limit)\n"
     return result
+
+
+def _size(sections: Sequence[str]) -> int:
+    """Characters of the sections once joined by blank lines."""
+    return sum(len(s) + 1 for s in sections if s)

@@ -274,7 +274,9 @@ def render_action(action: Action, paint: Paint) -> list[str]:
         )
         hidden = max(total - changed, 0)
         if hidden:
-            lines.append(f"{inner}# ({hidden} unchanged attribute{'s' if hidden != 1 else ''} hidden)")
+            # Terraform's wording: "unchanged" only where something else in the block changes
+            word = "unchanged attribute" if action.changes else "attribute"
+            lines.append(f"{inner}# ({hidden} {word}{'s' if hidden != 1 else ''} hidden)")
     lines.append("    }")
     if action.calls:
         lines.append(f"    # calls: {_call_text(action)}")

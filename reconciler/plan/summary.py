@@ -219,13 +219,13 @@ def exposure_line(summary: PlanSummary) -> str | None:
         text = f"adds at most {fen_to_yuan(e.added_fen)} of claimable coupons ({_plural(e.added_coupons, 'coupon')}"
         text += " priced as quantity × fixed discount"
         if e.added_unpriced:
-            text += f"; {e.added_unpriced} more depend on the order value"
+            text += f"; {e.added_unpriced} more whose value depends on the order"
         parts.append(text + ")")
     if e.removed_coupons or e.removed_unpriced:
         text = f"removes at most {fen_to_yuan(e.removed_fen)} not yet claimed ({_plural(e.removed_coupons, 'coupon')}"
         text += " priced"
         if e.removed_unpriced:
-            text += f"; {e.removed_unpriced} more depend on the order value"
+            text += f"; {e.removed_unpriced} more whose value depends on the order"
         parts.append(text + ")")
     if not parts:
         return None

@@ -88,7 +88,7 @@ def test_status_2_content_differs_is_blocked_with_fields_and_remedy() -> None:
         "declare it under a new name (new out_coupon_id); the old one can be voided with status: voided"
     )
     assert action.changes[0].effect == "blocked"
-    assert action.changes[0].reason == "blocked because status is 2: content is editable only in status 1"
+    assert action.changes[0].reason == "status is 2 (active); content is editable only in status 1"
     assert not plan_of([shop("c1", body=shop_body("c1", total_num=20000))], [shop_state("c1", 2)]).applyable
 
 
