@@ -1,0 +1,400 @@
+"""Contract tests of the WeChat Pay partner product-coupon API over real HTTP (reference B, C; E Family 2)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from reconciler.sandbox import generate_credentials
+from tests.sandbox.helpers import (
+    IMAGE,
+    PRODUCTS,
+    PayClient,
+    display_info,
+    product_body,
+    stock,
+    unique,
+    verify_response,
+)
+from tests.sandbox_server import ServedSandbox, served_sandbox
+
+REQUEST_ID = re.compile(r"^[0-9A-F]{16,}-(\d+)$")
+SERIAL = re.compile(r"^PUB_KEY_ID_\d{34}$")
+
+
+def assert_signed(pay: PayClient, response: httpx.Response, business_code: int = 0) -> None:
+    """Every answer carries the Wechatpay-* headers, a Request-ID with the business code, and a valid signature."""
+    h = response.headers
+    assert h["content-type"] == "application/json; charset=utf-8"
+    assert h["wechatpay-signature-type"] == "WECHATPAY2-SHA256-RSA2048"
+    assert h["wechatpay-serial"] == pay.creds.public_key_id
+    assert SERIAL.match(h["wechatpay-serial"])
+    assert re.fullmatch(r"[0-9A-F]{32}", h["wechatpay-nonce"])
+    assert abs(int(h["wechatpay-timestamp"]) - time.time()) < 60
+    match = REQUEST_ID.match(h["request-id"])
+    assert match is not None and int(match.group(1)) == business_code
+    assert verify_response(pay.creds, response)
+
+
+def assert_error(pay: PayClient, response: httpx.Response, status: int, code: str, field: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code
+    assert body["message"]
+    if field is not None:
+        assert body["detail"]["field"] == field, body
+    assert "Traceback" not in response.text
+    assert_signed(pay, response, REQUEST_ID_CODES.get(code, int(response.headers["request-id"].rsplit("-", 1)[1])))
+
+
+REQUEST_ID_CODES = {"NOT_FOUND": 268578608, "NO_AUTH": 268579803, "RATELIMIT_EXCEEDED": 270924289}
+
+
+def created(pay: PayClient, scope: str = "ALL", **overrides: Any) -> dict[str, Any]:
+    response = pay.create(product_body(pay.creds, unique("create"), scope, **overrides))
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_create_answers_the_entity_with_its_first_stock_signed(pay: PayClient) -> None:
+    """Create returns the product coupon (EFFECTIVE by default) plus `stock`, signed, Request-ID `...-0` (B.5)."""
+    body = product_body(pay.creds, unique("create"), "SINGLE")
+    response = pay.create(body)
+    assert response.status_code == 200, response.text
+    assert_signed(pay, response)
+    coupon = response.json()
+    assert coupon["product_coupon_id"].isdigit()
+    assert coupon["state"] == "EFFECTIVE"
+    assert coupon["brand_id"] == pay.creds.brand_id
+    assert "out_request_no" not in coupon
+    assert coupon["display_info"] == body["display_info"]
+    assert coupon["stock"]["stock_id"] == coupon["product_coupon_id"] + "001"
+    assert coupon["stock"]["state"] == "SENDING"
+    assert coupon["stock"]["single_usage_rule"] == body["stock"]["single_usage_rule"]
+    assert "null" not in response.text
+
+
+def test_progressive_bundle_creates_one_stock_per_step(pay: PayClient) -> None:
+    """PROGRESSIVE_BUNDLE returns stock_bundle with `count` stocks, one per step (B.4)."""
+    bundle = stock()
+    rule = bundle.pop("single_usage_rule")
+    bundle["progressive_bundle_usage_rule"] = {
+        "coupon_available_period": rule["coupon_available_period"],
+        "normal_coupon_list": [{"threshold": 0, "discount_amount": 100 * (i + 1)} for i in range(3)],
+    }
+    body = product_body(pay.creds, unique("bundle"), "SINGLE", usage_mode="PROGRESSIVE_BUNDLE", stock_bundle=bundle,
+                        progressive_bundle_usage_info={"count": 3, "interval_days": 1})  # fmt: skip
+    del body["stock"]
+    response = pay.create(body)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    stocks = result["stock_bundle"]["stock_list"]
+    assert [s["stock_bundle_info"]["stock_bundle_index"] for s in stocks] == [0, 1, 2]
+    assert [s["single_usage_rule"]["normal_coupon"]["discount_amount"] for s in stocks] == [100, 200, 300]
+    listed = pay.send(
+        "GET", f"{PRODUCTS}/{result['product_coupon_id']}/stocks?brand_id={pay.creds.brand_id}&page_size=2"
+    )
+    assert listed.status_code == 200
+    page = listed.json()
+    assert page["total_count"] == 3 and len(page["stock_list"]) == 2
+    rest = pay.send(
+        "GET",
+        f"{PRODUCTS}/{result['product_coupon_id']}/stocks?brand_id={pay.creds.brand_id}&page_size=2"
+        f"&page_token={page['next_page_token']}",
+    ).json()
+    assert [s["stock_id"] for s in page["stock_list"] + rest["stock_list"]] == [s["stock_id"] for s in stocks]
+    assert "next_page_token" not in rest
+
+
+def test_get_never_returns_stocks_and_needs_brand(pay: PayClient, served: ServedSandbox) -> None:
+    """GET returns the entity without stock data; brand_id is required, other brands 403, unknown ids 404 (B.6)."""
+    coupon = created(pay)
+    pid = coupon["product_coupon_id"]
+    response = pay.get(pid)
+    assert response.status_code == 200
+    assert_signed(pay, response)
+    got = response.json()
+    assert "stock" not in got and "stock_bundle" not in got
+    assert got == {k: v for k, v in coupon.items() if k != "stock"}
+    assert_error(pay, pay.send("GET", f"{PRODUCTS}/{pid}"), 400, "PARAM_ERROR", "brand_id")
+    assert_error(pay, pay.get(pid, brand_id="999999"), 403, "NO_AUTH")
+    assert_error(pay, pay.get("9999999999"), 404, "NOT_FOUND")
+
+
+def test_patch_replaces_display_info_only(pay: PayClient) -> None:
+    """PATCH takes only out_request_no, display_info and brand_id, and answers the updated entity (B.7)."""
+    pid = created(pay)["product_coupon_id"]
+    new_display = display_info(name="新名字的咖啡券")
+    body = {"out_request_no": unique("patch"), "display_info": new_display, "brand_id": pay.creds.brand_id}
+    response = pay.patch(pid, body)
+    assert response.status_code == 200, response.text
+    assert_signed(pay, response)
+    assert response.json()["display_info"] == new_display
+    assert pay.get(pid).json()["display_info"] == new_display
+    sneaky = {**body, "out_request_no": unique("patch"), "scope": "SINGLE"}
+    assert_error(pay, pay.patch(pid, sneaky), 400, "PARAM_ERROR", "/scope")
+    no_display = {"out_request_no": unique("patch"), "brand_id": pay.creds.brand_id}
+    assert_error(pay, pay.patch(pid, no_display), 400, "PARAM_ERROR", "/display_info")
+    short = {**body, "out_request_no": unique("patch"), "display_info": display_info(name="ab")}
+    assert_error(pay, pay.patch(pid, short), 400, "PARAM_ERROR", "/display_info/name")
+    assert_error(pay, pay.patch("9999999999", {**body, "out_request_no": unique("p")}), 404, "NOT_FOUND")
+
+
+def test_deactivate_is_terminal_and_cascades_to_stocks(pay: PayClient) -> None:
+    """Deactivate sets DEACTIVATED with request no/time/reason on the coupon and every stock; then nothing moves (B.8)."""
+    coupon = created(pay)
+    pid = coupon["product_coupon_id"]
+    number = unique("deact")
+    body = {"out_request_no": number, "deactivate_reason": "活动结束", "brand_id": pay.creds.brand_id}
+    response = pay.deactivate(pid, body)
+    assert response.status_code == 200, response.text
+    assert_signed(pay, response)
+    result = response.json()
+    assert result["state"] == "DEACTIVATED"
+    assert result["deactivate_request_no"] == number
+    assert result["deactivate_reason"] == "活动结束"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", result["deactivate_time"])
+    got_stock = pay.send("GET", f"{PRODUCTS}/{pid}/stocks/{coupon['stock']['stock_id']}?brand_id={pay.creds.brand_id}")
+    assert got_stock.json()["state"] == "DEACTIVATED"
+    assert got_stock.json()["deactivate_request_no"] == number
+    replay = pay.deactivate(pid, body)
+    assert replay.status_code == 200 and replay.content == response.content
+    again = {**body, "out_request_no": unique("deact")}
+    assert_error(pay, pay.deactivate(pid, again), 400, "INVALID_REQUEST")
+    patch = {"out_request_no": unique("patch"), "display_info": display_info(), "brand_id": pay.creds.brand_id}
+    assert_error(pay, pay.patch(pid, patch), 400, "INVALID_REQUEST")
+    no_reason = {"out_request_no": unique("deact"), "brand_id": pay.creds.brand_id}
+    assert_error(pay, pay.deactivate(created(pay)["product_coupon_id"], no_reason), 400, "PARAM_ERROR",
+                 "/deactivate_reason")  # fmt: skip
+
+
+def test_create_is_idempotent_per_out_request_no(pay: PayClient, served: ServedSandbox) -> None:
+    """Same number + same JSON (any key order/spacing) replays the first answer; a different body is refused (B.9)."""
+    body = product_body(pay.creds, unique("idem"))
+    first = pay.create(body)
+    reordered = json.dumps(dict(reversed(list(body.items()))), indent=2).encode()
+    second = pay.send("POST", PRODUCTS, raw=reordered)
+    assert second.status_code == 200
+    assert second.json()["product_coupon_id"] == first.json()["product_coupon_id"]
+    assert second.content == first.content
+    assert_signed(pay, second)
+    ids = [c["product_coupon_id"] for c in served.state()["product_coupons"]]
+    assert ids.count(first.json()["product_coupon_id"]) == 1
+    changed = copy.deepcopy(body)
+    changed["display_info"]["name"] = "另一个名字"
+    refused = pay.create(changed)
+    assert_error(pay, refused, 400, "INVALID_REQUEST")
+    assert refused.headers["request-id"].endswith("-268578927")
+    assert "相同单号" in refused.json()["message"]
+
+
+def test_patch_is_idempotent_per_out_request_no(pay: PayClient) -> None:
+    """A replayed PATCH returns the first answer even after a later PATCH changed the coupon (B.9)."""
+    pid = created(pay)["product_coupon_id"]
+    first_body = {
+        "out_request_no": unique("p"),
+        "display_info": display_info(name="第一版名字"),
+        "brand_id": pay.creds.brand_id,
+    }
+    first = pay.patch(pid, first_body)
+    pay.patch(pid, {**first_body, "out_request_no": unique("p"), "display_info": display_info(name="第二版名字")})
+    replay = pay.patch(pid, first_body)
+    assert replay.content == first.content
+    assert pay.get(pid).json()["display_info"]["name"] == "第二版名字"
+    mismatch = {**first_body, "display_info": display_info(name="第三版名字")}
+    assert_error(pay, pay.patch(pid, mismatch), 400, "INVALID_REQUEST")
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["abc12", "x" * 41, "has space1", "中文单号123456", "semi;colon"],
+    ids=["short", "long", "space", "cjk", "semi"],
+)
+def test_out_request_no_format(pay: PayClient, number: str) -> None:
+    """out_request_no must be 6-40 characters of [0-9A-Za-z_-] (B.2)."""
+    assert_error(pay, pay.create(product_body(pay.creds, number)), 400, "PARAM_ERROR", "/out_request_no")
+
+
+def _mutate(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    keys = path.strip("/").split("/")
+    target: Any = body
+    for key in keys[:-1]:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    if value is DELETE:
+        del target[keys[-1]]
+    else:
+        target[keys[-1]] = value
+    return body
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("scope", "path", "value", "code", "field"),
+    [
+        ("ALL", "/scope", "CATEGORY", "PARAM_ERROR", "/scope"),
+        ("ALL", "/type", "BOGUS", "PARAM_ERROR", "/type"),
+        ("ALL", "/usage_mode", "SEQUENTIAL", "INVALID_REQUEST", "/usage_mode"),
+        ("ALL", "/type", "EXCHANGE", "INVALID_REQUEST", "/type"),
+        ("ALL", "/brand_id", DELETE, "PARAM_ERROR", "/brand_id"),
+        ("ALL", "/single_usage_info", DELETE, "PARAM_ERROR", "/single_usage_info"),
+        ("ALL", "/single_usage_info", {"discount_coupon": {"threshold": 0, "percent_off": 20}}, "INVALID_REQUEST",
+         "/single_usage_info/normal_coupon"),
+        ("ALL", "/single_usage_info/normal_coupon/discount_amount", "100", "PARAM_ERROR",
+         "/single_usage_info/normal_coupon/discount_amount"),
+        ("ALL", "/stock/single_usage_rule/normal_coupon", {"threshold": 0, "discount_amount": 1}, "INVALID_REQUEST",
+         "/stock/single_usage_rule/normal_coupon"),
+        ("ALL", "/stock", DELETE, "PARAM_ERROR", "/stock"),
+        ("ALL", "/progressive_bundle_usage_info", {"count": 3, "interval_days": 0}, "INVALID_REQUEST",
+         "/progressive_bundle_usage_info"),
+        ("SINGLE", "/single_usage_info", {"normal_coupon": {"threshold": 0, "discount_amount": 1}}, "INVALID_REQUEST",
+         "/single_usage_info"),
+        ("SINGLE", "/stock/single_usage_rule/normal_coupon", DELETE, "INVALID_REQUEST",
+         "/stock/single_usage_rule/normal_coupon"),
+        ("SINGLE", "/display_info/original_price", DELETE, "PARAM_ERROR", "/display_info/original_price"),
+        ("SINGLE", "/display_info/combo_package_list", DELETE, "PARAM_ERROR", "/display_info/combo_package_list"),
+        ("SINGLE", "/display_info/combo_package_list/0/choice_list/0/count", 100, "PARAM_ERROR",
+         "/display_info/combo_package_list/0/choice_list/0/count"),
+        ("ALL", "/display_info/name", "一二三四五六七八九十一二三四五六", "PARAM_ERROR", "/display_info/name"),
+        ("ALL", "/display_info/image_url", "https://evil.example/a.png", "INVALID_REQUEST", "/display_info/image_url"),
+        ("ALL", "/display_info/detail_image_url_list", [IMAGE + "x.png"] * 9, "PARAM_ERROR",
+         "/display_info/detail_image_url_list"),
+        ("ALL", "/display_info/name", "咖啡😀券券", "PARAM_ERROR", "/display_info/name"),
+        ("ALL", "/out_product_no", None, "PARAM_ERROR", "/out_product_no"),
+        ("ALL", "/stock/coupon_code_mode", "PAPER", "PARAM_ERROR", "/stock/coupon_code_mode"),
+        ("ALL", "/stock/stock_send_rule/max_count", 100_000_001, "PARAM_ERROR", "/stock/stock_send_rule/max_count"),
+        ("ALL", "/stock/stock_send_rule/max_count_per_user", 101, "PARAM_ERROR",
+         "/stock/stock_send_rule/max_count_per_user"),
+        ("ALL", "/stock/single_usage_rule/coupon_available_period/available_begin_time", "2026-12-01 00:00:00",
+         "PARAM_ERROR", "/stock/single_usage_rule/coupon_available_period/available_begin_time"),
+        ("ALL", "/stock/single_usage_rule/coupon_available_period/available_end_time", "2025-01-01T00:00:00+08:00",
+         "INVALID_REQUEST", "/stock/single_usage_rule/coupon_available_period/available_end_time"),
+        ("ALL", "/stock/single_usage_rule/coupon_available_period/available_end_time", "2028-01-01T00:00:00+08:00",
+         "INVALID_REQUEST", "/stock/single_usage_rule/coupon_available_period/available_end_time"),
+        ("ALL", "/stock/usage_rule_display_info/coupon_usage_method_list", ["MINI_PROGRAM"], "PARAM_ERROR",
+         "/stock/usage_rule_display_info/mini_program_appid"),
+        ("ALL", "/stock/coupon_display_info/background_color", "Color999", "PARAM_ERROR",
+         "/stock/coupon_display_info/background_color"),
+        ("ALL", "/stock/store_scope", DELETE, "PARAM_ERROR", "/stock/store_scope"),
+        ("ALL", "/stock/notify_config", DELETE, "PARAM_ERROR", "/stock/notify_config"),
+    ],
+)  # fmt: skip
+def test_create_validation(pay: PayClient, scope: str, path: str, value: Any, code: str, field: str) -> None:
+    """Each documented create rule answers 400 with the field's JSON pointer, and creates nothing (B.2-B.5, E.6-7, 11-12)."""
+    body = _mutate(product_body(pay.creds, unique("bad"), scope), path, value)
+    assert_error(pay, pay.create(body), 400, code, field)
+
+
+def test_discount_coupon_needs_percent_off_in_range(pay: PayClient) -> None:
+    """A DISCOUNT coupon carries percent_off 1..99 (B.2)."""
+    body = product_body(pay.creds, unique("disc"), type="DISCOUNT",
+                        single_usage_info={"discount_coupon": {"threshold": 0, "percent_off": 100}})  # fmt: skip
+    assert_error(pay, pay.create(body), 400, "PARAM_ERROR", "/single_usage_info/discount_coupon/percent_off")
+    body["single_usage_info"]["discount_coupon"]["percent_off"] = 20
+    assert pay.create(body).status_code == 200
+
+
+def test_exchange_coupon_with_single_scope(pay: PayClient) -> None:
+    """EXCHANGE works with scope=SINGLE and its exchange_coupon rule on the stock (B.2, B.4)."""
+    body = product_body(pay.creds, unique("exch"), "SINGLE", type="EXCHANGE")
+    body["stock"]["single_usage_rule"].pop("normal_coupon")
+    body["stock"]["single_usage_rule"]["exchange_coupon"] = {"threshold": 0, "exchange_price": 100}
+    assert pay.create(body).status_code == 200
+
+
+def test_brand_not_authorised_is_403(pay: PayClient) -> None:
+    """A brand that did not authorise the partner gets 403 NO_AUTH (E Family-2 item 4)."""
+    assert_error(pay, pay.create(product_body(pay.creds, unique("brand"), brand_id="424242")), 403, "NO_AUTH")
+
+
+def test_signature_problems_are_401_sign_error(pay: PayClient) -> None:
+    """Wrong key, tampered body or URL, wrong mchid/serial, stale or future timestamps, missing or odd headers -> 401."""
+    body = json.dumps(product_body(pay.creds, unique("sig"))).encode()
+    other = generate_credentials()
+    now = int(time.time())
+    cases: list[httpx.Response] = [
+        pay.send("POST", PRODUCTS, raw=body, key_pem=other.merchant_private_key_pem),
+        pay.send("POST", PRODUCTS, raw=body, mchid="1900000000"),
+        pay.send("POST", PRODUCTS, raw=body, serial_no="0" * 40),
+        pay.send("POST", PRODUCTS, raw=body, timestamp=now - 301),
+        pay.send("POST", PRODUCTS, raw=body, timestamp=now + 301),
+    ]
+    auth = pay.send("POST", PRODUCTS, raw=body).request.headers["authorization"]
+    for headers, content, url in [
+        ({"Authorization": auth}, body + b" ", PRODUCTS),  # body changed after signing
+        ({"Authorization": auth}, body, PRODUCTS + "?x=1"),  # URL changed after signing
+        ({}, body, PRODUCTS),
+        (
+            {"Authorization": auth.replace("WECHATPAY2-SHA256-RSA2048", "WECHATPAY-BRAND-SHA256-RSA2048")},
+            body,
+            PRODUCTS,
+        ),
+        ({"Authorization": "WECHATPAY2-SHA256-RSA2048 garbage"}, body, PRODUCTS),
+        ({"Authorization": re.sub(r'signature="[^"]*"', 'signature="!!!"', auth)}, body, PRODUCTS),
+    ]:
+        cases.append(pay.http.post(pay.base + url, content=content, headers=headers))
+    for response in cases:
+        assert_error(pay, response, 401, "SIGN_ERROR")
+
+
+def test_signed_get_with_query_is_verified_over_path_and_query(pay: PayClient) -> None:
+    """The canonical URL includes `?query` exactly as sent (C.1): a signature over the path alone is refused."""
+    pid = created(pay)["product_coupon_id"]
+    url = f"{PRODUCTS}/{pid}?brand_id={pay.creds.brand_id}"
+    from tests.sandbox.helpers import authorization
+
+    bad = pay.http.get(
+        pay.base + url, headers={"Authorization": authorization(pay.creds, "GET", f"{PRODUCTS}/{pid}", b"")}
+    )
+    assert_error(pay, bad, 401, "SIGN_ERROR")
+    assert pay.get(pid).status_code == 200
+
+
+def test_unknown_routes_methods_and_bodies_answer_apiv3_errors(pay: PayClient, served: ServedSandbox) -> None:
+    """Unknown path 404, wrong method 405, malformed JSON 400 PARAM_ERROR: all APIv3-shaped and signed (B.11)."""
+    assert_error(pay, pay.send("GET", "/v3/marketing/partner/product-coupon/list-everything"), 404, "NOT_FOUND")
+    assert_error(pay, pay.send("GET", "/brand/marketing/product-coupon/product-coupons/1"), 404, "NOT_FOUND")
+    assert_error(pay, pay.send("DELETE", f"{PRODUCTS}/1000000001"), 405, "METHOD_NOT_ALLOWED")
+    assert_error(pay, pay.send("GET", PRODUCTS), 405, "METHOD_NOT_ALLOWED")
+    assert_error(pay, pay.send("POST", PRODUCTS, raw=b"{nope"), 400, "PARAM_ERROR")
+    assert_error(pay, pay.send("POST", PRODUCTS, raw=b"[]"), 400, "PARAM_ERROR")
+    assert_error(pay, pay.send("POST", PRODUCTS, raw=b""), 400, "PARAM_ERROR")
+    pid = created(pay)["product_coupon_id"]
+    url = f"{PRODUCTS}/{pid}/stocks?brand_id={pay.creds.brand_id}"
+    assert_error(pay, pay.send("GET", url + "&page_size=51"), 400, "PARAM_ERROR", "page_size")
+    assert_error(pay, pay.send("GET", url + "&page_token=%21%21"), 400, "PARAM_ERROR", "page_token")
+    assert_error(pay, pay.send("GET", url + "&state=LOST"), 400, "PARAM_ERROR", "state")
+    assert_error(pay, pay.send("GET", f"{PRODUCTS}/{pid}/stocks/1?brand_id={pay.creds.brand_id}"), 404, "NOT_FOUND")
+
+
+def test_auditing_coupons_wait_for_review(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With AUDITING as the initial state, PATCH and deactivate are refused until the admin review (B.10)."""
+    with (
+        served_sandbox(tmp_path_factory.mktemp("auditing"), product_initial_state="AUDITING") as sbx,
+        httpx.Client() as http,
+    ):
+        pay = PayClient(sbx.url, sbx.credentials, http)
+        coupon = created(pay)
+        pid = coupon["product_coupon_id"]
+        assert coupon["state"] == "AUDITING" and coupon["stock"]["state"] == "AUDITING"
+        patch = {"out_request_no": unique("p"), "display_info": display_info(), "brand_id": pay.creds.brand_id}
+        assert_error(pay, pay.patch(pid, patch), 400, "INVALID_REQUEST")
+        deactivate = {"out_request_no": unique("d"), "deactivate_reason": "x", "brand_id": pay.creds.brand_id}
+        assert_error(pay, pay.deactivate(pid, deactivate), 400, "INVALID_REQUEST")
+        assert sbx.review(pid)["state"] == "EFFECTIVE"
+        assert pay.get(pid).json()["state"] == "EFFECTIVE"
+        stock_id = coupon["stock"]["stock_id"]
+        assert (
+            pay.send("GET", f"{PRODUCTS}/{pid}/stocks/{stock_id}?brand_id={pay.creds.brand_id}").json()["state"]
+            == "SENDING"
+        )
+        assert pay.patch(pid, {**patch, "out_request_no": unique("p")}).status_code == 200
+        assert pay.deactivate(pid, deactivate).status_code == 200
