@@ -36,6 +36,7 @@ PG_LOCK_KEYS = (zlib.crc32(b"couponctl") & 0x7FFFFFFF, zlib.crc32(b"state-lock")
 PG_MIGRATION_KEYS = (PG_LOCK_KEYS[0], zlib.crc32(b"state-migrate") & 0x7FFFFFFF)
 
 POLL_INTERVAL_S = 0.1
+PG_RELEASE_GRACE_S = 3.0
 
 
 def utc_now() -> str:
@@ -126,13 +127,25 @@ def _row_values(info: LockInfo) -> dict[str, object]:
     }
 
 
+def _dead_here(holder: LockInfo) -> bool:
+    """The holder ran on this host and its process is gone."""
+    return holder.host == socket.gethostname() and holder.pid > 0 and not pid_alive(holder.pid)
+
+
 def _wait(try_once: Callable[[], LockInfo | None], timeout: float, backend: str) -> None:
-    """Call `try_once` (None = acquired, else the holder) until it succeeds or `timeout` seconds passed."""
-    deadline = time.monotonic() + max(0.0, timeout)
+    """Call `try_once` (None = acquired, else the holder) until it succeeds or `timeout` seconds passed.
+
+    On PostgreSQL, a holder that died on this host is given PG_RELEASE_GRACE_S more: the server frees its advisory
+    lock as soon as it notices the closed connection, which can lag the process's death by a few milliseconds.
+    """
+    start = time.monotonic()
+    deadline = start + max(0.0, timeout)
     while True:
         holder = try_once()
         if holder is None:
             return
+        if backend == "postgresql" and _dead_here(holder):
+            deadline = max(deadline, start + PG_RELEASE_GRACE_S)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise lock_error(holder, backend=backend)
@@ -264,6 +277,10 @@ def postgres_force_unlock(engine: Engine, lock_id: str) -> LockInfo:
     with engine.begin() as conn:
         holder = _check_lock_id(read_lock_row(conn), lock_id)
         backend_pid = _pg_holder_pid(conn)
+        deadline = time.monotonic() + PG_RELEASE_GRACE_S
+        while backend_pid is not None and _dead_here(holder) and time.monotonic() < deadline:
+            time.sleep(POLL_INTERVAL_S)  # the holder died here; the server is about to drop its session
+            backend_pid = _pg_holder_pid(conn)
         if backend_pid is not None:
             raise StateError(
                 f"refusing to unlock: lock {lock_id} ('{holder.operation}' by {holder.holder} on {holder.host}, "

@@ -1,0 +1,178 @@
+"""The state lock between real processes: fail fast naming the holder, wait with a timeout, survive SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from reconciler.errors import LockError, StateError
+from reconciler.store import SqlStateStore, open_store
+from reconciler.store import tables as t
+
+HELPER = Path(__file__).with_name("hold_lock.py")
+
+
+class Holder:
+    """A separate process holding the state lock."""
+
+    def __init__(self, url: str, operation: str, seconds: float = 0) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HELPER), url, operation, str(seconds)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"lock holder did not start: {self.proc.communicate()[1]}")
+        self.info = json.loads(line)
+
+    def kill(self) -> None:
+        """SIGKILL, and reap it (a zombie's pid still answers os.kill(pid, 0))."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def finish(self) -> None:
+        if self.proc.poll() is None:
+            self.kill()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def holders() -> Iterator[list[Holder]]:
+    started: list[Holder] = []
+    yield started
+    for h in started:
+        h.finish()
+
+
+def test_a_second_writer_fails_fast_naming_the_holder(
+    store: SqlStateStore, store_url: str, holders: list[Holder]
+) -> None:
+    """While another process holds the lock, lock() fails at once with holder, host, pid, operation, age and id."""
+    holder = Holder(store_url, "apply")
+    holders.append(holder)
+    started = time.monotonic()
+    with pytest.raises(LockError) as err, store.lock("state rm shop_coupon.a"):
+        pass
+    assert time.monotonic() - started < 1.0
+    message = str(err.value)
+    assert err.value.info.pid == holder.proc.pid
+    for part in (holder.info["holder"], socket.gethostname(), f"pid {holder.proc.pid}", "'apply'", "held for"):
+        assert part in message
+    assert f"couponctl state unlock {holder.info['lock_id']}" in message
+    assert store.current_lock() == err.value.info
+
+
+def test_lock_timeout_waits_for_the_holder_to_finish(
+    store: SqlStateStore, store_url: str, holders: list[Holder]
+) -> None:
+    """With a timeout, lock() waits until the holder releases the lock, then takes it."""
+    holders.append(Holder(store_url, "apply", seconds=1.0))
+    started = time.monotonic()
+    with store.lock("refresh", timeout=20) as info:
+        waited = time.monotonic() - started
+        assert store.current_lock() == info
+    assert 0.3 < waited < 15
+    assert store.current_lock() is None
+
+
+def test_lock_timeout_gives_up_with_the_holder_named(
+    store: SqlStateStore, store_url: str, holders: list[Holder]
+) -> None:
+    """A timeout shorter than the holder's run ends in LockError after waiting about that long."""
+    holders.append(Holder(store_url, "apply"))
+    started = time.monotonic()
+    with pytest.raises(LockError, match="'apply'"), store.lock("refresh", timeout=0.5):
+        pass
+    assert 0.4 < time.monotonic() - started < 5
+
+
+def test_sigkill_of_the_holder_frees_the_lock(store: SqlStateStore, store_url: str, holders: list[Holder]) -> None:
+    """After the holder is SIGKILLed, the next run gets the lock at once (PostgreSQL: the server drops the session's
+    advisory lock; SQLite: the row's pid is dead on this host, so it is stale and taken over)."""
+    holder = Holder(store_url, "apply")
+    holders.append(holder)
+    holder.kill()
+    with store.lock("apply") as info:
+        assert store.current_lock() == info
+        assert info.pid == os.getpid()
+    assert store.current_lock() is None
+
+
+def test_lock_is_released_when_the_block_raises(store: SqlStateStore) -> None:
+    """An exception inside the block still releases the lock."""
+    with pytest.raises(RuntimeError), store.lock("apply"):
+        raise RuntimeError("boom")
+    assert store.current_lock() is None
+    with store.lock("apply"):
+        pass
+
+
+def test_unlock_refuses_an_unknown_lock_id(store: SqlStateStore, store_url: str, holders: list[Holder]) -> None:
+    """force_unlock with an id that is not the current lock is refused, naming the current one."""
+    with pytest.raises(StateError, match="not locked"):
+        store.force_unlock("deadbeef0000")
+    holders.append(Holder(store_url, "apply"))
+    with pytest.raises(StateError, match=r"not the current lock.*'apply'"):
+        store.force_unlock("deadbeef0000")
+
+
+def test_unlock_refuses_a_holder_that_is_alive(store: SqlStateStore, store_url: str, holders: list[Holder]) -> None:
+    """A lock whose holder is provably running cannot be force-unlocked."""
+    holder = Holder(store_url, "apply")
+    holders.append(holder)
+    expected = "live PostgreSQL session" if store.backend == "postgresql" else "still running"
+    with pytest.raises(StateError, match=expected):
+        store.force_unlock(holder.info["lock_id"])
+    assert store.current_lock() is not None
+
+
+def test_unlock_releases_a_lock_whose_holder_is_gone(
+    store: SqlStateStore, store_url: str, holders: list[Holder]
+) -> None:
+    """After the holder died, unlock clears what it left behind and the next run locks normally."""
+    holder = Holder(store_url, "apply")
+    holders.append(holder)
+    holder.kill()
+    store.force_unlock(holder.info["lock_id"])
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(t.lock.c.lock_id)).first() is None
+    with store.lock("apply"):
+        pass
+
+
+def test_sqlite_lock_from_another_host_needs_an_explicit_unlock(tmp_path: Path) -> None:
+    """SQLite cannot probe a pid on another host: it refuses, says so, and unlock then clears it."""
+    store = open_store(f"sqlite:///{tmp_path}/c.db")
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(
+                sa.insert(t.lock).values(
+                    id=1, lock_id="abc123def456", holder="ci", host="runner-7.example", pid=4242, operation="apply",
+                    acquired_at="2026-11-23T09:00:00.000000Z",
+                )
+            )
+        with pytest.raises(LockError) as err, store.lock("apply"):
+            pass
+        message = str(err.value)
+        assert "runner-7.example" in message and "cannot tell whether pid 4242" in message
+        assert "couponctl state unlock abc123def456" in message
+        store.force_unlock("abc123def456")
+        with store.lock("apply"):
+            pass
+    finally:
+        store.close()
