@@ -148,7 +148,7 @@ def test_patch_replaces_display_info_only(pay: PayClient) -> None:
 
 
 def test_deactivate_is_terminal_and_cascades_to_stocks(pay: PayClient) -> None:
-    """Deactivate sets DEACTIVATED with request no/time/reason on the coupon and every stock; then nothing moves (B.8)."""
+    """Deactivate marks the coupon and its stocks DEACTIVATED with request no, time and reason; terminal (B.8)."""
     coupon = created(pay)
     pid = coupon["product_coupon_id"]
     number = unique("deact")
@@ -288,7 +288,7 @@ DELETE = object()
     ],
 )  # fmt: skip
 def test_create_validation(pay: PayClient, scope: str, path: str, value: Any, code: str, field: str) -> None:
-    """Each documented create rule answers 400 with the field's JSON pointer, and creates nothing (B.2-B.5, E.6-7, 11-12)."""
+    """Each documented create rule answers 400 naming the field by JSON pointer (B.2-B.5, E Family-2 6-7, 11-12)."""
     body = _mutate(product_body(pay.creds, unique("bad"), scope), path, value)
     assert_error(pay, pay.create(body), 400, code, field)
 
@@ -316,7 +316,7 @@ def test_brand_not_authorised_is_403(pay: PayClient) -> None:
 
 
 def test_signature_problems_are_401_sign_error(pay: PayClient) -> None:
-    """Wrong key, tampered body or URL, wrong mchid/serial, stale or future timestamps, missing or odd headers -> 401."""
+    """Wrong key, tampered body or URL, wrong mchid or serial, stale or future timestamps, bad headers: 401 (C.1)."""
     body = json.dumps(product_body(pay.creds, unique("sig"))).encode()
     other = generate_credentials()
     now = int(time.time())
