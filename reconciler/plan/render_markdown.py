@@ -2,14 +2,19 @@
 
 GitHub refuses comments longer than 65,536 characters, so the output is budgeted by construction. The header
 (summary table, money, calls, plan digest, state lineage and serial, git commit), the blocked list (capped) and the
-drift list (capped) come first; the changes then take the first form that fits the rest of the budget:
+drift list (capped) come first; each manifest file's changes then take one of three forms:
 
 1. full: one folded `<details>` per manifest file holding the text renderer's blocks;
 2. one line per address, still folded per file;
 3. compact: per action type, every changing address, with runs of numbered names written as brace ranges
-   (`shop_coupon.d11-{0001..2500}`, expanded by `expand_names`);
-4. only if even that does not fit (thousands of unrelated names): the compact list cut at the budget, saying how
-   many addresses were left out and how to see them all (`couponctl show PLAN_FILE`).
+   (`shop_coupon.d11-{0001..2500}`, expanded by `expand_names`).
+
+Each file is folded in its own `<details>`; all start compact, then the files whose upgrade is smallest are shown
+one line per address, then in full, as long as the budget allows. So a small plan is shown in full, and a huge one
+still names every changing address.
+
+Only if even all-compact does not fit (thousands of unrelated names that no range can fold) is the compact list cut
+at the budget, saying how many addresses were left out and how to see them all (`couponctl show PLAN_FILE`).
 """
 
 from __future__ import annotations
@@ -221,51 +226,75 @@ def _compress_addresses(addresses: Sequence[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------------- changes
 
 
-def _changes_full(plan: Plan) -> str:
-    paint = Paint(False)
-    parts = ["#### Changes", ""]
-    for file, actions in group_by_file(plan.actions):
-        body = "\n\n".join("\n".join(render_action(a, paint)) for a in actions)
-        parts.append(
-            f"<details><summary>{_code(file)}: {len(actions)} address(es) {html.escape(_counts(actions))}"
-            f"</summary>\n\n{_fence(body)}\n\n</details>\n"
-        )
-    return "\n".join(parts)
+FULL, ONE_LINE, COMPACT = 0, 1, 2
+_LEVEL_NOTE = {FULL: "", ONE_LINE: " (one line per address)", COMPACT: " (compact list)"}
 
 
 def _one_liner(action: Action) -> str:
-    text = f"- `{SYMBOL[action.type]} {action.address}` {TYPE_TITLE[action.type]}"
+    text = f"- `{action.address}` {SYMBOL[action.type]} {TYPE_TITLE[action.type]}"
     if action.type in (ActionType.BLOCKED, ActionType.DEFERRED) and action.reason:
         text += f": {html.escape(action.reason)}"
     return text
 
 
-def _changes_one_line(plan: Plan) -> str:
-    parts = ["#### Changes (one line per address; `couponctl show` has the details)", ""]
-    for file, actions in group_by_file(plan.actions):
-        lines = "\n".join(_one_liner(a) for a in actions)
-        parts.append(
-            f"<details><summary>{_code(file)}: {len(actions)} address(es) {html.escape(_counts(actions))}"
-            f"</summary>\n\n{lines}\n\n</details>\n"
-        )
-    return "\n".join(parts)
-
-
-def _compact_lines(plan: Plan) -> list[tuple[str, list[str]]]:
+def _compact_rows(actions: Sequence[Action]) -> list[tuple[str, list[str]]]:
     rows = []
     for t in ActionType:
-        addresses = [a.address for a in plan.actions if a.type is t]
+        addresses = [a.address for a in actions if a.type is t]
         if addresses:
             rows.append((f"- **{SYMBOL[t]} {TYPE_TITLE[t]}** ({len(addresses)}): ", _compress_addresses(addresses)))
     return rows
 
 
+def _file_section(file: str, actions: Sequence[Action], level: int) -> str:
+    """One folded `<details>` for the actions of one manifest file, at a level of detail."""
+    if level == FULL:
+        paint = Paint(False)
+        content = _fence("\n\n".join("\n".join(render_action(a, paint)) for a in actions))
+    elif level == ONE_LINE:
+        content = "\n".join(_one_liner(a) for a in actions)
+    else:
+        content = "\n".join(lead + ", ".join(f"`{t}`" for t in tokens) for lead, tokens in _compact_rows(actions))
+    return (
+        f"<details><summary>{_code(file)}: {len(actions)} address(es) {html.escape(_counts(actions))}"
+        f"{_LEVEL_NOTE[level]}</summary>\n\n{content}\n\n</details>\n"
+    )
+
+
+_CHANGES_TITLE = "#### Changes\n"
+_SHORTENED = (
+    "Some files are shortened to fit the comment (numbered runs of names as `{first..last}` ranges); "
+    "`couponctl show PLAN_FILE` has every detail.\n"
+)
+
+
+def _changes(plan: Plan, room: int) -> str | None:
+    """Every file folded at the most detailed level that fits `room`: all files start compact, then the smallest
+    upgrades are taken first (one line per address, then full blocks). None when even all-compact does not fit."""
+    groups = group_by_file(plan.actions)
+    levels = [COMPACT] * len(groups)
+    sections = [_file_section(file, actions, COMPACT) for file, actions in groups]
+    fixed = len(_CHANGES_TITLE) + len(_SHORTENED) + 2
+    total = fixed + sum(len(s) + 1 for s in sections)
+    if total > room:
+        return None
+    for level in (ONE_LINE, FULL):
+        upgrades = [(i, _file_section(file, actions, level)) for i, (file, actions) in enumerate(groups)]
+        for i, text in sorted(upgrades, key=lambda u: len(u[1])):
+            delta = len(text) - len(sections[i])
+            if total + delta <= room:
+                sections[i] = text
+                levels[i] = level
+                total += delta
+    note = _SHORTENED if any(level != FULL for level in levels) else ""
+    return "\n".join([_CHANGES_TITLE, *( [note] if note else []), *sections])
+
+
+def _compact_lines(plan: Plan) -> list[tuple[str, list[str]]]:
+    return _compact_rows(plan.actions)
+
+
 _COMPACT_TITLE = "#### Changes (compact: every address, numbered runs as `{first..last}` ranges)\n\n"
-
-
-def _changes_compact(plan: Plan) -> str:
-    lines = [lead + ", ".join(f"`{t}`" for t in tokens) for lead, tokens in _compact_lines(plan)]
-    return _COMPACT_TITLE + "\n".join(lines) + "\n"
 
 
 def _changes_truncated(plan: Plan, budget: int) -> str:
@@ -309,12 +338,7 @@ def render_markdown(
     if not plan.actions:
         body = "No changes. Coupons match the manifests.\n"
     else:
-        for candidate in (_changes_full, _changes_one_line, _changes_compact):
-            body = candidate(plan)
-            if len(body) <= room:
-                break
-        else:
-            body = _changes_truncated(plan, max(room, 0))
+        body = _changes(plan, room) or _changes_truncated(plan, max(room, 0))
     result = "\n".join(s for s in [*sections, body, footer] if s)
     if len(result) > budget:  # only when the header alone overflows: never post more than the budget
         result = result[: budget - 50] + "\n\n… (truncated to fit the comment limit)\n"
