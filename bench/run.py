@@ -1,0 +1,484 @@
+"""The couponctl benchmark (design §4): every stage beside its floor, measured in the same run.
+
+Usage: .venv/bin/python bench/run.py --coupons 10000 [--rate 100] [--runs 3] [--json FILE]
+
+Stages (each a whole `couponctl` process, wall clock, peak RSS from wait4):
+  parse floor   a process that only parses the same YAML with yaml_rs (the fastest parser available)
+  validate      couponctl validate
+  plan cold     couponctl plan --no-refresh against an empty state (and an empty plan cache)
+  apply ∞       couponctl apply of N creates against the served sandbox, every limit lifted (client and server):
+                mutating calls per second end to end, state committed after each call; leaves the full state
+  plan no-op    couponctl plan --no-refresh against that full state (and, once, with refresh: reads upstream)
+  plan 1%       the same after editing 1% of the coupons (1% of the files, every coupon in them)
+  drift         couponctl drift of the N managed coupons at R/s (floor: reads / R, per operation)
+  apply R       couponctl apply of N creates into a fresh sandbox and state, client and server at R/s
+                (floor: the busiest operation's calls / R); 429s counted from the sandbox's call log
+  drift 2000p   issue 7: drift of 2,000 product coupons at 200/s (floor 10 s)
+
+The sandbox is `couponctl sandbox serve` in its own process on 127.0.0.1; projects use real mode pointed at it.
+Results go to bench/results/<coupons>.json (or --json FILE) and a table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.generate import generate_campaign
+
+REPO = Path(__file__).resolve().parent.parent
+UNLIMITED = 1_000_000.0
+CLIENT_OPERATIONS = (
+    "shop.add", "shop.update", "shop.update_status", "shop.get", "shop.get_list",
+    "product.create", "product.get", "product.patch", "product.deactivate",
+)  # fmt: skip
+SERVER_OPERATIONS = (
+    "token", "stable_token", "shop.add", "shop.update", "shop.get", "shop.get_list", "shop.update_status",
+    "shop.update_coupon_stock", "shop.confirm", "product.create", "product.get", "product.patch",
+    "product.deactivate", "product.stocks.list", "product.stocks.get",
+)  # fmt: skip
+MUTATING = {"shop.add", "shop.update", "shop.update_status", "product.create", "product.patch", "product.deactivate"}
+READS = {"shop.get", "shop.get_list", "product.get"}
+
+PARSE_FLOOR = """
+import sys, pathlib, yaml_rs
+for p in sorted(pathlib.Path(sys.argv[1]).rglob("*.yaml")):
+    yaml_rs.loads(p.read_text(encoding="utf-8"), parse_datetime=False)
+"""
+
+
+# --- processes ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Proc:
+    wall_s: float
+    rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(cmd: Sequence[str], *, cwd: Path, env: dict[str, str], ok: Sequence[int] = (0,)) -> Proc:
+    """Run one process to completion; wall clock and its own peak RSS (wait4 on its pid)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        result = Proc(wall, usage.ru_maxrss / 1024, process.returncode, out.read().decode(), err.read().decode())
+    if result.returncode not in ok:
+        raise SystemExit(f"{' '.join(cmd)} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+@dataclass
+class Stage:
+    """Samples of one stage: median wall clock, max peak RSS."""
+
+    samples: list[Proc] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(p.wall_s for p in self.samples)
+
+    @property
+    def spread(self) -> tuple[float, float]:
+        walls = [p.wall_s for p in self.samples]
+        return min(walls), max(walls)
+
+    @property
+    def rss_mb(self) -> float:
+        return max(p.rss_mb for p in self.samples)
+
+
+def repeat(runs: int, cmd: Sequence[str], *, cwd: Path, env: dict[str, str], before: Any = None,
+           ok: Sequence[int] = (0,)) -> Stage:
+    stage = Stage()
+    for _ in range(runs):
+        if before is not None:
+            before()
+        stage.samples.append(run(cmd, cwd=cwd, env=env, ok=ok))
+    return stage
+
+
+# --- the served sandbox -------------------------------------------------------------------------------------------
+
+
+class Sandbox:
+    """`couponctl sandbox serve` in its own process on loopback, with the few admin calls the bench needs."""
+
+    def __init__(self, directory: Path, rate_limits: dict[str, float | None]) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.keys_dir = directory / "keys"
+        config = directory / "sandbox-config.json"
+        config.write_text(json.dumps({"rate_limits": rate_limits, "extra_brand_ids": ["120344"]}), encoding="utf-8")
+        self.log = (directory / "sandbox.log").open("a", encoding="utf-8")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", "0", "--keys-dir", str(self.keys_dir),
+             "--data", str(directory / "sandbox.db"), "--config-json", str(config)],
+            stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=REPO,
+        )  # fmt: skip
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()  # type: ignore[union-attr]
+                                                             ), daemon=True)
+        reader.start()
+        reader.join(60)
+        prefix = "couponctl sandbox serving on "
+        if not line or not line[0].startswith(prefix):
+            self.stop()
+            raise SystemExit(f"sandbox did not start: {line!r}; see {directory / 'sandbox.log'}")
+        self.url = line[0][len(prefix) :].strip()
+        # Keep draining stdout so the server never blocks on a full pipe.
+        threading.Thread(target=lambda: self.process.stdout.read(), daemon=True).start()  # type: ignore[union-attr]
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.url}/_sandbox/{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 (loopback URL we started)
+            return json.loads(response.read())
+
+    def calls(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.admin("GET", "calls")["calls"]
+        return result
+
+    def clear_calls(self) -> None:
+        self.admin("DELETE", "calls")
+
+    def set_limits(self, rates: dict[str, float | None]) -> None:
+        self.admin("PUT", "limits", {"rate_limits": rates})
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def throttled(calls: Sequence[dict[str, Any]]) -> int:
+    """Calls the sandbox refused for rate (HTTP 429, or the shop API's errcode 300000 / 45009)."""
+    return sum(1 for c in calls if c.get("http_status") == 429 or c.get("errcode") in (300000, 45009))
+
+
+def count_by_operation(calls: Sequence[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for c in calls:
+        counts[c["operation"]] = counts.get(c["operation"], 0) + 1
+    return counts
+
+
+# --- projects -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Project:
+    root: Path
+    env: dict[str, str]
+
+    @property
+    def manifests(self) -> Path:
+        return self.root / "manifests"
+
+    def couponctl(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "reconciler", "--no-color", "--config", str(self.root / "couponctl.toml"), *args]
+
+    def reset_state(self) -> None:
+        shutil.rmtree(self.root / "state", ignore_errors=True)
+
+
+def write_project(root: Path, sandbox: Sandbox, client_rate: float, manifests: Path) -> Project:
+    """A real-mode project against the served sandbox; every client rate limit set to `client_rate`."""
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / "manifests").exists():
+        shutil.copytree(manifests, root / "manifests")
+    info = json.loads((sandbox.keys_dir / "sandbox.json").read_text(encoding="utf-8"))
+    set_client_rate(root, sandbox, info, client_rate)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONCTL_")}
+    env.update(
+        COUPONCTL_SHOP_APPSECRET=info["app_secret"],
+        COUPONCTL_WECHATPAY_KEY_FILE=str(sandbox.keys_dir / "merchant_private_key.pem"),
+        NO_COLOR="1",
+        PYTHONPATH=str(REPO),
+    )
+    return Project(root, env)
+
+
+def set_client_rate(root: Path, sandbox: Sandbox, info: dict[str, Any] | None, rate: float) -> None:
+    info = info or json.loads((sandbox.keys_dir / "sandbox.json").read_text(encoding="utf-8"))
+    limits = ", ".join(f'"{op}" = {rate}' for op in CLIENT_OPERATIONS)
+    (root / "couponctl.toml").write_text(
+        f"""[state]
+url = "sqlite:///{root / 'state' / 'couponctl.db'}"
+
+[upstream]
+mode = "wechat"
+
+[shop]
+appid = "{info["appid"]}"
+secret_env = "COUPONCTL_SHOP_APPSECRET"
+base_url = "{sandbox.url}"
+
+[wechatpay]
+mchid = "{info["mchid"]}"
+serial_no = "{info["serial_no"]}"
+private_key_file_env = "COUPONCTL_WECHATPAY_KEY_FILE"
+public_key_id = "{info["public_key_id"]}"
+public_key_file = "{sandbox.keys_dir / "wechatpay_public_key.pem"}"
+brand_id = "{info["brand_id"]}"
+base_url = "{sandbox.url}"
+
+[apply]
+rate_limits = {{ {limits} }}
+""",
+        encoding="utf-8",
+    )
+
+
+def edit_one_percent(manifests: Path) -> int:
+    """Edit 1% of the coupons in place (a new display name), half shop and half product: the first half of the
+    documents of 2% of the files (files hold only shop or only product coupons, alternately). Returns the count."""
+    files = sorted(manifests.glob("*.yaml"))
+    chosen = files[: 2 * max(1, len(files) // 100)]
+    edited = 0
+    for path in chosen:
+        docs = path.read_text(encoding="utf-8").split("---\n")
+        half = max(1, len(docs) // 2)
+        for i in range(half):
+            docs[i], count = re.subn(r"^    name: 压测", "    name: 改版压测", docs[i], flags=re.M)
+            edited += min(1, count)
+        path.write_text("---\n".join(docs), encoding="utf-8")
+    return edited
+
+
+def product_only_campaign(directory: Path, n_products: int) -> None:
+    """`n_products` product coupons: the product half of a 2 × n campaign."""
+    source = directory.parent / (directory.name + "-mixed")
+    generate_campaign(source, 2 * n_products)
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("*.yaml")):
+        docs = [d for d in path.read_text(encoding="utf-8").split("---\n") if d.startswith("kind: ProductCoupon")]
+        (directory / path.name).write_text("---\n".join(docs), encoding="utf-8")
+    shutil.rmtree(source)
+
+
+# --- the benchmark ------------------------------------------------------------------------------------------------
+
+
+def rated_floor(counts: dict[str, int], rates: dict[str, float], operations: set[str]) -> float:
+    """The busiest paced operation's calls / its rate (operations are paced by independent buckets)."""
+    return max((n / rates[op] for op, n in counts.items() if op in operations and op in rates), default=0.0)
+
+
+def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    n = args.coupons
+    runs = args.runs
+    rate = args.rate
+    results: dict[str, Any] = {"coupons": n, "runs": runs, "rate_per_s": rate, "cpus": os.cpu_count()}
+    table: list[tuple[str, float, float | None, float]] = []  # label, value, floor, rss
+
+    campaign = work / "campaign"
+    files = generate_campaign(campaign, n)
+    results["manifest_files"] = len(files)
+    results["manifest_mb"] = round(sum(f.stat().st_size for f in files) / 1e6, 2)
+    log(f"campaign: {n} coupons in {len(files)} files, {results['manifest_mb']} MB")
+
+    # A sandbox with every limit lifted: validate / plan need none, apply ∞ fills it.
+    sbx = Sandbox(work / "sandbox-unlimited", dict.fromkeys(SERVER_OPERATIONS))
+    try:
+        project = write_project(work / "project", sbx, UNLIMITED, campaign)
+        env = project.env
+
+        parse = repeat(runs, [sys.executable, "-c", PARSE_FLOOR, str(project.manifests)], cwd=project.root, env=env)
+        results["parse_floor_s"] = parse.median
+        table.append(("parse floor (yaml_rs only)", parse.median, None, parse.rss_mb))
+        log(f"parse floor {parse.median:.2f} s")
+
+        validate = repeat(runs, project.couponctl("validate", str(project.manifests)), cwd=project.root, env=env)
+        results["validate_s"] = validate.median
+        table.append(("validate", validate.median, parse.median, validate.rss_mb))
+        log(f"validate {validate.median:.2f} s")
+
+        cold = repeat(runs, project.couponctl("plan", "--no-refresh"), cwd=project.root, env=env,
+                      before=project.reset_state)
+        results["plan_cold_s"] = cold.median
+        table.append(("plan, cold (empty state)", cold.median, parse.median, cold.rss_mb))
+        log(f"plan cold {cold.median:.2f} s")
+
+        project.reset_state()
+        sbx.clear_calls()
+        apply_free = run(project.couponctl("apply", "--auto-approve", "--no-refresh"), cwd=project.root, env=env)
+        calls = sbx.calls()
+        mutating = sum(1 for c in calls if c["operation"] in MUTATING)
+        results["apply_unlimited_s"] = apply_free.wall_s
+        results["apply_unlimited_calls"] = mutating
+        results["apply_unlimited_calls_per_s"] = mutating / apply_free.wall_s
+        results["apply_unlimited_429s"] = throttled(calls)
+        table.append((f"apply, limits lifted ({mutating} calls)", apply_free.wall_s, None, apply_free.rss_mb))
+        log(f"apply unlimited {apply_free.wall_s:.2f} s, {mutating} calls, {mutating / apply_free.wall_s:.0f}/s")
+
+        noop = repeat(runs, project.couponctl("plan", "--no-refresh", "--detailed-exitcode"), cwd=project.root,
+                      env=env)
+        results["plan_noop_s"] = noop.median
+        table.append(("plan, no-op (full state)", noop.median, parse.median, noop.rss_mb))
+        log(f"plan no-op {noop.median:.2f} s")
+
+        sbx.clear_calls()
+        refreshed = run(project.couponctl("plan", "--detailed-exitcode"), cwd=project.root, env=env)
+        reads = count_by_operation(sbx.calls())
+        results["plan_noop_refresh_s"] = refreshed.wall_s
+        results["plan_noop_refresh_reads"] = sum(v for k, v in reads.items() if k in READS)
+        table.append(("plan, no-op with refresh (unlimited reads)", refreshed.wall_s, None, refreshed.rss_mb))
+        log(f"plan no-op with refresh {refreshed.wall_s:.2f} s")
+
+        edited = edit_one_percent(project.manifests)
+        one = repeat(runs, project.couponctl("plan", "--no-refresh", "--detailed-exitcode"), cwd=project.root,
+                     env=env, ok=(0, 2))
+        results["plan_1pct_s"] = one.median
+        results["plan_1pct_first_s"] = one.samples[0].wall_s
+        results["plan_1pct_edited"] = edited
+        table.append((f"plan, 1% changed ({edited} coupons)", one.median, None, one.rss_mb))
+        log(f"plan 1% {one.median:.2f} s (first {one.samples[0].wall_s:.2f} s)")
+
+        # Drift of the N managed coupons at R/s (manifests restored first: nothing pending but the reads).
+        shutil.rmtree(project.manifests)
+        shutil.copytree(campaign, project.manifests)
+        sbx.set_limits(dict.fromkeys(READS, rate))
+        set_client_rate(project.root, sbx, None, rate)
+        sbx.clear_calls()
+        drift = run(project.couponctl("drift"), cwd=project.root, env=env)
+        calls = sbx.calls()
+        reads = count_by_operation(calls)
+        results["drift_s"] = drift.wall_s
+        results["drift_floor_s"] = rated_floor(reads, dict.fromkeys(READS, rate), READS)
+        results["drift_reads"] = {k: v for k, v in reads.items() if k in READS}
+        results["drift_429s"] = throttled(calls)
+        table.append((f"drift at {rate:g}/s", drift.wall_s, results["drift_floor_s"], drift.rss_mb))
+        log(f"drift {drift.wall_s:.2f} s (floor {results['drift_floor_s']:.2f} s), 429s {results['drift_429s']}")
+    finally:
+        sbx.stop()
+
+    # Apply of N creates at R/s into a fresh sandbox and state.
+    if not args.skip_rated_apply:
+        sbx = Sandbox(work / "sandbox-rated", {**dict.fromkeys(SERVER_OPERATIONS), **dict.fromkeys(MUTATING | READS,
+                                                                                                    rate)})
+        try:
+            project = write_project(work / "project-rated", sbx, rate, campaign)
+            applied = run(project.couponctl("apply", "--auto-approve", "--no-refresh"), cwd=project.root,
+                          env=project.env)
+            calls = sbx.calls()
+            counts = count_by_operation(calls)
+            results["apply_s"] = applied.wall_s
+            results["apply_floor_s"] = rated_floor(counts, dict.fromkeys(MUTATING, rate), MUTATING)
+            results["apply_calls"] = sum(v for k, v in counts.items() if k in MUTATING)
+            results["apply_calls_by_operation"] = {k: v for k, v in counts.items() if k in MUTATING}
+            results["apply_429s"] = throttled(calls)
+            table.append((f"apply at {rate:g}/s ({results['apply_calls']} calls)", applied.wall_s,
+                          results["apply_floor_s"], applied.rss_mb))
+            log(f"apply at rate {applied.wall_s:.2f} s (floor {results['apply_floor_s']:.2f} s), "
+                f"429s {results['apply_429s']}")
+        finally:
+            sbx.stop()
+
+    # Issue 7: drift of 2,000 product coupons at 200/s.
+    if args.drift_products:
+        products, prate = args.drift_products, args.drift_rate
+        sbx = Sandbox(work / "sandbox-products", dict.fromkeys(SERVER_OPERATIONS))
+        try:
+            product_only_campaign(work / "campaign-products", products)
+            project = write_project(work / "project-products", sbx, UNLIMITED, work / "campaign-products")
+            run(project.couponctl("apply", "--auto-approve", "--no-refresh"), cwd=project.root, env=project.env)
+            sbx.set_limits(dict.fromkeys(READS, prate))
+            set_client_rate(project.root, sbx, None, prate)
+            sbx.clear_calls()
+            drift = run(project.couponctl("drift"), cwd=project.root, env=project.env)
+            calls = sbx.calls()
+            reads = count_by_operation(calls)
+            results["drift_products_s"] = drift.wall_s
+            results["drift_products_floor_s"] = rated_floor(reads, dict.fromkeys(READS, prate), READS)
+            results["drift_products_429s"] = throttled(calls)
+            table.append((f"drift, {products} products at {prate:g}/s", drift.wall_s,
+                          results["drift_products_floor_s"], drift.rss_mb))
+            log(f"drift products {drift.wall_s:.2f} s (floor {results['drift_products_floor_s']:.2f} s)")
+        finally:
+            sbx.stop()
+
+    results["peak_rss_mb"] = max(row[3] for row in table)
+    results["peak_rss_mb_by_stage"] = {row[0]: round(row[3], 1) for row in table}
+    results["table"] = [
+        {"stage": label, "seconds": round(value, 3), "floor_s": None if floor is None else round(floor, 3),
+         "ratio": None if not floor else round(value / floor, 2), "peak_rss_mb": round(rss, 1)}
+        for label, value, floor, rss in table
+    ]
+    return results
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"\ncouponctl bench: {results['coupons']} coupons in {results['manifest_files']} files "
+          f"({results['manifest_mb']} MB), median of {results['runs']} runs, {results['cpus']} CPUs")
+    print(f"{'stage':<46} {'seconds':>9} {'floor':>9} {'ratio':>7} {'peak MB':>9}")
+    for row in results["table"]:
+        floor = "" if row["floor_s"] is None else f"{row['floor_s']:.2f}"
+        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}×"
+        print(f"{row['stage']:<46} {row['seconds']:>9.2f} {floor:>9} {ratio:>7} {row['peak_rss_mb']:>9.0f}")
+    print(f"limits lifted: {results['apply_unlimited_calls_per_s']:.0f} mutating calls/s end to end; "
+          f"429s: apply {results.get('apply_429s', '-')}, drift {results.get('drift_429s', '-')}, "
+          f"unlimited apply {results['apply_unlimited_429s']}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--coupons", type=int, default=10_000, help="number of coupons (half shop, half product)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each short stage (median reported)")
+    parser.add_argument("--rate", type=float, default=100.0, help="rate limit R per operation for apply/drift")
+    parser.add_argument("--drift-products", type=int, default=2000, help="issue 7 stage: product coupons (0: skip)")
+    parser.add_argument("--drift-rate", type=float, default=200.0, help="issue 7 stage: rate limit per second")
+    parser.add_argument("--skip-rated-apply", action="store_true", help="skip the apply at R/s")
+    parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/N.json)")
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep it (default: a temp dir)")
+    args = parser.parse_args(argv)
+    if args.keep:
+        shutil.rmtree(args.keep, ignore_errors=True)
+        args.keep.mkdir(parents=True)
+        results = bench(args, args.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix="couponctl-bench-") as tmp:
+            results = bench(args, Path(tmp))
+    out = args.json or REPO / "bench" / "results" / f"{args.coupons}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print_table(results)
+    print(f"results: {out}")
+
+
+if __name__ == "__main__":
+    main()
