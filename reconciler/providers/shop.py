@@ -121,7 +121,7 @@ class ShopProvider:
         result = data.get("result")
         coupon = result.get("coupon") if isinstance(result, dict) else None
         if not isinstance(coupon, dict):
-            raise UpstreamError(call="shop.get", message="answer has no result.coupon object", code=0)
+            raise UpstreamError(call="shop.get", message="answer has no result.coupon object")
         return coupon
 
     def list_all(self, *, before_page: Callable[[], Awaitable[None]] | None = None) -> AsyncIterator[Mapping[str, Any]]:
@@ -146,7 +146,7 @@ class ShopProvider:
             entries = data.get("result_list") or []
             total = data.get("total_num")
             if not isinstance(entries, list) or not isinstance(total, int):
-                raise UpstreamError(call="shop.get_list", message="answer has no total_num / result_list", code=0)
+                raise UpstreamError(call="shop.get_list", message="answer has no total_num / result_list")
             for entry in entries:
                 if not isinstance(entry, dict) or not isinstance(entry.get("coupon"), dict):
                     continue
@@ -211,7 +211,7 @@ class ShopProvider:
         token = data.get("access_token")
         expires_in = data.get("expires_in")
         if not isinstance(token, str) or not token or not isinstance(expires_in, int | float) or expires_in <= 0:
-            raise UpstreamError(call="stable_token", message="answer has no access_token / expires_in", code=0)
+            raise UpstreamError(call="stable_token", message="answer has no access_token / expires_in")
         margin = min(TOKEN_SAFETY_MARGIN_S, expires_in / 2)
         return token, float(expires_in) - margin
 

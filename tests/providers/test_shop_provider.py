@@ -430,3 +430,17 @@ def test_limiter_given_to_the_provider_paces_every_sending() -> None:
         "/shop/coupon/update_status",
     ]
     assert slept == pytest.approx([0.1])  # the resend waited for update_status's next slot; add was not delayed
+
+
+def test_malformed_answers_are_errors_not_crashes() -> None:
+    """A token answer without access_token and a get answer without result are reported as UpstreamError."""
+    fake = FakeShop()
+    fake.token_faults.append(lambda r: httpx.Response(200, json={"expires_in": 7200}))
+    with pytest.raises(UpstreamError, match="no access_token"):
+        run(fake, lambda p: p.execute(ADD))
+    fake.faults.append(lambda r: answer(0))
+    with pytest.raises(UpstreamError, match=r"no result\.coupon"):
+        run(fake, lambda p: p.read("x"))
+    fake.faults.append(lambda r: httpx.Response(200, text="<html>login</html>"))
+    with pytest.raises(UpstreamError, match="not a JSON object"):
+        run(fake, lambda p: p.read("x"))

@@ -323,3 +323,11 @@ def test_patch_without_target_is_refused_before_sending() -> None:
     with pytest.raises(ValueError):
         run(fake, lambda p: p.execute(Call(operation="product.patch", payload={"display_info": DISPLAY})))
     assert fake.received == []
+
+
+def test_signed_2xx_that_is_not_json_is_an_error() -> None:
+    """A correctly signed 2xx whose body is not a JSON object is an UpstreamError, never a crash."""
+    fake = FakeWechatPay()
+    fake.faults.append(lambda r: fake.signed(200, ["not", "an", "object"]))
+    with pytest.raises(UpstreamError, match="not a JSON object"):
+        run(fake, lambda p: p.execute(CREATE))
