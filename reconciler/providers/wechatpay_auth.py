@@ -136,7 +136,14 @@ class WechatPaySigner(httpx.Auth):
 
 
 class ResponseVerifier:
-    """Checks WeChat Pay response signatures (C.4). Every failure raises `SignatureError`; nothing is trusted else."""
+    """Checks WeChat Pay response signatures (C.4). Every failure raises `SignatureError`; nothing is trusted else.
+
+    Replays are refused too: a validly signed answer is only good once. The verifier remembers the
+    (timestamp, nonce, signature) of every answer it accepted while that timestamp is inside the 5-minute window
+    (older ones are refused by the window anyway, so they are forgotten), and refuses a repeat. WeChat Pay signs
+    every answer with a fresh nonce, including the replayed answer of an idempotent `out_request_no` (B.9), so an
+    honest upstream never trips this. The record is per process (per verifier), which is the span of one run.
+    """
 
     def __init__(
         self,
@@ -148,6 +155,7 @@ class ResponseVerifier:
         self._keys = dict(public_keys)
         self._clock = clock
         self._max_skew_s = max_skew_s
+        self._seen: dict[tuple[str, str, str], int] = {}  # (timestamp, nonce, signature) -> timestamp
 
     def verify(
         self,
@@ -197,6 +205,20 @@ class ResponseVerifier:
             )
         except InvalidSignature:
             raise refuse("bad signature (body or headers were altered, or the key is wrong)") from None
+        self._refuse_replay(timestamp, lower["wechatpay-nonce"], lower["wechatpay-signature"], refuse)
+
+    def _refuse_replay(
+        self, timestamp: str, nonce: str, signature: str, refuse: Callable[[str], SignatureError]
+    ) -> None:
+        """Remember this signed answer; raise if it was already accepted once (a replay)."""
+        horizon = self._clock() - self._max_skew_s
+        for key, seen_at in list(self._seen.items()):
+            if seen_at <= horizon:
+                del self._seen[key]
+        key = (timestamp, nonce, signature)
+        if key in self._seen:
+            raise refuse("replayed (this Wechatpay-Nonce and Wechatpay-Timestamp were already answered once)")
+        self._seen[key] = int(timestamp)
 
     def has_signature(self, headers: Mapping[str, str]) -> bool:
         """Whether the response carries a signature at all (4xx/5xx may be unsigned: reference F.14)."""

@@ -193,3 +193,23 @@ def test_verifier_refuses_non_base64_signature() -> None:
     """Garbage in the signature header is refused, not crashed on."""
     with pytest.raises(SignatureError, match="Base64"):
         make_verifier().verify(signed_headers(BODY, extra={"Wechatpay-Signature": "***"}), BODY)
+
+
+def test_verifier_refuses_a_replayed_response() -> None:
+    """The same signed answer (timestamp, nonce, signature) presented twice is refused the second time."""
+    verifier = make_verifier()
+    verifier.verify(signed_headers(BODY), BODY)
+    with pytest.raises(SignatureError, match="replayed"):
+        verifier.verify(signed_headers(BODY), BODY)
+
+
+def test_verifier_forgets_answers_once_outside_the_window() -> None:
+    """Remembered answers are dropped when their timestamp leaves the 5-minute window (which refuses them anyway)."""
+    now = [NOW]
+    verifier = ResponseVerifier({PUB_ID: load_public_key(keypair("wechatpay").public_pem)}, clock=lambda: now[0])
+    verifier.verify(signed_headers(BODY), BODY)
+    now[0] = NOW + 301
+    verifier.verify(signed_headers(BODY, timestamp=int(NOW) + 300), BODY)
+    assert len(verifier._seen) == 1
+    with pytest.raises(SignatureError, match="away from now"):
+        verifier.verify(signed_headers(BODY), BODY)
