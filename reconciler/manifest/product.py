@@ -420,14 +420,6 @@ def _ladder_rules(spec: ProductCouponSpec, rule: LadderRule, loc: Loc, count: in
 
 def _common_stock_rules(stock: _StockCommon, base: Loc) -> list[Issue]:
     issues: list[Issue] = []
-    send = stock.stock_send_rule
-    sloc: Loc = (*base, "stock_send_rule")
-    if send.max_count_per_user > send.max_count:
-        issues.append(Issue((*sloc, "max_count_per_user"), f"must not exceed max_count ({send.max_count}) "
-                                                           "(our default)"))
-    if send.max_count_per_day is not None and send.max_count_per_day > send.max_count:
-        issues.append(Issue((*sloc, "max_count_per_day"), f"must not exceed max_count ({send.max_count}) "
-                                                          "(our default)"))
     usage = stock.usage_rule_display_info
     uloc: Loc = (*base, "usage_rule_display_info")
     methods = usage.coupon_usage_method_list

@@ -49,6 +49,10 @@ def describe(value: Any) -> str:
 def parse_iso(text: str) -> datetime:
     """Parse ISO-8601 / RFC3339 text that carries an explicit offset; raise a custom error otherwise."""
     candidate = text.strip()
+    if candidate.isdigit():
+        raise PydanticCustomError(
+            "time_quoted", "Unix seconds must be an integer, not the string '{text}': remove the quotes", {"text": text}
+        )
     if candidate.endswith(("Z", "z")):
         candidate = candidate[:-1] + "+00:00"
     try:
