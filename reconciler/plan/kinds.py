@@ -18,8 +18,8 @@ class KindRules:
     kind: Kind
     # Top-level body keys that are never compared: upstream fills them in (response-only).
     read_only: frozenset[str]
-    # Nested response-only keys, as dotted paths (e.g. shop `coupon_info.ext_info`, reference A.3).
-    read_only_nested: tuple[str, ...]
+    # Nested response-only keys, as key paths (e.g. shop `coupon_info.ext_info`, reference A.3).
+    read_only_nested: tuple[tuple[str, ...], ...]
     # Top-level keys that can change in place, and the upstream statuses in which they can.
     mutable: frozenset[str]
     mutable_in: frozenset[str]
@@ -34,7 +34,7 @@ SHOP_RULES = KindRules(
     # reference A.3: status, create_time, update_time, appid and coupon_info.ext_info are response-only;
     # coupon_stock comes with get_list after activation (A.3, A.6.4).
     read_only=frozenset({"status", "create_time", "update_time", "appid", "ext_info", "coupon_stock"}),
-    read_only_nested=("coupon_info.ext_info",),
+    read_only_nested=(("coupon_info", "ext_info"),),
     # reference A.6.2 / A.4.2: `update` replaces the whole coupon, only while status = 1.
     mutable=frozenset({"type", "promote_type", "coupon_info"}),
     mutable_in=frozenset({"1"}),
@@ -59,7 +59,7 @@ PRODUCT_RULES = KindRules(
     ),
     # reference B.4: the stock in the create response adds these response-only fields to what was sent.
     read_only_nested=tuple(
-        f"{stock}.{field}"
+        (stock, field)
         for stock in ("stock", "stock_bundle")
         for field in (
             "product_coupon_id",
@@ -95,6 +95,19 @@ PRODUCT_RULES = KindRules(
 )
 
 RULES: dict[Kind, KindRules] = {"ShopCoupon": SHOP_RULES, "ProductCoupon": PRODUCT_RULES}
+
+
+def nested_by_parent(rules: KindRules) -> dict[tuple[str, ...], frozenset[str]]:
+    """`read_only_nested` grouped by parent path: {("stock",): {"stock_id", ...}} (one lookup per parent)."""
+    grouped: dict[tuple[str, ...], set[str]] = {}
+    for path in rules.read_only_nested:
+        grouped.setdefault(tuple(path[:-1]), set()).add(path[-1])
+    return {parent: frozenset(leaves) for parent, leaves in grouped.items()}
+
+
+NESTED_READ_ONLY: dict[Kind, dict[tuple[str, ...], frozenset[str]]] = {
+    kind: nested_by_parent(rules) for kind, rules in RULES.items()
+}
 
 # --- Shop status machine (reference A.4.2): 1 -> 2, 2 -> 3, 2 -> 4; nothing else, never back to 1. ---------------
 

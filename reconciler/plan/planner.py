@@ -13,7 +13,7 @@ as plain values first; the field-level diff runs only for coupons that differ.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -150,28 +150,29 @@ def _under(path: str, rule_path: str) -> bool:
     return path == rule_path or path.startswith(rule_path + ".") or path.startswith(rule_path + "[")
 
 
-def compare_view(rules: kinds.KindRules, body: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a body that is compared: read-only keys (top-level and nested) removed."""
-    view = {k: v for k, v in body.items() if k not in rules.read_only}
-    for nested in rules.read_only_nested:
-        parent, _, leaf = nested.rpartition(".")
-        keys = parent.split(".")
-        holder: Any = view
-        chain: list[tuple[dict[str, Any], str]] = []
-        for key in keys:
-            if not isinstance(holder, Mapping) or key not in holder:
-                holder = None
+def compare_view(rules: kinds.KindRules, body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The part of a body that is compared: read-only keys (top-level and nested) removed.
+
+    Returns `body` itself when there is nothing to remove (the common case for desired bodies), so the no-change
+    path of a 10,000-coupon plan copies nothing; never mutates `body`.
+    """
+    view: Mapping[str, Any] = body
+    if not rules.read_only.isdisjoint(body):
+        view = {k: v for k, v in body.items() if k not in rules.read_only}
+    for parents, leaves in kinds.NESTED_READ_ONLY[rules.kind].items():
+        chain: list[Mapping[str, Any]] = [view]
+        for key in parents:
+            child = chain[-1].get(key)
+            if not isinstance(child, Mapping):
                 break
-            chain.append((holder, key))  # type: ignore[arg-type]
-            holder = holder[key]
-        if isinstance(holder, Mapping) and leaf in holder:
-            # copy the chain so the caller's objects are never mutated
-            new_child: Any = {k: v for k, v in holder.items() if k != leaf}
-            for container, key in reversed(chain):
-                copy = dict(container)
-                copy[key] = new_child
-                new_child = copy
-            view = new_child
+            chain.append(child)
+        else:
+            if not leaves.isdisjoint(chain[-1]):
+                # rebuild the copied path bottom-up: the caller's objects stay untouched
+                new_child: Mapping[str, Any] = {k: v for k, v in chain[-1].items() if k not in leaves}
+                for depth in range(len(parents) - 1, -1, -1):
+                    new_child = {**chain[depth], parents[depth]: new_child}
+                view = new_child
     return view
 
 
@@ -233,7 +234,9 @@ class _Diff:
 def _compare(rules: kinds.KindRules, desired: DesiredCoupon, upstream: Mapping[str, Any]) -> _Diff:
     before = compare_view(rules, upstream)
     after = compare_view(rules, desired.body)
-    if before == after and not _has_bool_int_mix(before, after):
+    # Fast path: one C-level deep comparison. (Python equates True with 1; the manifest schema types every field,
+    # so a bool can never meet an int in the same place.)
+    if before == after:
         return _Diff((), ())
     changes = diff_values(before, after)
     if not desired.ignore_drift:
@@ -247,21 +250,6 @@ def _compare(rules: kinds.KindRules, desired: DesiredCoupon, upstream: Mapping[s
         else:
             notes.append(f"{change.path} differs upstream but is ignored ({rule.reason})")
     return _Diff(tuple(kept), tuple(notes))
-
-
-def _has_bool_int_mix(a: Any, b: Any) -> bool:
-    """True when `a == b` only because Python equates True with 1 somewhere (rare; checked on equal bodies only)."""
-    return bool(diff_values(a, b)) if _contains_bool(a) or _contains_bool(b) else False
-
-
-def _contains_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return True
-    if isinstance(value, Mapping):
-        return any(_contains_bool(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_contains_bool(v) for v in value)
-    return False
 
 
 def _with_effect(changes: Sequence[FieldChange], effect: str, reason: str | None) -> tuple[FieldChange, ...]:
@@ -279,9 +267,16 @@ def _version(state: ResourceState | None, serial: int) -> str:
 
 
 def _numbered(
-    ctx: _Ctx, address: str, operation: str, payload: dict[str, Any], *, target: str | None, version: str
+    ctx: _Ctx,
+    address: str,
+    operation: str,
+    payload: dict[str, Any],
+    *,
+    target: str | None,
+    state: ResourceState | None,
 ) -> dict[str, Any]:
     """The payload with its deterministic `out_request_no` first (design §2.4)."""
+    version = _version(state, ctx.serial)
     number = out_request_no(ctx.lineage, address, f"{operation}:{target or '-'}:{version}", payload_digest(payload))
     return {"out_request_no": number, **payload}
 
@@ -348,6 +343,8 @@ def make_plan(
         if action is None:
             unchanged += 1
         else:
+            if want is not None:
+                action = replace(action, desired_digest=want.digest)
             actions.append(action)
 
     actions.sort(key=lambda a: (a.source.file if a.source else "\uffff", a.address))
@@ -374,12 +371,12 @@ def _base(address: str, want: DesiredCoupon | None, have: ResourceState | None) 
     return {
         "address": address,
         "kind": kind,
-        "before": dict(have.upstream) if have is not None else None,
-        "after": dict(want.body) if want is not None else None,
+        "before": have.upstream if have is not None else None,
+        "after": want.body if want is not None else None,
         "upstream_id": have.upstream_id if have is not None else None,
         "status_before": have.status if have is not None else None,
         "source": want.source if want is not None else None,
-        "desired_digest": want.digest if want is not None else None,
+        "desired_digest": None,  # filled in by make_plan for the addresses that get an action
         "protect": want.protect if want is not None else (have.protect if have is not None else False),
     }
 
@@ -608,11 +605,10 @@ def _plan_product(ctx: _Ctx, address: str, want: DesiredCoupon | None, have: Res
     if want is not None and want.brand_id is None and ctx.default_brand_id is not None:
         brand = ctx.default_brand_id
     base["brand_id"] = brand
-    version = _version(have, ctx.serial)
 
     if want is None:
         assert have is not None
-        return _plan_product_removed(ctx, address, have, base, brand=brand, version=version)
+        return _plan_product_removed(ctx, address, have, base, brand=brand)
     base["status_after"] = kinds.PRODUCT_EFFECTIVE
     if brand is None:
         return _blocked(
@@ -624,7 +620,7 @@ def _plan_product(ctx: _Ctx, address: str, want: DesiredCoupon | None, have: Res
 
     def create_call(action_key: str) -> Call:
         payload = _numbered(
-            ctx, address, "product.create", {"brand_id": brand, **want.body}, target=action_key, version=version
+            ctx, address, "product.create", {"brand_id": brand, **want.body}, target=action_key, state=have
         )
         return Call(operation="product.create", payload=payload, target=None, out_request_no=payload["out_request_no"])
 
@@ -715,7 +711,7 @@ def _plan_product(ctx: _Ctx, address: str, want: DesiredCoupon | None, have: Res
             "product.deactivate",
             {"deactivate_reason": _reason(f"replaced by couponctl: {address}"), "brand_id": have.brand_id or brand},
             target=old_id,
-            version=version,
+            state=have,
         )
         return Action(
             type=ActionType.REPLACE,
@@ -758,7 +754,7 @@ def _plan_product(ctx: _Ctx, address: str, want: DesiredCoupon | None, have: Res
             "product.patch",
             {"display_info": new_display, "brand_id": brand},
             target=have.upstream_id,
-            version=version,
+            state=have,
         )
         return Action(
             type=ActionType.UPDATE,
@@ -799,7 +795,7 @@ def _unknown_product_state(base: Mapping[str, Any], changes: Sequence[FieldChang
 
 
 def _plan_product_removed(
-    ctx: _Ctx, address: str, have: ResourceState, base: dict[str, Any], *, brand: str | None, version: str
+    ctx: _Ctx, address: str, have: ResourceState, base: dict[str, Any], *, brand: str | None
 ) -> Action:
     current = have.status
     if current == kinds.PRODUCT_DEACTIVATED:
@@ -837,7 +833,7 @@ def _plan_product_removed(
         "product.deactivate",
         {"deactivate_reason": _reason(f"removed from manifests by couponctl: {address}"), "brand_id": brand},
         target=have.upstream_id,
-        version=version,
+        state=have,
     )
     return Action(
         type=ActionType.DEACTIVATE,
