@@ -390,7 +390,14 @@ def render_text(
             out.append(line)
     if summary.unchanged and plan.actions:
         out.append(f"{summary.unchanged} coupon{'s' if summary.unchanged != 1 else ''} unchanged.")
-    message = blocked_message(plan)
-    if message:
-        out += ["", paint("Error: " + message, "31")]
+    if summary.blocked:
+        # The CLI reports the error itself (stderr, exit 1, with `blocked_message`); the plan only points at it.
+        out += [
+            "",
+            paint(
+                f"This plan cannot be applied: {summary.blocked} blocked change{'s' if summary.blocked != 1 else ''} "
+                "(marked ! above, each with its remedy).",
+                "31",
+            ),
+        ]
     return "\n".join(out) + "\n"
