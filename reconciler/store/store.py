@@ -70,6 +70,9 @@ _INTENT_COLUMNS = (
 )
 
 
+_decode = json.JSONDecoder().decode
+
+
 def _db_reason(exc: sa.exc.DBAPIError) -> str:
     """The driver's own first line, without SQLAlchemy's SQL and parameters."""
     text = str(exc.orig).strip().splitlines()
@@ -160,13 +163,13 @@ class SqlStateStore:
             address=address,
             kind=kind,
             upstream_id=upstream_id,
-            upstream=json.loads(upstream),
+            upstream=_decode(upstream),
             desired_digest=desired,
             protect=bool(protect),
             brand_id=brand_id,
             created_at=created,
             updated_at=updated,
-            extra=json.loads(extra),
+            extra={} if extra == "{}" else _decode(extra),  # most resources have none: skip the decoder
         )
 
     def resources(self) -> dict[str, ResourceState]:
