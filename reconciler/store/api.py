@@ -1,8 +1,10 @@
 """The interface the rest of couponctl uses to read and write state (implemented in `reconciler.store`).
 
-Every write is its own transaction and increments the serial, so state is always true after each successful
-upstream call. The intent journal makes apply crash-safe: an intent is committed before a call; the call's result,
-the history record of the call and the closing of the intent are committed together in one transaction.
+Every write is its own transaction, so state is always true after each successful upstream call. Every write to
+the resources (put, remove, move, close_intent) increments the serial, which saved plans pin; history and journal
+bookkeeping (begin_run, record_call, end_run, open_intent) do not, so a run's own progress never makes its plan
+stale. The intent journal makes apply crash-safe: an intent is committed before a call; the call's result, the
+history record of the call and the closing of the intent are committed together in one transaction.
 """
 
 from __future__ import annotations
