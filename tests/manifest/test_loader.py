@@ -189,3 +189,20 @@ def test_schema_command_prints_the_schema() -> None:
     schema = json.loads(done.stdout)
     assert schema == manifest_json_schema()
     assert done.stdout.startswith('{\n  "')
+
+
+def test_validate_prints_warnings_on_stderr_and_still_succeeds(tmp_path: Path) -> None:
+    """A legacy SEQUENTIAL coupon validates (exit 0) with its warning on stderr as FILE:LINE:COL: warning: ..."""
+    text = (REPO / "tests/good_manifests/doc_examples/product-coupon-patch.yaml").read_text(encoding="utf-8")
+    text = text.replace("usage_mode: SINGLE", "usage_mode: SEQUENTIAL").replace(
+        "  single_usage_info:\n    discount_coupon: {threshold: 10000, percent_off: 20}\n",
+        "  sequential_usage_info: {type: EQUAL, count: 1, available_days: 30}\n",
+    ).replace("    single_usage_rule:\n", "    sequential_usage_rule:\n      discount_coupon_list: "
+                                         "[{threshold: 0, percent_off: 10}]\n")
+    (tmp_path / "seq.yaml").write_text(text, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "reconciler", "validate", "seq.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0
+    assert done.stdout == "Success! 1 coupon in 1 file is valid.\n"
+    assert done.stderr == ("seq.yaml:9:15: warning: product_coupon.all-discount-80pct: spec.usage_mode: SEQUENTIAL is "
+                           "the legacy 2025-08 model; new coupons use PROGRESSIVE_BUNDLE (B.0)\n")
