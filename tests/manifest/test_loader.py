@@ -204,5 +204,5 @@ def test_validate_prints_warnings_on_stderr_and_still_succeeds(tmp_path: Path) -
                           capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0
     assert done.stdout == "Success! 1 coupon in 1 file is valid.\n"
-    assert done.stderr == ("seq.yaml:9:15: warning: product_coupon.all-discount-80pct: spec.usage_mode: SEQUENTIAL is "
+    assert done.stderr == ("seq.yaml:10:15: warning: product_coupon.all-discount-80pct: spec.usage_mode: SEQUENTIAL is "
                            "the legacy 2025-08 model; new coupons use PROGRESSIVE_BUNDLE (B.0)\n")
