@@ -86,6 +86,10 @@ class Sandbox:
         self._seq = 0
         self._calls_lock = threading.Lock()
 
+    def close(self) -> None:
+        """Close the data file (the app is unusable afterwards)."""
+        self.store.close()
+
     # --- call log -----------------------------------------------------------------------------------------------
 
     def calls(self) -> list[dict[str, Any]]:

@@ -39,7 +39,7 @@ def run(config: SandboxConfig, scenario: Callable[[Client], Awaitable[None]], da
             await scenario(client)
 
     asyncio.run(main())
-    app.state.sandbox.store.close()
+    app.state.sandbox.close()
 
 
 async def token(client: Client, creds: SandboxCredentials = CREDS) -> str:
@@ -258,3 +258,83 @@ def test_data_file_survives_a_new_app(tmp_path: Path) -> None:
 
     run(config, first, data)
     run(config, second, data)
+
+
+def test_corrupt_upstream_data_never_leaks_a_traceback() -> None:
+    """Unexpected failures answer errcode -1 / 500 SYSTEM_ERROR (signed) with no internals in the body."""
+
+    async def scenario(client: Client) -> None:
+        access_token = await token(client)
+        await client.post("/shop/coupon/add", params={"access_token": access_token},
+                          json={"coupon": shop_coupon("broken")})  # fmt: skip
+        await client.patch("/_sandbox/shop-coupons/broken", json={"coupon": {"status": None}})
+        shop = await client.post("/shop/coupon/update_status", params={"access_token": access_token},
+                                 json={"out_coupon_id": "broken", "status": 2})  # fmt: skip
+        assert shop.status_code == 200
+        assert shop.json()["errcode"] == -1
+        assert "Traceback" not in shop.text and "KeyError" not in shop.text
+        pid = (await signed(client, "POST", PRODUCTS, product_body(CREDS, unique("broken")))).json()[
+            "product_coupon_id"
+        ]
+        await client.patch(f"/_sandbox/product-coupons/{pid}", json={"scope": None})
+        patch = {"out_request_no": unique("p"), "display_info": {"name": "abc"}, "brand_id": CREDS.brand_id}
+        pay = await signed(client, "PATCH", f"{PRODUCTS}/{pid}", patch)
+        assert pay.status_code == 500
+        assert pay.json() == {"code": "SYSTEM_ERROR", "message": "系统错误"}
+        assert verify_response(CREDS, pay)
+
+    run(SandboxConfig(), scenario)
+
+
+def test_confirm_gate_when_required() -> None:
+    """With confirm_required, coupon calls answer 48001 until /shop/coupon/confirm succeeded (E Family-1 item 4)."""
+
+    async def scenario(client: Client) -> None:
+        access_token = await token(client)
+        assert await get_list(client, access_token) == 48001
+        confirm = await client.post("/shop/coupon/confirm", params={"access_token": access_token}, json={})
+        assert confirm.json() == {"errcode": 0, "errmsg": "ok"}
+        assert await get_list(client, access_token) == 0
+
+    run(SandboxConfig(confirm_required=True), scenario)
+
+
+def test_stable_token_transport_errors() -> None:
+    """stable_token is POST-with-JSON only: GET 43002, empty 44002, bad JSON 47001, bad force_refresh 40097."""
+
+    async def scenario(client: Client) -> None:
+        assert (await client.get("/cgi-bin/stable_token")).json()["errcode"] == 43002
+        assert (await client.post("/cgi-bin/stable_token", content=b"")).json()["errcode"] == 44002
+        assert (await client.post("/cgi-bin/stable_token", content=b"{,}")).json()["errcode"] == 47001
+        body = {"grant_type": "client_credential", "appid": CREDS.appid, "secret": CREDS.app_secret,
+                "force_refresh": "yes"}  # fmt: skip
+        assert (await client.post("/cgi-bin/stable_token", json=body)).json()["errcode"] == 40097
+        assert (await client.post("/cgi-bin/stable_token", json={**body, "secret": "x"})).json()["errcode"] == 40125
+
+    run(SandboxConfig(), scenario)
+
+
+def test_extra_authorised_brands_and_other_brands_coupons_are_invisible() -> None:
+    """A configured extra brand may create; its coupon is 404 when read under the main brand (B.6)."""
+
+    async def scenario(client: Client) -> None:
+        created = await signed(client, "POST", PRODUCTS, product_body(CREDS, unique("b2"), brand_id="777777"))
+        assert created.status_code == 200
+        pid = created.json()["product_coupon_id"]
+        assert (await signed(client, "GET", f"{PRODUCTS}/{pid}?brand_id=777777")).status_code == 200
+        assert (await signed(client, "GET", f"{PRODUCTS}/{pid}?brand_id={CREDS.brand_id}")).status_code == 404
+
+    run(SandboxConfig(extra_brand_ids=("777777",)), scenario)
+
+
+def test_already_exists_switch_for_create() -> None:
+    """With idempotency_mismatch_code=ALREADY_EXISTS, a reused create number with another body answers that code."""
+
+    async def scenario(client: Client) -> None:
+        body = product_body(CREDS, unique("ae"))
+        assert (await signed(client, "POST", PRODUCTS, body)).status_code == 200
+        body["display_info"]["name"] = "别的名字呀"
+        refused = await signed(client, "POST", PRODUCTS, body)
+        assert refused.status_code == 400 and refused.json()["code"] == "ALREADY_EXISTS"
+
+    run(SandboxConfig(idempotency_mismatch_code="ALREADY_EXISTS"), scenario)
