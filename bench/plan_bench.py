@@ -20,11 +20,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reconciler.plan.planfile import save_plan  # noqa: E402
-from reconciler.plan.planner import make_plan  # noqa: E402
-from reconciler.plan.render_markdown import render_markdown  # noqa: E402
-from reconciler.plan.render_text import render_text  # noqa: E402
-from reconciler.resources import DesiredCoupon, ResourceState, SourceRef  # noqa: E402
+from reconciler.plan.planfile import save_plan
+from reconciler.plan.planner import make_plan
+from reconciler.plan.render_markdown import render_markdown
+from reconciler.plan.render_text import render_text
+from reconciler.resources import DesiredCoupon, ResourceState, SourceRef
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 START, END = 1794326400, 1794412800  # 2026-11-11 .. 2026-11-12 +08:00

@@ -457,7 +457,7 @@ def _plan_shop(ctx: _Ctx, address: str, want: DesiredCoupon | None, have: Resour
                 _with_effect(changes + status_changes, "blocked", f"terminal: status is {current} {word}"),
                 f"the coupon is terminal (status {current}, {word}); nothing about it can change (reference A.4.2)",
                 "declare the change under a new name (new out_coupon_id), and set this one's manifest back to "
-                f"status: {kinds_status_name(current)} with its current content, or remove it from the manifests",
+                f"status: {_status_name(current)} with its current content, or remove it from the manifests",
             )
         return _unchanged(ctx, address, notes)
 
@@ -532,7 +532,7 @@ def _plan_shop(ctx: _Ctx, address: str, want: DesiredCoupon | None, have: Resour
     )
 
 
-def kinds_status_name(status: int) -> str:
+def _status_name(status: int) -> str:
     return SHOP_STATUS_NAME.get(status, str(status))
 
 
