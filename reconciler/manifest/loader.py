@@ -159,7 +159,12 @@ def _discover(paths: Sequence[str | Path], diagnostics: list[Diagnostic]) -> lis
         given_text = str(given)
         path = Path(given)
         if path.is_dir():
-            matches = sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file())
+            # Hidden directories (.git, .venv, ...) are never manifests (our default).
+            matches = sorted(
+                p for p in path.rglob("*")
+                if p.suffix in MANIFEST_SUFFIXES and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
             if not matches:
                 diagnostics.append(Diagnostic(given_text, 1, 1, "no manifest files (*.yaml, *.yml) in this directory"))
             for match in matches:
@@ -193,6 +198,8 @@ def _load_file(entry: _File, raw: bytes) -> None:
         entry.position, message = _syntax_error(text, str(exc))
         entry.pending.append(_Pending(None, Issue((), message), None))
         return
+    if "<<" in text:
+        parsed = _merge_keys(parsed)
     entry.doc_lines = _document_lines(text)
     documents = parsed if isinstance(parsed, list) and len(entry.doc_lines) > 1 else [parsed]
     if len(documents) != len(entry.doc_lines):
@@ -207,6 +214,29 @@ def _load_file(entry: _File, raw: bytes) -> None:
         coupon = _load_document(entry, index, document)
         if coupon is not None:
             entry.coupons.append((coupon, index))
+
+
+def _merge_keys(value: Any) -> Any:
+    """Resolve YAML 1.1 merge keys (`<<: *base`), which yaml_rs (YAML 1.2) keeps as a literal `<<` key.
+
+    Teams DRY up similar coupons with anchors; explicit keys win over merged ones, as in YAML 1.1.
+    """
+    if isinstance(value, list):
+        return [_merge_keys(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    merged: dict[Any, Any] = {}
+    sources = value.get("<<")
+    if isinstance(sources, dict | list):
+        for source in sources if isinstance(sources, list) else [sources]:
+            if isinstance(source, dict):
+                for key, item in _merge_keys(source).items():
+                    merged.setdefault(key, item)
+    for key, item in value.items():
+        if key == "<<" and isinstance(sources, dict | list):
+            continue
+        merged[key] = _merge_keys(item)
+    return {**{k: v for k, v in merged.items() if k not in value}, **{k: merged[k] for k in value if k in merged}}
 
 
 def _load_document(entry: _File, index: int, document: Any) -> DesiredCoupon | None:

@@ -206,3 +206,29 @@ def test_validate_prints_warnings_on_stderr_and_still_succeeds(tmp_path: Path) -
     assert done.stdout == "Success! 1 coupon in 1 file is valid.\n"
     assert done.stderr == ("seq.yaml:10:15: warning: product_coupon.all-discount-80pct: spec.usage_mode: SEQUENTIAL is "
                            "the legacy 2025-08 model; new coupons use PROGRESSIVE_BUNDLE (B.0)\n")
+
+
+def test_merge_keys_and_hidden_directories(tmp_path: Path) -> None:
+    """`<<: *anchor` merges like YAML 1.1 (explicit keys win) and files under hidden directories are skipped."""
+    text = _shop().replace("    receive_info:\n", "    receive_info: &window\n").replace(
+        "    valid_info: {valid_type: 2, valid_day_num: 3}\n",
+        "    valid_info:\n      <<: [*window]\n      valid_type: 1\n      limit_num_one_person: null\n",
+    )
+    (tmp_path / "m.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "junk.yaml").write_text("not: a manifest\n", encoding="utf-8")
+    with pytest.raises(ManifestError) as caught:
+        load_manifests([tmp_path])
+    assert [(d.field, d.message) for d in caught.value.diagnostics] == [
+        ("spec.coupon_info.valid_info.limit_num_one_person",
+         "null is not allowed (WeChat Pay refuses nulls, B.11): omit the field"),
+    ]
+    fixed = text.replace("      limit_num_one_person: null\n", "").replace("<<: [*window]", "<<: *window")
+    end = "      end_time: 2028-11-12T00:00:00+08:00\n"
+    (tmp_path / "m.yaml").write_text(fixed.replace(end, end + "      extra: 1\n", 1), encoding="utf-8")
+    with pytest.raises(ManifestError) as caught:
+        load_manifests([tmp_path])
+    assert {d.field for d in caught.value.diagnostics} == {"spec.coupon_info.receive_info.extra",
+                                                           "spec.coupon_info.valid_info.extra",
+                                                           "spec.coupon_info.valid_info.limit_num_one_person",
+                                                           "spec.coupon_info.valid_info.total_num"}
