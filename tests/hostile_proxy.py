@@ -60,8 +60,8 @@ class HostileProxy:
             return status, {k: v for k, v in headers.items() if k.lower() != "wechatpay-signature"}, body
         if self.mode == "wrong_key":
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            headers["Wechatpay-Signature"] = self._sign(
-                key, headers["Wechatpay-Timestamp"], headers["Wechatpay-Nonce"], body
+            headers["wechatpay-signature"] = self._sign(
+                key, headers["wechatpay-timestamp"], headers["wechatpay-nonce"], body
             )
             return status, headers, body
         if self.mode == "stale":
@@ -69,20 +69,19 @@ class HostileProxy:
             real = serialization.load_pem_private_key(self.wechatpay_private_key_pem, password=None)
             assert isinstance(real, rsa.RSAPrivateKey)
             old = str(int(time.time()) - 600)
-            headers["Wechatpay-Timestamp"] = old
-            headers["Wechatpay-Signature"] = self._sign(real, old, headers["Wechatpay-Nonce"], body)
+            headers["wechatpay-timestamp"] = old
+            headers["wechatpay-signature"] = self._sign(real, old, headers["wechatpay-nonce"], body)
             return status, headers, body
         self.spoiled -= 1
         return status, headers, body
 
     def app(self) -> Starlette:
-        client = httpx.AsyncClient(base_url=self.upstream, timeout=30)
-
         async def forward(request: Request) -> Response:
             url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             headers = {k: v for k, v in request.headers.items() if k.lower() not in {"host", *HOP_HEADERS}}
-            upstream = await client.request(request.method, url, content=await request.body(), headers=headers)
-            out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS}
+            async with httpx.AsyncClient(base_url=self.upstream, timeout=30) as client:
+                upstream = await client.request(request.method, url, content=await request.body(), headers=headers)
+            out_headers = {k.lower(): v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS}
             status, body = upstream.status_code, upstream.content
             if request.url.path.startswith("/v3/") and 200 <= status < 300 and self.mode != "pass":
                 status, out_headers, body = self.spoil(status, out_headers, body)

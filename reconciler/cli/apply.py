@@ -131,6 +131,8 @@ async def _apply(
             plan = saved
         else:
             plan = await _fresh_plan(settings, store, targets, refresh, color)
+            if not plan.applyable:
+                raise PlanError("the plan contains blocked changes (see their remedies above); nothing was applied")
             if not plan.has_changes:
                 return None, plan
             if not auto_approve:
