@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.config import DEFAULT_RATE_LIMITS
 from reconciler.plan import kinds
 from reconciler.plan.model import Action, ActionType, DriftItem, FieldChange, Plan
-from reconciler.plan.planner import beijing, compare_view, parse_time
+from reconciler.plan.planner import beijing, compare_view, parse_time, top_key
 from reconciler.plan.summary import (
     PlanSummary,
     also_line,
@@ -211,14 +211,28 @@ def _change_lines(kind: str, change: FieldChange, paint: Paint) -> list[tuple[st
 
 
 def _format_rows(rows: Sequence[tuple[str, str, str | None]], indent: str, paint: Paint) -> list[str]:
-    width = max((len(text.split(" = ", 1)[0]) for _, text, _ in rows), default=0)
-    out = []
-    for symbol, text, note in rows:
-        path, _, value = text.partition(" = ")
-        line = f"{indent}{paint(symbol, CHANGE_COLOR.get(symbol, '0'))} {path.ljust(width)} = {value}"
-        if note:
-            line += f"  # {note}"
-        out.append(line)
+    """`symbol path = value  # note` lines; the `=` signs line up within each run of rows under one top-level key
+    (like Terraform aligns the attributes of one nested block), so one deep path does not widen everything."""
+    def group_of(row: tuple[str, str, str | None]) -> str:
+        path = row[1].split(" = ", 1)[0]
+        return top_key(path) if path != top_key(path) else ""  # top-level scalars align together
+
+    out: list[str] = []
+    i = 0
+    while i < len(rows):
+        group_key = group_of(rows[i])
+        j = i
+        while j < len(rows) and group_of(rows[j]) == group_key:
+            j += 1
+        group = rows[i:j]
+        width = max(len(text.split(" = ", 1)[0]) for _, text, _ in group)
+        for symbol, text, note in group:
+            path, _, value = text.partition(" = ")
+            line = f"{indent}{paint(symbol, CHANGE_COLOR.get(symbol, '0'))} {path.ljust(width)} = {value}"
+            if note:
+                line += f"  # {note}"
+            out.append(line)
+        i = j
     return out
 
 
