@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,19 @@ def test_name_ranges_round_trip(names: list[str], tokens: list[str]) -> None:
     """compress_names folds numbered runs and expand_names gives back exactly the names."""
     assert compress_names(names) == tokens
     assert sorted(n for t in tokens for n in expand_names(t)) == sorted(names)
+
+
+def test_markdown_stays_under_the_limit_with_huge_drift_blocks_and_warnings() -> None:
+    """Thousands of blocked coupons, drift items and warnings together still fit one comment."""
+    blocked = [shop(f"b-{i:04d}", body=shop_body(f"b-{i:04d}", name=f"新名字{i}")) for i in range(2000)]
+    plan = plan_of(blocked, [shop_state(f"b-{i:04d}", 2) for i in range(2000)])
+    renamed = (FieldChange("coupon_info.name", "change", "a", "b"),)
+    drift = tuple(DriftItem(f"shop_coupon.x-{i:05d}", "ShopCoupon", "changed", renamed) for i in range(3000))
+    plan = replace(plan, drift=drift, warnings=tuple(f"warning number {i} " * 5 for i in range(3000)))
+    text = render_markdown(plan)
+    assert len(text) < GITHUB_COMMENT_LIMIT
+    assert "**Remedy:**" in text
+    named: set[str] = set()
+    for token in re.findall(r"`((?:shop|product)_coupon\.[^`]+)`", text):
+        named.update(expand_names(token))
+    assert {a.address for a in plan.actions} <= named
