@@ -44,3 +44,21 @@ def test_redact_url_hides_tokens_and_secrets() -> None:
     assert "s3cr3t" not in red
     assert "access_token=REDACTED" in red
     assert "x=1" in red
+
+
+def test_detailed_exitcode_two_reaches_the_shell(tmp_path: object) -> None:
+    """`plan --detailed-exitcode` with pending changes exits 2 (not 0): the code reaches the process."""
+    import pathlib
+
+    root = pathlib.Path(str(tmp_path))
+    (root / "couponctl.toml").write_text('[upstream]\nmode = "sandbox"\nsandbox_brand_ids = ["120344"]\n')
+    repo = pathlib.Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", "--detailed-exitcode", str(repo / "manifests")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Plan:" in result.stdout

@@ -118,7 +118,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI, turning every error into one message and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="couponctl", standalone_mode=False)
+        # With standalone_mode=False click returns the code of `ctx.exit(code)` instead of raising it.
+        code = cli.main(args=argv, prog_name="couponctl", standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
