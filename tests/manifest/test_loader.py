@@ -9,7 +9,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 import yaml_rs
 
@@ -76,6 +76,7 @@ def test_schema_refuses_unknown_fields_and_bad_enums() -> None:
     """The schema is strict too: an unknown field or an undocumented type fails it."""
     validator = jsonschema.Draft202012Validator(manifest_json_schema())
     document = yaml_rs.loads(_shop(), parse_datetime=False)
+    assert isinstance(document, dict)
     validator.validate(document)
     assert not validator.is_valid({**document, "colour": "red"})
     assert not validator.is_valid({**document, "spec": {**document["spec"], "type": 105}})
