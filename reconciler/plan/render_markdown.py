@@ -27,6 +27,7 @@ from reconciler.config import DEFAULT_RATE_LIMITS
 from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.plan.planfile import plan_digest
 from reconciler.plan.render_text import (
+    REMOVED_GROUP,
     SYMBOL,
     Paint,
     group_by_file,
@@ -41,6 +42,7 @@ GITHUB_COMMENT_LIMIT = 65_536
 DEFAULT_BUDGET = 60_000  # leaves room for a bot's own header/footer around our text
 MAX_BLOCKED_DETAILED = 20
 DRIFT_SHARE = 0.2  # at most this share of the budget goes to the drift section
+OPEN_LIMIT = 2_500  # a file section up to this many characters is shown unfolded
 
 TYPE_TITLE: dict[ActionType, str] = {
     ActionType.CREATE: "create",
@@ -255,8 +257,10 @@ def _file_section(file: str, actions: Sequence[Action], level: int) -> str:
         content = "\n".join(_one_liner(a) for a in actions)
     else:
         content = "\n".join(lead + ", ".join(f"`{t}`" for t in tokens) for lead, tokens in _compact_rows(actions))
+    opened = " open" if len(content) <= OPEN_LIMIT else ""  # short sections stay unfolded, long ones fold
     return (
-        f"<details><summary>{_code(file)}: {len(actions)} address(es) {html.escape(_counts(actions))}"
+        f"<details{opened}><summary>{_code(file) if file != REMOVED_GROUP else 'Removed from the manifests'}: "
+        f"{len(actions)} address(es) {html.escape(_counts(actions))}"
         f"{_LEVEL_NOTE[level]}</summary>\n\n{content}\n\n</details>\n"
     )
 
