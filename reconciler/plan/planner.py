@@ -646,6 +646,7 @@ def _plan_product(ctx: _Ctx, address: str, want: DesiredCoupon | None, have: Res
 
     if current == kinds.PRODUCT_DEACTIVATED:
         # design §2.2: DEACTIVATED upstream but still declared -> replace (create new); nothing to deactivate.
+        # protect does not block it: it guards against destroying a coupon, and nothing is destroyed here.
         error, warning = _window_problem(ctx, "ProductCoupon", want.body)
         if error:
             return _blocked(base, changes, error, CLAIM_ENDED_REMEDY)
