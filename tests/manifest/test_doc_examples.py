@@ -83,3 +83,11 @@ def test_product_patch_example_display_info_is_what_the_manifest_declares() -> N
     (coupon,) = load_manifests([EXAMPLES / "product-coupon-patch.yaml"]).coupons
     assert coupon.body["display_info"] == request["display_info"]
     assert coupon.brand_id == request["brand_id"]
+
+
+def test_progressive_bundle_manifest_is_accepted() -> None:
+    """A PROGRESSIVE_BUNDLE coupon with one ladder rule per use loads, with stock_bundle and no stock."""
+    (coupon,) = load_manifests([EXAMPLES.parent / "progressive-bundle.yaml"]).coupons
+    assert coupon.body["usage_mode"] == "PROGRESSIVE_BUNDLE"
+    assert "stock" not in coupon.body
+    assert len(coupon.body["stock_bundle"]["progressive_bundle_usage_rule"]["normal_coupon_list"]) == 3
