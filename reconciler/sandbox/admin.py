@@ -81,7 +81,9 @@ def _dispatch(sandbox: Sandbox, method: str, parts: list[str], body: Any) -> Ans
                 doc = store.get_shop(out_coupon_id)
                 if doc is None:
                     return _error(404, f"no shop coupon {out_coupon_id}")
-                deep_merge(doc, body)
+                # The edit is of the coupon itself (as in the console); the stored document wraps it with its stock.
+                target = doc["coupon"] if isinstance(doc.get("coupon"), dict) and "coupon" not in body else doc
+                deep_merge(target, body)
                 store.put_shop(out_coupon_id, doc)
             return _answer(200, doc)
         case ["product-coupons", product_coupon_id] if method == "PATCH":
