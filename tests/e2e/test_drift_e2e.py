@@ -110,3 +110,18 @@ def test_import_adopts_one_coupon_by_id(project: Project) -> None:
     assert project.run("plan", "--detailed-exitcode").returncode == 0
     again = project.run("import", "shop_coupon.e2e-draft-direct-5", "e2e-draft-direct-5")
     assert again.returncode == 1 and "already in state" in again.stderr
+
+
+def test_ignore_drift_rules_silence_fields_edited_on_purpose(project: Project) -> None:
+    """A field under `ignore_drift` (with its reason) edited in the console is neither drift nor a planned change."""
+    doc = coupons.shop_draft()
+    doc["ignore_drift"] = [{"field": "coupon_info.receive_info.total_num", "reason": "ops top up stock in the console"}]
+    use_docs(project, [doc])
+    project.run("apply", "--auto-approve", check=True)
+    project.sandbox.patch_shop("e2e-draft-direct-5", {"coupon_info": {"receive_info": {"total_num": 55555}}})
+    drift = project.run("drift")
+    assert drift.returncode == 0, drift.stdout
+    project.sandbox.patch_shop("e2e-draft-direct-5", {"coupon_info": {"name": "改名"}})
+    drifted = project.run("drift")
+    assert drifted.returncode == 2 and "coupon_info.name" in drifted.stdout
+    assert "total_num" not in drifted.stdout
