@@ -329,16 +329,13 @@ def check_create(body: Fields, config: SandboxConfig) -> None:
     check_display_info(body.required("display_info"), "/display_info", scope, config)
     count = 0
     if mode == "SINGLE":
-        if body.has("progressive_bundle_usage_info") or body.has("stock_bundle"):
-            raise invalid_request(
-                "usage_mode=SINGLE 不能提供 progressive_bundle_usage_info / stock_bundle",
-                field="/progressive_bundle_usage_info",
-            )
+        for key in ("progressive_bundle_usage_info", "stock_bundle"):
+            if body.has(key):
+                raise invalid_request(f"usage_mode=SINGLE 不能提供 {key}", field=f"/{key}")
     else:
-        if body.has("single_usage_info") or body.has("stock"):
-            raise invalid_request(
-                "usage_mode=PROGRESSIVE_BUNDLE 不能提供 single_usage_info / stock", field="/single_usage_info"
-            )
+        for key in ("single_usage_info", "stock"):
+            if body.has(key):
+                raise invalid_request(f"usage_mode=PROGRESSIVE_BUNDLE 不能提供 {key}", field=f"/{key}")
         info = body.sub("progressive_bundle_usage_info")
         assert info is not None
         count = info.integer("count", minimum=3, maximum=15) or 0

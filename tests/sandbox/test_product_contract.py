@@ -285,6 +285,23 @@ DELETE = object()
          "/stock/coupon_display_info/background_color"),
         ("ALL", "/stock/store_scope", DELETE, "PARAM_ERROR", "/stock/store_scope"),
         ("ALL", "/stock/notify_config", DELETE, "PARAM_ERROR", "/stock/notify_config"),
+        ("ALL", "/stock/single_usage_rule/coupon_available_period/wait_days_after_receive", 3, "INVALID_REQUEST",
+         "/stock/single_usage_rule/coupon_available_period/wait_days_after_receive"),
+        ("ALL", "/stock/single_usage_rule/coupon_available_period/available_days", 366, "PARAM_ERROR",
+         "/stock/single_usage_rule/coupon_available_period/available_days"),
+        ("ALL", "/stock/single_usage_rule/coupon_available_period/weekly_available_period",
+         {"day_list": ["FUNDAY"]}, "PARAM_ERROR",
+         "/stock/single_usage_rule/coupon_available_period/weekly_available_period/day_list/0"),
+        ("ALL", "/stock/remark", "这个备注实在是太长了超过了二十个字符的限制啊啊", "PARAM_ERROR", "/stock/remark"),
+        ("ALL", "/stock/usage_rule_display_info/usage_description", "x" * 1001, "PARAM_ERROR",
+         "/stock/usage_rule_display_info/usage_description"),
+        ("ALL", "/stock/coupon_display_info/entrance_mini_program",
+         {"appid": "wx1", "path": "/p", "entrance_wording": "立即使用优惠券", "guidance_wording": "去看看"},
+         "PARAM_ERROR", "/stock/coupon_display_info/entrance_mini_program/entrance_wording"),
+        ("SINGLE", "/display_info/combo_package_list/0/choice_list/0/mini_program_path", "/pages/x", "PARAM_ERROR",
+         "/display_info/combo_package_list/0/choice_list/0/mini_program_appid"),
+        ("SINGLE", "/display_info/combo_package_list/0/pick_count", 0, "PARAM_ERROR",
+         "/display_info/combo_package_list/0/pick_count"),
     ],
 )  # fmt: skip
 def test_create_validation(pay: PayClient, scope: str, path: str, value: Any, code: str, field: str) -> None:
@@ -398,3 +415,42 @@ def test_auditing_coupons_wait_for_review(tmp_path_factory: pytest.TempPathFacto
         )
         assert pay.patch(pid, {**patch, "out_request_no": unique("p")}).status_code == 200
         assert pay.deactivate(pid, deactivate).status_code == 200
+
+
+def _bundle_body(pay: PayClient, count: int, steps: int, list_key: str = "normal_coupon_list") -> dict[str, Any]:
+    bundle = stock()
+    rule = bundle.pop("single_usage_rule")
+    bundle["progressive_bundle_usage_rule"] = {
+        "coupon_available_period": rule["coupon_available_period"],
+        list_key: [{"threshold": 0, "discount_amount": 100} for _ in range(steps)],
+    }
+    body = product_body(pay.creds, unique("bundle"), "SINGLE", usage_mode="PROGRESSIVE_BUNDLE", stock_bundle=bundle,
+                        progressive_bundle_usage_info={"count": count, "interval_days": 0})  # fmt: skip
+    del body["stock"]
+    return body
+
+
+def test_progressive_bundle_rules(pay: PayClient) -> None:
+    """count is 3-15, the step list matches count and type, and a bundle coupon takes no `stock` (B.2, B.4)."""
+    assert_error(pay, pay.create(_bundle_body(pay, 2, 2)), 400, "PARAM_ERROR", "/progressive_bundle_usage_info/count")
+    assert_error(pay, pay.create(_bundle_body(pay, 16, 16)), 400, "PARAM_ERROR", "/progressive_bundle_usage_info/count")
+    assert_error(pay, pay.create(_bundle_body(pay, 3, 4)), 400, "PARAM_ERROR",
+                 "/stock_bundle/progressive_bundle_usage_rule/normal_coupon_list")  # fmt: skip
+    assert_error(pay, pay.create(_bundle_body(pay, 3, 3, "discount_coupon_list")), 400, "INVALID_REQUEST",
+                 "/stock_bundle/progressive_bundle_usage_rule/discount_coupon_list")  # fmt: skip
+    with_stock = _bundle_body(pay, 3, 3)
+    with_stock["stock"] = stock()
+    assert_error(pay, pay.create(with_stock), 400, "INVALID_REQUEST", "/stock")
+    assert pay.create(_bundle_body(pay, 15, 15)).status_code == 200
+
+
+def test_deactivate_errors(pay: PayClient) -> None:
+    """Deactivate: unknown id 404, unauthorised brand 403, unknown fields and a long reason 400 (B.8)."""
+    pid = created(pay)["product_coupon_id"]
+    body = {"out_request_no": unique("d"), "deactivate_reason": "结束", "brand_id": pay.creds.brand_id}
+    assert_error(pay, pay.deactivate("9999999999", body), 404, "NOT_FOUND")
+    assert_error(pay, pay.deactivate(pid, {**body, "brand_id": "424242"}), 403, "NO_AUTH")
+    assert_error(pay, pay.deactivate(pid, {**body, "state": "DEACTIVATED"}), 400, "PARAM_ERROR", "/state")
+    assert_error(pay, pay.deactivate(pid, {**body, "deactivate_reason": "长" * 151}), 400, "PARAM_ERROR",
+                 "/deactivate_reason")  # fmt: skip
+    assert pay.get(pid).json()["state"] == "EFFECTIVE"

@@ -289,3 +289,31 @@ def test_user_coupon_endpoints_answer_not_supported(shop: ShopClient) -> None:
 def test_confirm_answers_ok(shop: ShopClient) -> None:
     """/shop/coupon/confirm with {} succeeds (A.2; the confirm gate is off by default)."""
     assert errcode(shop.call("confirm", {})) == 0
+
+
+def test_status_and_stock_argument_errors(shop: ShopClient) -> None:
+    """Bad arguments to get, update_status and update_coupon_stock answer missing (990007), invalid (40097)
+    or unknown-coupon (1090057) errcodes."""
+    out_coupon_id = unique("args")
+    shop.call("add", {"coupon": shop_coupon(out_coupon_id)})
+    assert errcode(shop.call("get", {})) == 990007
+    assert errcode(shop.call("update_status", {"out_coupon_id": out_coupon_id, "status": 5})) == 40097
+    assert errcode(shop.call("update_status", {"out_coupon_id": out_coupon_id})) == 990007
+    assert errcode(shop.call("update_status", {"out_coupon_id": unique("ghost"), "status": 2})) == 1090057
+    assert errcode(shop.call("update_coupon_stock", {})) == 990007
+    stock = {"out_coupon_id": unique("ghost"), "stock_info": {"issued_num": 1, "receive_num": 0}}
+    assert errcode(shop.call("update_coupon_stock", {"coupon_stock": stock})) == 1090057
+    negative = {"out_coupon_id": out_coupon_id, "stock_info": {"issued_num": -1, "receive_num": 0}}
+    assert errcode(shop.call("update_coupon_stock", {"coupon_stock": negative})) == 40097
+    assert errcode(shop.call("get_list", {"page_size": 10, "offset": -1})) == 40097
+
+
+def test_response_only_fields_sent_by_the_client_are_ignored(shop: ShopClient) -> None:
+    """status, times and appid in an add body do not override the sandbox's own values (A.3 "response only")."""
+    out_coupon_id = unique("ro")
+    coupon = shop_coupon(out_coupon_id, status=2, create_time=1, appid="wxfake")
+    assert errcode(shop.call("add", {"coupon": coupon})) == 0
+    stored = shop.call("get", {"out_coupon_id": out_coupon_id})["result"]["coupon"]
+    assert stored["status"] == 1
+    assert stored["create_time"] > 1
+    assert stored["appid"] == shop.creds.appid
