@@ -80,6 +80,14 @@ class PgCluster:
         self.databases.append(name)
         return self.url_for(name)
 
+    def drop_database(self, url: str) -> None:
+        """Drop a database made by new_database (closing any session still in it)."""
+        name = url.rsplit("/", 1)[1]
+        with self.admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if name in self.databases:
+            self.databases.remove(name)
+
     def stop(self) -> None:
         """Stop the server (immediate mode) and delete its files."""
         subprocess.run(

@@ -16,7 +16,7 @@ from reconciler.cli import app
 from reconciler.config import Settings
 from reconciler.errors import StateError
 from reconciler.resources import ResourceState, split_address
-from reconciler.store import SqlStateStore, open_store, upgrade_state
+from reconciler.store import NoStateError, SqlStateStore, open_store, upgrade_state
 from reconciler.store.api import CallRecord, RunRecord
 
 LOCK_TIMEOUT_HELP = "Wait up to SECONDS for the state lock instead of failing at once (default: [state] lock_timeout)."
@@ -30,11 +30,9 @@ def _open_existing_or_none(settings: Settings) -> SqlStateStore | None:
     """The state if it exists; None (with a note on stderr) when there is none yet."""
     try:
         return _open(settings, create=False)
-    except StateError as exc:
-        if str(exc).startswith("no state at"):
-            click.echo(f"No state yet ({exc}): nothing is managed.", err=True)
-            return None
-        raise
+    except NoStateError as exc:
+        click.echo(f"No state yet ({exc}): nothing is managed.", err=True)
+        return None
 
 
 def _check_address(address: str) -> None:

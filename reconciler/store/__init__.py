@@ -23,9 +23,22 @@ from reconciler.store import locking, schema
 from reconciler.store import tables as t
 from reconciler.store.store import Backend, SqlStateStore
 
-__all__ = ["SqlStateStore", "display_url", "open_store", "upgrade_state"]
+__all__ = ["NoStateError", "SqlStateStore", "display_url", "open_store", "upgrade_state"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class NoStateError(StateError):
+    """There is no state at the URL yet (only raised with create=False)."""
+
+
+def _connect_error(exc: sa.exc.DBAPIError, parsed: sa.URL, shown: str) -> StateError:
+    """"cannot open state at URL: reason", with the password hidden even if the driver echoed it."""
+    text = str(exc.orig).strip().splitlines()
+    reason = text[0] if text else type(exc.orig).__name__
+    if parsed.password:
+        reason = reason.replace(str(parsed.password), "***")
+    return StateError(f"cannot open state at {shown}: {reason}")
 
 
 def display_url(url: str) -> str:
@@ -55,7 +68,7 @@ def _sqlite_engine(url: sa.URL, *, create: bool) -> Engine:
         path = Path(database)
         if not path.exists():
             if not create:
-                raise StateError(f"no state at {path}")
+                raise NoStateError(f"no state at {path}")
             path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, **kwargs)
 
@@ -64,9 +77,9 @@ def _sqlite_engine(url: sa.URL, *, create: bool) -> Engine:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # first: switching to WAL may have to wait
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -89,7 +102,7 @@ def _prepare(conn: Connection, backend: Backend, *, create: bool, shown: str, mi
         )
     revision = schema.current_revision(conn)
     if revision is None and not create:
-        raise StateError(f"no state at {shown}")
+        raise NoStateError(f"no state at {shown}")
     if revision is not None and revision not in schema.known_revisions():
         written_by = None
         if sa.inspect(conn).has_table("meta"):
@@ -130,10 +143,7 @@ def open_store(url: str, *, create: bool = True, migrate: bool = True) -> SqlSta
             lineage = _prepare(conn, backend, create=create, shown=shown, migrate=migrate)
     except sa.exc.DBAPIError as exc:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-        if parsed.password:
-            reason = reason.replace(parsed.password, "***")
-        raise StateError(f"cannot open state at {shown}: {reason}") from None
+        raise _connect_error(exc, parsed, shown) from None
     except BaseException:
         engine.dispose()
         raise
@@ -141,20 +151,23 @@ def open_store(url: str, *, create: bool = True, migrate: bool = True) -> SqlSta
 
 
 def upgrade_state(url: str) -> tuple[str | None, str]:
-    """Migrate the state at `url` to the newest schema; returns (revision before, revision after)."""
+    """Migrate the existing state at `url` to the newest schema; returns (revision before, revision after)."""
     shown = display_url(url)
-    engine = _sqlite_engine(sa.make_url(url), create=False) if _backend(sa.make_url(url)) == "sqlite" else None
-    if engine is None:
-        engine = sa.create_engine(sa.make_url(url))
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise StateError(f"invalid state URL {shown}") from None
+    backend = _backend(parsed)
+    engine = _sqlite_engine(parsed, create=False) if backend == "sqlite" else sa.create_engine(parsed)
     try:
         with engine.connect() as conn:
             conn.execution_options(couponctl_read=True)
             before = schema.current_revision(conn)
     except sa.exc.DBAPIError as exc:
-        raise StateError(f"cannot open state at {shown}: {str(exc.orig).strip()[:200]}") from None
+        raise _connect_error(exc, parsed, shown) from None
     finally:
         engine.dispose()
     if before is None:
-        raise StateError(f"no state at {shown}")
+        raise NoStateError(f"no state at {shown}")
     open_store(url, create=False).close()
     return before, schema.head_revision()

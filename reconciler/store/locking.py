@@ -90,6 +90,12 @@ def age(since_iso: str, now: datetime | None = None) -> str:
     return f"{secs}s"
 
 
+def db_error(exc: sa.exc.DBAPIError, doing: str) -> StateError:
+    """A StateError carrying the driver's first line only (never SQLAlchemy's SQL, parameters or URL)."""
+    text = str(exc.orig).strip().splitlines()
+    return StateError(f"{doing}: {text[0] if text else type(exc.orig).__name__}")
+
+
 def lock_error(holder: LockInfo, *, backend: str) -> LockError:
     """The error naming who holds the lock, for how long, and what to do."""
     lines = [f"It has been held for {age(holder.acquired_at)}."]
@@ -174,12 +180,21 @@ def _sqlite_try(engine: Engine, info: LockInfo) -> LockInfo | None:
 @contextmanager
 def sqlite_lock(engine: Engine, operation: str, timeout: float) -> Iterator[LockInfo]:
     info = new_lock_info(operation)
-    _wait(lambda: _sqlite_try(engine, info), timeout, "sqlite")
+    try:
+        _wait(lambda: _sqlite_try(engine, info), timeout, "sqlite")
+    except sa.exc.DBAPIError as exc:
+        raise db_error(exc, "cannot take the state lock") from None
     try:
         yield info
     finally:
-        with engine.begin() as conn:
-            conn.execute(sa.delete(t.lock).where(t.lock.c.lock_id == info.lock_id))
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.delete(t.lock).where(t.lock.c.lock_id == info.lock_id))
+        except sa.exc.DBAPIError as exc:
+            raise db_error(
+                exc, f"could not release state lock {info.lock_id}; release it with `couponctl state unlock "
+                f"{info.lock_id}`"
+            ) from None
 
 
 def sqlite_current(engine: Engine) -> LockInfo | None:
@@ -242,27 +257,34 @@ def _pg_try(conn: Connection, info: LockInfo) -> LockInfo | None:
 
 @contextmanager
 def postgres_lock(engine: Engine, operation: str, timeout: float) -> Iterator[LockInfo]:
-    info = new_lock_info(operation)
-    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    clean = False
-    try:
-        _wait(lambda: _pg_try(conn, info), timeout, "postgresql")
-        try:
-            from sqlalchemy.dialects.postgresql import insert
+    from sqlalchemy.dialects.postgresql import insert
 
+    info = new_lock_info(operation)
+    held = False
+    try:
+        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    except sa.exc.DBAPIError as exc:
+        raise db_error(exc, "cannot take the state lock") from None
+    try:
+        try:
+            _wait(lambda: _pg_try(conn, info), timeout, "postgresql")
+            held = True
             stmt = insert(t.lock).values(id=1, **_row_values(info))
             conn.execute(stmt.on_conflict_do_update(index_elements=[t.lock.c.id], set_=_row_values(info)))
-            yield info
-        finally:
-            conn.execute(sa.delete(t.lock).where(t.lock.c.lock_id == info.lock_id))
-            conn.execute(
-                sa.text("SELECT pg_advisory_unlock(:k1, :k2)"), {"k1": PG_LOCK_KEYS[0], "k2": PG_LOCK_KEYS[1]}
-            )
-        clean = True
+        except sa.exc.DBAPIError as exc:
+            raise db_error(exc, "cannot take the state lock") from None
+        yield info
     finally:
-        if not clean:
-            # never hand a connection that may still hold the advisory lock back to the pool
-            conn.invalidate()
+        if held:
+            try:
+                conn.execute(sa.delete(t.lock).where(t.lock.c.lock_id == info.lock_id))
+                conn.execute(
+                    sa.text("SELECT pg_advisory_unlock(:k1, :k2)"), {"k1": PG_LOCK_KEYS[0], "k2": PG_LOCK_KEYS[1]}
+                )
+            except sa.exc.DBAPIError:
+                # The session is broken or gone, and its advisory lock with it. Never hand this connection back
+                # to the pool: discard it (closing the session frees the lock if the server still has it).
+                conn.invalidate()
         conn.close()
 
 

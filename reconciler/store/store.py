@@ -436,10 +436,13 @@ class SqlStateStore:
     def force_unlock(self, lock_id: str) -> None:
         """Release a lock left behind by a run that is gone. Refuses an unknown or mismatched id, and a holder that
         is provably alive (SQLite: a live pid on this host; PostgreSQL: a live session holding the advisory lock)."""
-        if self._backend == "postgresql":
-            locking.postgres_force_unlock(self._engine, lock_id)
-        else:
-            locking.sqlite_force_unlock(self._engine, lock_id)
+        try:
+            if self._backend == "postgresql":
+                locking.postgres_force_unlock(self._engine, lock_id)
+            else:
+                locking.sqlite_force_unlock(self._engine, lock_id)
+        except sa.exc.DBAPIError as exc:
+            raise locking.db_error(exc, f"cannot unlock the state at {self._display_url}") from None
 
     def close(self) -> None:
         self._engine.dispose()

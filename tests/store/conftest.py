@@ -33,12 +33,16 @@ def pg_url(pg_cluster: PgCluster) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of a state that does not exist yet: a SQLite file, or a fresh PostgreSQL database."""
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a state that does not exist yet: a SQLite file, or a fresh PostgreSQL database (dropped after
+    the test)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/state/couponctl.db"
+        yield f"sqlite:///{tmp_path}/state/couponctl.db"
+        return
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
-    return cluster.new_database()
+    url = cluster.new_database()
+    yield url
+    cluster.drop_database(url)
 
 
 @pytest.fixture
