@@ -196,6 +196,12 @@ class Sandbox:
             answer = self._call(route, request)
             drop = answer.status < 300 and self.faults.pick(route.operation, ("drop_after_commit",)) is not None
             return answer, drop
+        except RecursionError:  # absurdly deep JSON that the parser accepted: a malformed body, not a crash
+            if route.family == "pay":
+                return self.pay.error(
+                    PayError("PARAM_ERROR", "请求体嵌套过深", field="/", issue="nested too deeply")
+                ), False
+            return shop_error(47001, "data format error"), False
         except Exception:  # never a traceback to the caller: the real APIs answer a system error
             log.exception("sandbox: unexpected error in %s", route.operation)
             if route.family == "pay":
@@ -273,7 +279,7 @@ def _out_request_no(request: Request) -> str | None:
         import json
 
         value = json.loads(request.body).get("out_request_no")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return value if isinstance(value, str) else None
 

@@ -253,7 +253,7 @@ class ShopService:
         if page_size > MAX_PAGE_SIZE:
             raise ShopError(ERR_PAGE_SIZE, "page_size超过上限")
         offset = body.get("offset", 0)
-        if not _is_int(offset) or offset < 0:
+        if not _is_int(offset) or not 0 <= offset < 2**31:
             raise ShopError(ERR_INVALID_ARGS, "invalid args: offset must be an integer >= 0")
         total, docs = self.store.list_shop(offset, page_size)
         return shop_ok(total_num=total, result_list=docs)

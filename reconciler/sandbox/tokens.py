@@ -128,7 +128,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         raise ShopError(44002, "empty post data")
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ShopError(47001, "data format error") from None
     if not isinstance(value, dict):
         raise ShopError(47001, "data format error")

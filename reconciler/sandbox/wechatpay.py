@@ -126,7 +126,7 @@ class ProductCouponService:
     def _body(self, request: Request) -> Fields:
         try:
             value = json.loads(request.body) if request.body.strip() else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
             raise PayError("PARAM_ERROR", "请求体不是合法的 JSON", field="/", issue="body is not valid JSON") from None
         if not isinstance(value, dict):
             raise PayError("PARAM_ERROR", "请求体必须是 JSON 对象", field="/", issue="body must be a JSON object")

@@ -338,3 +338,21 @@ def test_already_exists_switch_for_create() -> None:
         assert refused.status_code == 400 and refused.json()["code"] == "ALREADY_EXISTS"
 
     run(SandboxConfig(idempotency_mismatch_code="ALREADY_EXISTS"), scenario)
+
+
+def test_absurd_bodies_are_malformed_not_crashes() -> None:
+    """Deeply nested JSON and out-of-range numbers answer 47001 / 40097 / PARAM_ERROR, never a system error."""
+
+    async def scenario(client: Client) -> None:
+        access_token = await token(client)
+        for raw in (b"[" * 100_000, b'{"a":' * 50_000, b'{"coupon":' + b'{"a":' * 900 + b"1" + b"}" * 901):
+            shop = await client.post("/shop/coupon/add", params={"access_token": access_token}, content=raw)
+            assert shop.json()["errcode"] in {47001, 990007}, shop.text
+            auth = authorization(CREDS, "POST", PRODUCTS, raw)
+            pay = await client.post(PRODUCTS, content=raw, headers={"Authorization": auth})
+            assert pay.status_code == 400 and pay.json()["code"] == "PARAM_ERROR", pay.text
+        huge = await client.post("/shop/coupon/get_list", params={"access_token": access_token},
+                                 json={"page_size": 10, "offset": 10**20})  # fmt: skip
+        assert huge.json()["errcode"] == 40097
+
+    run(SandboxConfig(), scenario)
