@@ -24,6 +24,7 @@ from pydantic_core import ErrorDetails
 
 from reconciler.errors import Diagnostic, ManifestError
 from reconciler.manifest.base import Issue, Loc
+from reconciler.manifest.cache import ManifestCache
 from reconciler.manifest.document import (
     DOCUMENT_MODELS,
     NAME_PATTERN,
@@ -38,8 +39,9 @@ from reconciler.manifest.timeutil import describe, format_unix, rfc3339_to_unix
 from reconciler.resources import DesiredCoupon, IgnoreRule, Kind, SourceRef, make_address
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
-_SEPARATOR = re.compile(r"---(?:[ \t].*)?\r?$")
-_DOC_END = re.compile(r"\.\.\.(?:[ \t].*)?\r?$")
+_FOUR_BYTE = re.compile("[\U00010000-\U0010FFFF]")
+_MARKER = re.compile(r"^(---|\.\.\.)(?=[ \t]|\r?$)(.*)$", re.MULTILINE)
+_CONTENT = re.compile(r"^(?![ \t]*(?:#|\r?$))(?!%)", re.MULTILINE)
 _YAML_RS_POSITION = re.compile(r"at line (\d+), column (\d+)")
 
 # Fields of the product-coupon create request or entity that do not belong in a manifest spec (B.2, B.9).
@@ -82,10 +84,16 @@ class _File:
     pending: list[_Pending] = field(default_factory=list)
     position: tuple[int, int] | None = None  # for file-level problems (syntax errors)
     coupons: list[tuple[DesiredCoupon, int]] = field(default_factory=list)  # with their document index
+    has_four_byte: bool = False  # any character beyond U+FFFF in the file (B.11); checked per document only then
 
 
-def load_manifests(paths: Sequence[str | Path], *, root: Path | None = None) -> LoadResult:
-    """Load, validate and normalise every manifest under `paths`; raise ManifestError with ALL problems."""
+def load_manifests(
+    paths: Sequence[str | Path], *, root: Path | None = None, cache: ManifestCache | None = None
+) -> LoadResult:
+    """Load, validate and normalise every manifest under `paths`; raise ManifestError with ALL problems.
+
+    With a `cache`, a file whose bytes (and couponctl's code) are unchanged since it last loaded cleanly is not
+    parsed or validated again (see `reconciler.manifest.cache`)."""
     root = (root or Path.cwd()).resolve()
     diagnostics: list[Diagnostic] = []
     files = _discover(paths, diagnostics)
@@ -101,7 +109,15 @@ def load_manifests(paths: Sequence[str | Path], *, root: Path | None = None) -> 
             diagnostics.append(Diagnostic(display, 1, 1, f"cannot read file: {exc.strerror}"))
             continue
         digest_parts.append((_relative(path, root), raw))
-        _load_file(entry, raw)
+        cached = None if cache is None else cache.get(display, raw)
+        if cached is not None:
+            entry.coupons = cached
+            entry.text = raw.decode("utf-8-sig")  # positions, should a cross-file check flag one of them
+            entry.doc_lines = _document_lines(entry.text)
+        else:
+            _load_file(entry, raw)
+            if cache is not None and not entry.pending:
+                cache.put(display, raw, entry.coupons)
         coupons.extend(coupon for coupon, _ in entry.coupons)
 
     by_address: dict[str, tuple[_File, int, DesiredCoupon]] = {}
@@ -192,6 +208,7 @@ def _load_file(entry: _File, raw: bytes) -> None:
         entry.pending.append(_Pending(None, Issue((), f"not UTF-8 text (byte {exc.start})"), None))
         return
     entry.text = text
+    entry.has_four_byte = not text.isascii() and _FOUR_BYTE.search(text) is not None
     try:
         parsed = yaml_rs.loads(text, parse_datetime=False)
     except yaml_rs.YAMLDecodeError as exc:
@@ -275,7 +292,8 @@ def _load_document(entry: _File, index: int, document: Any) -> DesiredCoupon | N
     else:
         issues = product_rules(model.spec)
         body = model.spec.model_dump(exclude_none=True)
-        issues += four_byte_issues(body, ("spec",))
+        if entry.has_four_byte:
+            issues += four_byte_issues(body, ("spec",))
         status = "active"
         brand_id = model.brand_id
     rules: list[IgnoreRule] = []
@@ -411,33 +429,38 @@ def _find_duplicate_key(text: str) -> tuple[tuple[int, int], str] | None:
 def _document_lines(text: str) -> list[int]:
     """The 1-based line where each document of a multi-document YAML text starts, by scanning for `---`.
 
-    Cheap and good enough for well-formed manifests; `_load_file` falls back to PyYAML when the count of
-    documents found here differs from the parser's.
+    Cheap (regular expressions over the text, no parsing) and good enough for well-formed manifests;
+    `_load_file` falls back to PyYAML when the count of documents found here differs from the parser's.
+    An empty document starts at its `---` line.
     """
+    line, counted = 1, 0
+
+    def line_of(pos: int) -> int:
+        nonlocal line, counted
+        line += text.count("\n", counted, pos)
+        counted = pos
+        return line
+
+    def first_content(begin: int, end: int) -> int | None:
+        found = _CONTENT.search(text, begin, end)
+        return found.start() if found is not None and found.start() < end else None
+
+    markers = list(_MARKER.finditer(text))
     starts: list[int] = []
-    current: int | None = None
-    explicit = False
-    separator_line = 1
-    for number, line in enumerate(text.split("\n"), 1):
-        if line.startswith("---") and _SEPARATOR.match(line):
-            if current is not None or explicit:
-                starts.append(current if current is not None else separator_line)
-            current, explicit, separator_line = None, True, number
-            rest = line[3:].strip()
-            if rest and not rest.startswith("#"):
-                current = number
+    head = first_content(0, markers[0].start() if markers else len(text))
+    if head is not None:
+        starts.append(line_of(head))
+    for i, marker in enumerate(markers):
+        end = markers[i + 1].start() if i + 1 < len(markers) else len(text)
+        rest = marker.group(2).strip()
+        if marker.group(1) == "---" and rest and not rest.startswith("#"):
+            starts.append(line_of(marker.start()))
             continue
-        if line.startswith("...") and _DOC_END.match(line):
-            if current is not None or explicit:
-                starts.append(current if current is not None else separator_line)
-            current, explicit = None, False
-            continue
-        if current is None:
-            stripped = line.strip()
-            if stripped and not stripped.startswith("#") and not (not explicit and line.startswith("%")):
-                current = number
-    if current is not None or explicit:
-        starts.append(current if current is not None else separator_line)
+        content = first_content(marker.end(), end)
+        if content is not None:
+            starts.append(line_of(content))
+        elif marker.group(1) == "---":
+            starts.append(line_of(marker.start()))
     return starts or [1]
 
 

@@ -7,6 +7,7 @@ Times are normalised to RFC3339 in +08:00 (see timeutil).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
@@ -17,11 +18,13 @@ from reconciler.manifest import limits
 from reconciler.manifest.base import Issue, Loc, StrictModel
 from reconciler.manifest.timeutil import rfc3339_to_unix, to_rfc3339_cn
 
+_HTTPS_URL = re.compile(r"https://\S+")
+
 
 def _https_url(value: str) -> str:
     # Images must come from the product-coupon image-upload API (B.3), which returns https URLs; we can only
     # check the shape offline (our default).
-    if not value.startswith("https://") or len(value) <= len("https://") or any(c.isspace() for c in value):
+    if _HTTPS_URL.fullmatch(value) is None:
         raise PydanticCustomError("url", "must be an https:// URL (from the image-upload API, B.3)")
     return value
 

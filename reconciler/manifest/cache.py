@@ -1,0 +1,121 @@
+"""A content-keyed cache of validated manifest files, so re-planning an unchanged repository skips the YAML parse
+and the model validation of every file that did not change.
+
+An entry is the list of `DesiredCoupon`s one file produced, stored as JSON (never pickle: a cache file can only
+ever yield data). Its key is the sha256 of the file's bytes, its displayed path (coupons carry `file:line`) and a
+fingerprint of everything validation depends on: the couponctl version, the source of `reconciler.manifest` and
+`reconciler.resources`, and the versions of yaml_rs and pydantic-core. Any change to one of them is a miss; only a
+file that loaded with no diagnostic at all is stored, so warnings and errors are always computed afresh. Cross-file
+checks (duplicate addresses and out_coupon_ids) and the plan-time claim-window check are never cached.
+
+The cache lives beside a SQLite state database (`<state dir>/cache/manifests/`), and only when there is a
+couponctl.toml; set COUPONCTL_MANIFEST_CACHE=0 to turn it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler.resources import DesiredCoupon, IgnoreRule, SourceRef
+
+if TYPE_CHECKING:
+    from reconciler.config import Settings
+
+FORMAT = 1  # bump when the entry layout changes
+DISABLE_ENV = "COUPONCTL_MANIFEST_CACHE"
+
+_fingerprint: bytes | None = None
+
+
+def code_fingerprint() -> bytes:
+    """sha256 over what validation depends on (computed once per process; reading the sources costs ~1 ms)."""
+    global _fingerprint
+    if _fingerprint is None:
+        import pydantic_core
+        import yaml_rs
+
+        from reconciler import __version__
+
+        hasher = hashlib.sha256(f"{FORMAT}\0{__version__}\0{pydantic_core.__version__}\0".encode())
+        hasher.update(str(getattr(yaml_rs, "__version__", "")).encode())
+        package = Path(__file__).resolve().parent
+        for source in [*sorted(package.glob("*.py")), package.parent / "resources.py"]:
+            hasher.update(source.name.encode() + b"\0" + source.read_bytes())
+        _fingerprint = hasher.digest()
+    return _fingerprint
+
+
+def _encode(coupon: DesiredCoupon, index: int) -> list[Any]:
+    s = coupon.source
+    rules = [[r.path, r.reason] for r in coupon.ignore_drift]
+    return [index, coupon.kind, coupon.name, coupon.status, coupon.body, s.file, s.line, s.col, coupon.protect,
+            coupon.brand_id, rules]
+
+
+def _decode(item: list[Any]) -> tuple[DesiredCoupon, int]:
+    index, kind, name, status, body, file, line, col, protect, brand_id, rules = item
+    coupon = DesiredCoupon(
+        kind=kind, name=name, status=status, body=body, source=SourceRef(file, line, col), protect=protect,
+        brand_id=brand_id, ignore_drift=tuple(IgnoreRule(path, reason) for path, reason in rules),
+    )
+    return coupon, index
+
+
+class ManifestCache:
+    """Validated coupons of manifest files, by content. Reads and writes never raise: a broken entry is a miss."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, display: str, raw: bytes) -> Path:
+        hasher = hashlib.sha256(code_fingerprint())
+        hasher.update(display.encode("utf-8") + b"\0" + raw)
+        key = hasher.hexdigest()
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, display: str, raw: bytes) -> list[tuple[DesiredCoupon, int]] | None:
+        path = self._path(display, raw)
+        try:
+            items = json.loads(path.read_bytes())
+            coupons = [_decode(item) for item in items]
+        except (OSError, ValueError, TypeError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return coupons
+
+    def put(self, display: str, raw: bytes, coupons: Sequence[tuple[DesiredCoupon, int]]) -> None:
+        path = self._path(display, raw)
+        try:
+            data = json.dumps([_encode(c, i) for c, i in coupons], ensure_ascii=False, separators=(",", ":"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(data)
+            os.replace(tmp, path)  # atomic: a concurrent reader sees the whole entry or none
+        except (OSError, TypeError, ValueError):
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(tmp)
+
+
+def cache_for(settings: Settings) -> ManifestCache | None:
+    """The cache of this project: beside a SQLite state database, when there is a couponctl.toml (never in an
+    arbitrary working directory), unless COUPONCTL_MANIFEST_CACHE=0."""
+    if os.environ.get(DISABLE_ENV, "1").strip().lower() in {"0", "false", "no", "off"}:
+        return None
+    if settings.config_file is None:
+        return None
+    url = settings.state_url
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == "sqlite:///:memory:":
+        return None
+    return ManifestCache(Path(url[len(prefix) :]).parent / "cache" / "manifests")
