@@ -25,6 +25,7 @@ STORE_SCOPES = ("NONE", "ALL", "SPECIFIC")
 WEEK_DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 RULE_KEY = {"NORMAL": "normal_coupon", "DISCOUNT": "discount_coupon", "EXCHANGE": "exchange_coupon"}
 MAX_COUNT = 100_000_000  # B.4 stock_send_rule caps
+_FOUR_BYTE = re.compile("[\U00010000-\U0010FFFF]")  # characters that take 4 bytes in UTF-8
 
 
 def _is_int(value: Any) -> bool:
@@ -41,7 +42,7 @@ def check_strings(value: Any, pointer: str, reject_4byte: bool) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             check_strings(item, f"{pointer}/{index}", reject_4byte)
-    elif isinstance(value, str) and reject_4byte and any(ord(ch) > 0xFFFF for ch in value):
+    elif isinstance(value, str) and reject_4byte and not value.isascii() and _FOUR_BYTE.search(value):
         raise param_error(pointer, "contains a 4-byte UTF-8 character, which APIv3 does not accept")
 
 
