@@ -12,9 +12,6 @@ from pydantic import Field, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-SCHEMA_ID = "https://couponctl.dev/schema/manifest.json"
-
-
 class _NoNullSchema(GenerateJsonSchema):
     """Optional fields may be omitted but never null (B.11), so `X | None` is rendered as plain `X`."""
 
@@ -38,7 +35,6 @@ def manifest_json_schema() -> dict[str, Any]:
     schema = adapter.json_schema(schema_generator=_NoNullSchema, mode="validation")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
         "title": "couponctl manifest document",
         "description": "One YAML document of a couponctl manifest: a ShopCoupon or a ProductCoupon (design §1.2).",
         **schema,
