@@ -127,6 +127,16 @@ def _prepare(conn: Connection, backend: Backend, *, create: bool, shown: str, mi
     return str(lineage)
 
 
+def _current_lineage(engine: Engine) -> str | None:
+    """The lineage when the state exists at the newest revision (the usual case, read without any lock)."""
+    with engine.connect() as conn:
+        conn.execution_options(couponctl_read=True)
+        if schema.current_revision(conn) != schema.head_revision():
+            return None
+        lineage = conn.execute(sa.select(t.meta.c.lineage).where(t.meta.c.id == 1)).scalar()
+        return None if lineage is None else str(lineage)
+
+
 def open_store(url: str, *, create: bool = True, migrate: bool = True) -> SqlStateStore:
     """Open (and with `create`, create) the state at `url`; pending migrations are applied (unless `migrate` is
     False, which refuses an outdated schema instead). Raises StateVersionError for a state written by a newer
@@ -139,8 +149,10 @@ def open_store(url: str, *, create: bool = True, migrate: bool = True) -> SqlSta
     backend = _backend(parsed)
     engine = _sqlite_engine(parsed, create=create) if backend == "sqlite" else sa.create_engine(parsed)
     try:
-        with engine.begin() as conn:
-            lineage = _prepare(conn, backend, create=create, shown=shown, migrate=migrate)
+        lineage = _current_lineage(engine)
+        if lineage is None:  # new, or at an older revision: check, migrate and create under the write lock
+            with engine.begin() as conn:
+                lineage = _prepare(conn, backend, create=create, shown=shown, migrate=migrate)
     except sa.exc.DBAPIError as exc:
         engine.dispose()
         raise _connect_error(exc, parsed, shown) from None

@@ -199,6 +199,7 @@ def sqlite_lock(engine: Engine, operation: str, timeout: float) -> Iterator[Lock
 
 def sqlite_current(engine: Engine) -> LockInfo | None:
     with engine.connect() as conn:
+        conn.execution_options(couponctl_read=True)  # a plain BEGIN: reading never waits for a writer
         return read_lock_row(conn)
 
 
