@@ -21,18 +21,20 @@ import asyncio
 import os
 import signal
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from reconciler.apply.outcome import state_after_call
 from reconciler.apply.pacing import Pacer
 from reconciler.errors import SignatureError, TransientUpstreamError, UpstreamError
-from reconciler.plan.model import Action, Call, Plan
+from reconciler.plan.model import Action, ActionType, Call, Plan
+from reconciler.plan.request_numbers import payload_digest
 from reconciler.providers.base import CallResult, Provider
-from reconciler.resources import ResourceState, digest
+from reconciler.resources import ResourceState
 from reconciler.store.api import CallRecord, StateStore
 
 Status = Literal["applied", "failed", "not_started", "partial"]
+STATE_ONLY = (ActionType.FORGET, ActionType.UPDATE)  # actions that may change state without a call
 
 # TEST ONLY (tests/reliability, docs/reliability.md): `COUPONCTL_TEST_CRASH_AT=<event>:<n>` makes the process
 # SIGKILL itself at the n-th `<event>` of the run, where event is `after_intent` (intent committed, call not sent),
@@ -96,10 +98,6 @@ def provider_for(operation: str, providers: Mapping[str, Provider]) -> Provider:
     return providers[family]
 
 
-def payload_digest(payload: Mapping[str, Any]) -> str:
-    return digest(dict(payload))
-
-
 class Applier:
     """Runs the calls of a plan against the providers, recording everything in the state store."""
 
@@ -138,22 +136,34 @@ class Applier:
                     return
                 await self._apply_action(action, results[action.address])
 
-        work = [a for a in plan.actions if a.applyable and (a.calls or a.type.value == "forget")]
+        work = [a for a in plan.actions if a.applyable and (a.calls or a.type in STATE_ONLY)]
         await asyncio.gather(*(run(a) for a in work))
         for action in plan.actions:  # nothing to call (deferred, not applied): nothing to do, nothing failed
-            if not action.calls and action.type.value != "forget" and results[action.address].status == "not_started":
+            if not action.calls and action.type not in STATE_ONLY and results[action.address].status == "not_started":
                 results[action.address].status = "applied"
         report.calls = self.calls_made
         report.stopped_by = self._stop
         return report
 
     async def _apply_action(self, action: Action, result: ActionResult) -> None:
-        if action.type.value == "forget":
+        if action.type is ActionType.FORGET:
             self.store.remove(action.address)
             result.status = "applied"
             self._emit("applied", result)
             return
         previous = self.store.get(action.address)
+        if not action.calls and previous is not None:  # protect-only update: state, no upstream call
+            self.store.put(
+                replace(
+                    previous,
+                    protect=action.protect,
+                    desired_digest=action.desired_digest or "",
+                    updated_at=self.now_iso(),
+                )
+            )
+            result.status = "applied"
+            self._emit("applied", result)
+            return
         self._emit("start", result)
         for call in action.calls:
             try:

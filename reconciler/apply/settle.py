@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.apply.applier import Applier, payload_digest, provider_for
+from reconciler.apply.applier import Applier, provider_for
+from reconciler.apply.outcome import state_after_call
 from reconciler.errors import UpstreamError
 from reconciler.plan.model import Action, ActionType, Call
-from reconciler.plan.request_numbers import out_request_no
+from reconciler.plan.request_numbers import out_request_no, payload_digest
 from reconciler.resources import ResourceState
 from reconciler.store.api import CallRecord, Intent
 
@@ -67,8 +68,6 @@ async def _settle_intent(applier: Applier, intent: Intent) -> Settlement:
             if exc.address is None:
                 raise exc.with_address(intent.address) from None
             raise
-        from reconciler.apply.outcome import state_after_call
-
         change = state_after_call(action, call, result, previous, applier.now_iso())
         store.close_intent(
             intent.intent_id,

@@ -139,4 +139,5 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return any(a.calls or a.type is ActionType.FORGET for a in self.actions)
+        # FORGET and call-less UPDATE (protect) change state only; they are changes all the same.
+        return any(a.calls or a.type in (ActionType.FORGET, ActionType.UPDATE) for a in self.actions)

@@ -340,6 +340,8 @@ def make_plan(
             action = _plan_shop(ctx, address, want, have)
         else:
             action = _plan_product(ctx, address, want, have)
+        if action is None and want is not None and have is not None and want.protect != have.protect:
+            action = _protect_only(address, want, have)
         if action is None:
             unchanged += 1
         else:
@@ -363,6 +365,29 @@ def make_plan(
         refreshed=refreshed,
         git_commit=git_commit,
         unchanged=unchanged,
+    )
+
+
+def _protect_only(address: str, want: DesiredCoupon, have: ResourceState) -> Action:
+    """Only `protect` changed: it lives in couponctl's state (design §1.2), so apply writes it without a call.
+
+    Without this action a coupon declared `protect: true` later would keep `protect: false` in state, and its
+    removal from the manifests would then not be blocked.
+    """
+    return Action(
+        address=address,
+        kind=want.kind,
+        type=ActionType.UPDATE,
+        before=have.upstream,
+        after=want.body,
+        changes=(FieldChange("protect", "change", have.protect, want.protect),),
+        upstream_id=have.upstream_id,
+        status_before=have.status,
+        status_after=have.status,
+        reason="protect is kept in couponctl's state: no upstream call",
+        source=want.source,
+        protect=want.protect,
+        brand_id=have.brand_id,
     )
 
 

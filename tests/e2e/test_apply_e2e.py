@@ -101,3 +101,23 @@ def test_draft_shop_coupon_change_is_one_update(project: Project) -> None:
     assert [c["operation"] for c in project.mutating_calls()] == ["shop.update"]
     shop = project.shop_coupons()
     assert shop[0]["coupon_info"]["discount_info"]["discount_fee"] == 800
+
+
+def test_protect_set_later_is_stored_and_then_blocks_removal(project: Project) -> None:
+    """Adding `protect: true` to an applied coupon is written to state without a call; removing the coupon from
+    the manifests is then blocked instead of voiding it."""
+    doc = coupons.shop_active()
+    use_docs(project, [doc])
+    project.run("apply", "--auto-approve", check=True)
+    doc["protect"] = True
+    use_docs(project, [doc])
+    project.sandbox.clear_calls()
+    project.run("apply", "--auto-approve", check=True)
+    assert project.mutating_calls() == []
+    shown = json.loads(project.run("state", "show", "shop_coupon.e2e-store-100-off-20", check=True).stdout)
+    assert shown["protect"] is True
+    use_docs(project, [coupons.shop_draft()])
+    plan = project.run("plan")
+    assert plan.returncode == 1
+    assert "protect" in plan.stdout
+    assert project.mutating_calls() == []
