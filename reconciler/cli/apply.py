@@ -138,7 +138,7 @@ async def _apply(
             if not auto_approve:
                 _confirm()
         if not plan.applyable:
-            raise PlanError("the plan contains blocked changes; nothing was applied")
+            raise PlanError(_blocked(plan))
         if not plan.has_changes:
             click.echo("No changes. Coupons match the manifests.")
             return None, plan
@@ -169,6 +169,12 @@ async def _fresh_plan(
     print_warnings(inputs.warnings)
     emit_plan(inputs.plan, "text", color=color)
     return inputs.plan
+
+
+def _blocked(plan: Plan) -> str:
+    from reconciler.plan.render_text import blocked_message
+
+    return (blocked_message(plan) or "the plan contains blocked changes") + "\nNothing was applied."
 
 
 def _max_age(settings: Settings) -> Any:

@@ -55,9 +55,9 @@ def plan(
         if fmt == "text":
             click.echo(f"\nSaved the plan to {out}. Apply it exactly with: couponctl apply {out}")
     if not inputs.plan.applyable:
-        raise PlanError(
-            "the plan contains blocked changes (see `blocked` above with their remedies); nothing can be applied"
-        )
+        from reconciler.plan.render_text import blocked_message
+
+        raise PlanError(blocked_message(inputs.plan) or "the plan contains blocked changes")
     if detailed_exitcode and inputs.plan.has_changes:
         ctx.exit(2)
 
