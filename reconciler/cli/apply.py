@@ -132,7 +132,7 @@ async def _apply(
         else:
             plan = await _fresh_plan(settings, store, targets, refresh, color)
             if not plan.applyable:
-                raise PlanError("the plan contains blocked changes (see their remedies above); nothing was applied")
+                raise PlanError(_blocked(plan))
             if not plan.has_changes:
                 return None, plan
             if not auto_approve:
