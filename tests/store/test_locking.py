@@ -178,17 +178,26 @@ def test_sqlite_lock_from_another_host_needs_an_explicit_unlock(tmp_path: Path) 
         store.close()
 
 
-def test_concurrent_writers_lose_nothing(store: SqlStateStore, store_url: str) -> None:
-    """Two processes writing through the journal at the same time: every write lands and the serial counts each."""
+def test_concurrent_writers_lose_nothing(store_url: str) -> None:
+    """Two processes creating the same new state and writing through the journal at the same time: one lineage,
+    every write lands, and the serial counts each."""
     helper = Path(__file__).with_name("write_many.py")
     n = 60
     procs = [
-        subprocess.Popen([sys.executable, str(helper), store_url, name, str(n)], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, str(helper), store_url, name, str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )
         for name in ("left", "right")
     ]
-    errors = [p.communicate(timeout=60)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], errors
-    assert len(store.resources()) == 2 * n
-    assert store.serial == 2 * n
-    assert store.open_intents() == []
-    assert [r.outcome for r in store.runs()] == ["ok", "ok"]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+    store = open_store(store_url, create=False)
+    try:
+        assert {out.strip() for out, _ in outputs} == {store.lineage}
+        assert len(store.resources()) == 2 * n
+        assert store.serial == 2 * n
+        assert store.open_intents() == []
+        assert [r.outcome for r in store.runs()] == ["ok", "ok"]
+    finally:
+        store.close()

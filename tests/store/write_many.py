@@ -1,4 +1,5 @@
-"""Test helper process: write N resources (each through the intent journal) into the state at URL.
+"""Test helper process: write N resources (each through the intent journal) into the state at URL (creating it
+if needed), then print the lineage.
 
     python tests/store/write_many.py URL PREFIX N
 """
@@ -26,6 +27,7 @@ def main(url: str, prefix: str, n: int) -> None:
         )
         store.close_intent(intent, call=CallRecord(address, "shop.add", "ok"), put=resource)
     store.end_run(run, "ok", {"written": n})
+    print(store.lineage, flush=True)
     store.close()
 
 
