@@ -98,3 +98,64 @@ def test_millisecond_times_are_refused_with_the_hint(value: int) -> None:
     (diagnostic,) = caught.value.diagnostics
     assert diagnostic.message == f"expected Unix seconds, got {value} (milliseconds? WeChat wants seconds)"
     assert (diagnostic.line, diagnostic.col) == (13, 19)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**14), 10**14) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+BASES = [
+    Path(__file__).resolve().parents[2] / "tests/good_manifests/doc_examples/product-coupon-create.yaml",
+    Path(__file__).resolve().parents[2] / "tests/good_manifests/progressive-bundle.yaml",
+]
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            out += _paths(item, (*prefix, i))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(BASES), st.data(), JSON_VALUES)
+def test_any_mangled_document_gives_diagnostics_never_a_crash(base: Path, data: st.DataObject, junk: Any) -> None:
+    """Replacing any subtree of a valid manifest with arbitrary data yields located diagnostics, never another error."""
+    import yaml_rs
+
+    document = yaml_rs.loads(base.read_text(encoding="utf-8"), parse_datetime=False)
+    path = data.draw(st.sampled_from(_paths(document)))
+    if not path:
+        document = junk
+    else:
+        holder = document
+        for part in path[:-1]:
+            holder = holder[part]
+        holder[path[-1]] = junk
+    text = json.dumps(document, ensure_ascii=False, indent=1)
+    try:
+        result = _load(text)
+    except ManifestError as err:
+        assert err.diagnostics
+        for diagnostic in err.diagnostics:
+            assert diagnostic.line >= 1 and diagnostic.col >= 1 and diagnostic.message
+    else:
+        assert len(result.coupons) == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(BASES), st.data(), st.text(alphabet=" \t\n:-[]{}#&*!|>'\"%@`,?abc1", min_size=1, max_size=6))
+def test_any_text_corruption_gives_diagnostics_never_a_crash(base: Path, data: st.DataObject, junk: str) -> None:
+    """Splicing YAML punctuation anywhere into a valid manifest yields located diagnostics or a valid load."""
+    text = base.read_text(encoding="utf-8")
+    at = data.draw(st.integers(0, len(text)))
+    try:
+        _load(text[:at] + junk + text[at:])
+    except ManifestError as err:
+        assert all(d.line >= 1 and d.col >= 1 and d.message for d in err.diagnostics)
