@@ -198,7 +198,7 @@ class SqlStateStore:
             "protect": r.protect,
             "brand_id": r.brand_id,
             "extra": canonical_json(r.extra),
-            "updated_at": now,
+            "updated_at": r.updated_at or now,  # the caller's clock when it passes one (tests, replays)
         }
         stmt = self._insert(t.resources).values(address=r.address, created_at=r.created_at or now, **values)
         conn.execute(stmt.on_conflict_do_update(index_elements=[t.resources.c.address], set_=values))
@@ -215,7 +215,10 @@ class SqlStateStore:
             )
 
     def put(self, resource: ResourceState) -> int:
-        """Insert or replace one resource (keeping its first created_at); returns the new serial."""
+        """Insert or replace one resource; returns the new serial.
+
+        created_at is kept from the first time the address was stored (or taken from `resource` on insert);
+        updated_at is `resource.updated_at` when set, else now. Empty timestamps mean "now"."""
         with self._write() as conn:
             self._put(conn, resource)
             return self._bump(conn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -113,6 +114,16 @@ def test_put_replaces_but_keeps_created_at(store: SqlStateStore) -> None:
     assert second.upstream["status"] == 4
     assert second.created_at == first.created_at
     assert second.updated_at > first.updated_at
+
+
+def test_put_uses_the_callers_timestamps_when_given(store: SqlStateStore) -> None:
+    """Timestamps set by the caller's clock are stored as given; created_at stays the first one on replace."""
+    first = replace(shop("a"), created_at="2026-11-11T00:00:00.000000Z", updated_at="2026-11-11T00:00:00.000000Z")
+    store.put(first)
+    store.put(replace(first, created_at="2026-11-12T00:00:00.000000Z", updated_at="2026-11-12T00:00:00.000000Z"))
+    got = store.get("shop_coupon.a")
+    assert got is not None
+    assert (got.created_at, got.updated_at) == ("2026-11-11T00:00:00.000000Z", "2026-11-12T00:00:00.000000Z")
 
 
 def test_resources_round_trips_nested_json_with_chinese_text(store: SqlStateStore) -> None:
