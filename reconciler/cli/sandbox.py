@@ -32,7 +32,7 @@ Examples:
 """
 
 
-@click.group()
+@click.group(epilog="\b\nExample:\n  couponctl sandbox serve --port 8787 --keys-dir /tmp/sandbox-keys")
 def sandbox() -> None:
     """The local emulator of both WeChat coupon APIs."""
 

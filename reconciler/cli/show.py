@@ -10,7 +10,10 @@ from reconciler.cli import app
 from reconciler.errors import SavedPlanError
 
 
-@click.command()
+@click.command(
+    epilog="\b\nExamples:\n  couponctl show plan.bin\n  couponctl show plan.bin --format markdown > plan.md\n"
+    "  couponctl show plan.bin --format json | jq .summary"
+)
 @click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--format",
