@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from reconciler.sandbox.app import InjectedConnectionDrop, Sandbox, create_app
 from reconciler.sandbox.config import (
+    BRAND_OPERATIONS,
     DEFAULT_RATE_LIMITS,
     OPERATIONS,
     PRODUCT_OPERATIONS,
@@ -27,6 +28,7 @@ from reconciler.sandbox.credentials import (
 )
 
 __all__ = [
+    "BRAND_OPERATIONS",
     "DEFAULT_RATE_LIMITS",
     "OPERATIONS",
     "PRODUCT_OPERATIONS",

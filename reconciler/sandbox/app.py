@@ -34,9 +34,10 @@ from reconciler.sandbox.messages import (
     shop_error,
 )
 from reconciler.sandbox.shop import ENDPOINTS, USER_COUPON_ENDPOINTS, ShopService
+from reconciler.sandbox.signing import BRAND_SCHEME
 from reconciler.sandbox.store import Store
 from reconciler.sandbox.tokens import TokenService
-from reconciler.sandbox.wechatpay import PREFIX, ProductCouponService
+from reconciler.sandbox.wechatpay import BRAND_PREFIX, PREFIX, ProductCouponService
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -62,8 +63,9 @@ class Route:
 
     family: str  # "token" | "shop" | "pay" | "admin" | "unknown"
     operation: str
-    handler: Callable[[Request, str], Answer] | None = None
+    handler: Callable[[Request, Any], Answer] | None = None
     allowed: tuple[str, ...] = ()
+    brand: bool = False  # a WeChat Pay brand route (`/brand/...`, reference C.2)
 
 
 def redact(path: str) -> str:
@@ -136,47 +138,52 @@ class Sandbox:
             if name in ENDPOINTS or name in USER_COUPON_ENDPOINTS:
                 return Route("shop", f"shop.{name}", lambda r, _m: self.shop.handle(name, r), ("POST",))
         if path.startswith(("/v3/", "/brand/")):
-            return self._pay_route(path)
+            return self._pay_route(path, request.method)
         return Route("unknown", "unknown")
 
-    def _pay_route(self, path: str) -> Route:
-        pay = self.pay
-        if path == PREFIX:
-            return Route("pay", "product.create", pay.create, ("POST",))
-        if path.startswith(PREFIX + "/"):
-            parts = path[len(PREFIX) + 1 :].split("/")
-            pid = parts[0]
-            if pid:
-                match parts[1:]:
-                    case []:
-                        # GET and PATCH share the path; the method picks the operation (see `_pick_method_route`).
-                        return Route("pay", "product.get", None, ("GET", "PATCH"))
-                    case ["deactivate"]:
-                        return Route("pay", "product.deactivate", lambda r, m: pay.deactivate(r, m, pid), ("POST",))
-                    case ["stocks"]:
-                        return Route("pay", "product.stocks.list", lambda r, m: pay.list_stocks(r, m, pid), ("GET",))
-                    case ["stocks", sid] if sid:
-                        return Route("pay", "product.stocks.get", lambda r, m: pay.get_stock(r, m, pid, sid), ("GET",))
-        return Route("pay", "unknown")
+    def _pay_route(self, path: str, method: str) -> Route:
+        for prefix, namespace, brand in ((PREFIX, "product", False), (BRAND_PREFIX, "brand.product", True)):
+            route = self._product_route(path, method, prefix, namespace, brand)
+            if route is not None:
+                return route
+        return Route("pay", "unknown", brand=path.startswith("/brand/"))
 
-    def _pick_method_route(self, route: Route, request: Request) -> Route:
-        if route.operation != "product.get" or route.handler is not None:
-            return route
-        pid = request.path[len(PREFIX) + 1 :]
-        if request.method == "PATCH":
-            return Route("pay", "product.patch", lambda r, m: self.pay.patch(r, m, pid), route.allowed)
-        return Route("pay", "product.get", lambda r, m: self.pay.get(r, m, pid), route.allowed)
+    def _product_route(self, path: str, method: str, prefix: str, ns: str, brand: bool) -> Route | None:
+        pay = self.pay
+        if path == prefix:
+            return Route("pay", f"{ns}.create", pay.create, ("POST",), brand)
+        if not path.startswith(prefix + "/"):
+            return None
+        parts = path[len(prefix) + 1 :].split("/")
+        pid = parts[0]
+        if not pid:
+            return None
+        match parts[1:]:
+            case [] if method == "PATCH":
+                return Route("pay", f"{ns}.patch", lambda r, c: pay.patch(r, c, pid), ("GET", "PATCH"), brand)
+            case []:
+                return Route("pay", f"{ns}.get", lambda r, c: pay.get(r, c, pid), ("GET", "PATCH"), brand)
+            case ["deactivate"]:
+                return Route("pay", f"{ns}.deactivate", lambda r, c: pay.deactivate(r, c, pid), ("POST",), brand)
+            case ["stocks"]:
+                return Route("pay", f"{ns}.stocks.list", lambda r, c: pay.list_stocks(r, c, pid), ("GET",), brand)
+            case ["stocks", sid] if sid:
+                return Route("pay", f"{ns}.stocks.get", lambda r, c: pay.get_stock(r, c, pid, sid), ("GET",), brand)
+        return None
 
     # --- the request cycle --------------------------------------------------------------------------------------
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive)
         request = Request.from_scope(dict(scope), body)
-        route = self._pick_method_route(self.route(request), request)
+        route = self.route(request)
         if route.family == "admin":
             await _send(send, admin.handle_admin(self, request))
             return
         answer, dropped = await self._answer(route, request, receive)
+        if route.brand:
+            # C.2: brand answers name the brand scheme; the header is not covered by the signature.
+            answer.headers = [(k, BRAND_SCHEME if k == "wechatpay-signature-type" else v) for k, v in answer.headers]
         self._log(route, request, None if dropped else answer, _out_request_no(request))
         if dropped:
             await send({"type": "http.response.start", "status": answer.status, "headers": _raw(answer.headers)})
@@ -196,12 +203,6 @@ class Sandbox:
             answer = self._call(route, request)
             drop = answer.status < 300 and self.faults.pick(route.operation, ("drop_after_commit",)) is not None
             return answer, drop
-        except RecursionError:  # absurdly deep JSON that the parser accepted: a malformed body, not a crash
-            if route.family == "pay":
-                return self.pay.error(
-                    PayError("PARAM_ERROR", "请求体嵌套过深", field="/", issue="nested too deeply")
-                ), False
-            return shop_error(47001, "data format error"), False
         except Exception:  # never a traceback to the caller: the real APIs answer a system error
             log.exception("sandbox: unexpected error in %s", route.operation)
             if route.family == "pay":
@@ -239,11 +240,11 @@ class Sandbox:
                 raise PayError("NOT_FOUND", "请求的资源不存在 (no such API)")
             if request.method not in route.allowed:
                 raise PayError("METHOD_NOT_ALLOWED", f"该接口不支持 {request.method} 方法")
-            mchid = self.pay.authenticate(request)
+            caller = self.pay.authenticate(request, route.brand)
             if not self.limiter.allow(route.operation):
                 raise PayError("RATELIMIT_EXCEEDED", "请求过于频繁，请稍后重试")
             assert route.handler is not None
-            return route.handler(request, mchid)
+            return route.handler(request, caller)
         except PayError as exc:
             return self.pay.error(exc)
 

@@ -31,7 +31,9 @@ PRODUCT_OPERATIONS: tuple[str, ...] = (
     "product.stocks.list",
     "product.stocks.get",
 )
-OPERATIONS: tuple[str, ...] = TOKEN_OPERATIONS + SHOP_OPERATIONS + PRODUCT_OPERATIONS
+# Brand routes (`/brand/marketing/product-coupon/...`, reference B.0/C.2): same endpoints, their own buckets.
+BRAND_OPERATIONS: tuple[str, ...] = tuple(f"brand.{op}" for op in PRODUCT_OPERATIONS)
+OPERATIONS: tuple[str, ...] = TOKEN_OPERATIONS + SHOP_OPERATIONS + PRODUCT_OPERATIONS + BRAND_OPERATIONS
 
 # Reference B.12: every product-coupon endpoint is limited to 20/s (create: 20/s in the 2025-11 doc).
 PRODUCT_RATE_PER_SECOND = 20.0
@@ -47,6 +49,8 @@ DEFAULT_RATE_LIMITS: Mapping[str, float] = MappingProxyType(
         # /cgi-bin/token only has a daily quota (2000/day, reference A.9.1), not modelled by a per-second bucket:
         # no limit by default (our default).
         **{op: PRODUCT_RATE_PER_SECOND for op in PRODUCT_OPERATIONS},
+        # Reference B.1: "20/秒（品牌ID维度）" on brand routes.
+        **{op: PRODUCT_RATE_PER_SECOND for op in BRAND_OPERATIONS},
     }
 )
 

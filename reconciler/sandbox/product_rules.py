@@ -25,7 +25,7 @@ STORE_SCOPES = ("NONE", "ALL", "SPECIFIC")
 WEEK_DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 RULE_KEY = {"NORMAL": "normal_coupon", "DISCOUNT": "discount_coupon", "EXCHANGE": "exchange_coupon"}
 MAX_COUNT = 100_000_000  # B.4 stock_send_rule caps
-_FOUR_BYTE = re.compile("[\U00010000-\U0010FFFF]")  # characters that take 4 bytes in UTF-8
+_FOUR_BYTE = re.compile("[\U00010000-\U0010ffff]")  # characters that take 4 bytes in UTF-8
 
 
 def _is_int(value: Any) -> bool:

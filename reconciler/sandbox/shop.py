@@ -134,7 +134,10 @@ def validate_coupon(coupon: Any, max_products: int) -> dict[str, Any]:
             raise ShopError(ERR_START_AFTER_END, "start time > end time")
     else:
         _int(valid, VALID_TYPES[vtype][0], where + "valid_info.", minimum=1)
-    clean = copy.deepcopy(coupon)
+    try:
+        clean = copy.deepcopy(coupon)
+    except RecursionError:  # absurdly deep extra fields: a malformed body
+        raise ShopError(47001, "data format error") from None
     for key in RESPONSE_ONLY:
         clean.pop(key, None)
     clean["coupon_info"].pop("ext_info", None)

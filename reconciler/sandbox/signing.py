@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
+BRAND_SCHEME = "WECHATPAY-BRAND-SHA256-RSA2048"  # brand routes (reference C.2): brand_id instead of mchid
 _PAIR = re.compile(r'\s*([A-Za-z_]+)\s*=\s*"([^"]*)"\s*')
 AUTH_KEYS = ("mchid", "nonce_str", "timestamp", "serial_no", "signature")
 
@@ -27,7 +28,7 @@ class SignatureProblem(Exception):
 
 @dataclass(frozen=True)
 class AuthorizationHeader:
-    """The parsed `Authorization` header of an APIv3 request."""
+    """The parsed `Authorization` header of an APIv3 request (`mchid` holds `brand_id` for the brand scheme)."""
 
     mchid: str
     nonce_str: str
@@ -52,23 +53,27 @@ def load_public_key(pem: str) -> rsa.RSAPublicKey:
     return key
 
 
-def parse_authorization(header: str | None) -> AuthorizationHeader:
-    """Parse `WECHATPAY2-SHA256-RSA2048 k="v",...` (pairs in any order, reference C.1)."""
+def parse_authorization(header: str | None, expected: str = SCHEME) -> AuthorizationHeader:
+    """Parse `WECHATPAY2-SHA256-RSA2048 k="v",...` (pairs in any order, reference C.1; brand scheme C.2)."""
     if not header:
         raise SignatureProblem("Authorization header is missing")
     scheme, _, rest = header.strip().partition(" ")
-    if scheme != SCHEME:
-        raise SignatureProblem(f"unsupported authorization scheme, expected {SCHEME}")
+    if scheme != expected:
+        raise SignatureProblem(f"unsupported authorization scheme, expected {expected}")
+    identity = "brand_id" if expected == BRAND_SCHEME else "mchid"
     values: dict[str, str] = {}
     for part in rest.split(","):
         match = _PAIR.fullmatch(part)
         if match is None:
             raise SignatureProblem("malformed Authorization header")
         values[match.group(1)] = match.group(2)
-    missing = [key for key in AUTH_KEYS if not values.get(key)]
+    keys = (identity, *AUTH_KEYS[1:])
+    missing = [key for key in keys if not values.get(key)]
     if missing:
         raise SignatureProblem(f"Authorization header lacks {', '.join(missing)}")
-    return AuthorizationHeader(**{key: values[key] for key in AUTH_KEYS})
+    return AuthorizationHeader(
+        values[identity], values["nonce_str"], values["timestamp"], values["serial_no"], values["signature"]
+    )
 
 
 def request_message(method: str, url: str, timestamp: str, nonce: str, body: bytes) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -36,6 +37,7 @@ from reconciler.sandbox.product_rules import (
     forbid_other_keys,
 )
 from reconciler.sandbox.signing import (
+    BRAND_SCHEME,
     SCHEME,
     SignatureProblem,
     load_private_key,
@@ -50,6 +52,7 @@ from reconciler.sandbox.signing import (
 from reconciler.sandbox.store import Store
 
 PREFIX = "/v3/marketing/partner/product-coupon/product-coupons"
+BRAND_PREFIX = "/brand/marketing/product-coupon/product-coupons"  # reference B.1 brand variant
 CHINA = timezone(timedelta(hours=8))
 STOCK_STATES = ("AUDITING", "SENDING", "PAUSED", "STOPPED", "DEACTIVATED")
 STOCK_FIELDS = (
@@ -63,6 +66,14 @@ STOCK_FIELDS = (
 )
 MAX_STOCK_PAGE = 50  # B.4: list stocks page_size <= 50, default 20
 MISMATCH_MESSAGE = "使用了相同单号，但与上次请求的数据不一致"  # B.9, business code 268578927
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who signed a request: a partner (owner = mchid) or, on brand routes, a brand (owner = "brand:<id>")."""
+
+    owner: str
+    brand_id: str | None = None
 
 
 def rfc3339(ts: float) -> str:
@@ -83,13 +94,30 @@ class ProductCouponService:
 
     # --- signatures ---------------------------------------------------------------------------------------------
 
-    def authenticate(self, request: Request) -> str:
-        """Verify the request signature (E Family-2 item 1); returns the caller's mchid."""
+    def authenticate(self, request: Request, brand_route: bool = False) -> Caller:
+        """Verify the request signature (E Family-2 items 1-2); returns who is calling.
+
+        Partner routes: `WECHATPAY2-SHA256-RSA2048 mchid=...` by the merchant key. Brand routes (our simplification,
+        C.2): `WECHATPAY-BRAND-SHA256-RSA2048 brand_id=...` by the same key pair and serial, for an authorised brand,
+        with the mandatory `Wechatpay-Serial` request header naming the WeChat Pay public key.
+        """
         try:
-            auth = parse_authorization(request.headers.get("authorization"))
+            auth = parse_authorization(request.headers.get("authorization"), BRAND_SCHEME if brand_route else SCHEME)
         except SignatureProblem as exc:
             raise PayError("SIGN_ERROR", f"签名错误: {exc}") from None
-        if auth.mchid != self.credentials.mchid or auth.serial_no != self.credentials.merchant_serial_no:
+        if brand_route:
+            if auth.mchid not in self.brands or auth.serial_no != self.credentials.merchant_serial_no:
+                raise PayError("SIGN_ERROR", "签名错误: 品牌ID或品牌API证书序列号不正确")
+            if request.headers.get("wechatpay-serial") != self.credentials.public_key_id:
+                # C.2: the header is mandatory and must name the brand's WeChat Pay public key (status: our default).
+                raise PayError(
+                    "PARAM_ERROR",
+                    "Wechatpay-Serial 缺失或不是该品牌的微信支付公钥ID",
+                    field="Wechatpay-Serial",
+                    issue="missing or not this brand's public key id",
+                    location="header",
+                )
+        elif auth.mchid != self.credentials.mchid or auth.serial_no != self.credentials.merchant_serial_no:
             raise PayError("SIGN_ERROR", "签名错误: 商户号或商户证书序列号不正确")
         if not auth.timestamp.isdigit():
             raise PayError("SIGN_ERROR", "签名错误: timestamp 必须是 Unix 秒")
@@ -98,7 +126,9 @@ class ProductCouponService:
         message = request_message(request.method, request.raw_url, auth.timestamp, auth.nonce_str, request.body)
         if not verify(self._merchant_key, message, auth.signature):
             raise PayError("SIGN_ERROR", "签名错误: 请检查签名串与签名值")
-        return auth.mchid
+        if brand_route:
+            return Caller(owner=f"brand:{auth.mchid}", brand_id=auth.mchid)
+        return Caller(owner=auth.mchid)
 
     def signed(self, status: int, payload: dict[str, Any] | None, business_code: int = 0) -> Answer:
         """A signed answer over the exact bytes sent (E Family-2 item 3)."""
@@ -130,22 +160,36 @@ class ProductCouponService:
             raise PayError("PARAM_ERROR", "请求体不是合法的 JSON", field="/", issue="body is not valid JSON") from None
         if not isinstance(value, dict):
             raise PayError("PARAM_ERROR", "请求体必须是 JSON 对象", field="/", issue="body must be a JSON object")
-        check_strings(value, "", self.config.reject_4byte_utf8)
+        try:
+            check_strings(value, "", self.config.reject_4byte_utf8)
+        except RecursionError:  # absurdly deep JSON that the parser still accepted
+            raise PayError("PARAM_ERROR", "请求体嵌套过深", field="/", issue="nested too deeply") from None
         return Fields(value, "")
 
     def _authorise(self, brand_id: str) -> None:
         if brand_id not in self.brands:  # E Family-2 item 4
             raise PayError("NO_AUTH", "品牌未授权当前服务商使用商品券能力")
 
-    def _load(self, mchid: str, brand_id: str, product_coupon_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def _load(self, owner: str, brand_id: str, product_coupon_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         row = self.store.get_product(product_coupon_id)
-        if row is None or row[0] != mchid or row[1]["brand_id"] != brand_id:
+        if row is None or row[0] != owner or row[1]["brand_id"] != brand_id:
             # B.6: visible only to the creating partner + brand.
             raise PayError("NOT_FOUND", "当前访问对象不存在，请确认对象属于当前品牌且由当前服务商创建")
         return row[1], row[2]
 
-    def _query_brand(self, request: Request) -> str:
+    def _query_brand(self, request: Request, caller: Caller) -> str:
+        if caller.brand_id is not None:  # brand routes carry no brand_id query parameter (B.6)
+            return caller.brand_id
         brand_id = check_brand_id(request.query, "brand_id", "query")
+        self._authorise(brand_id)
+        return brand_id
+
+    def _body_brand(self, body: Fields, caller: Caller) -> str:
+        if caller.brand_id is not None:  # brand routes: the brand is the signer, not a body field (B.0)
+            if body.has("brand_id"):
+                raise param_error("/brand_id", "is not accepted on brand routes")
+            return caller.brand_id
+        brand_id = check_brand_id(body.obj, "/brand_id", "body")
         self._authorise(brand_id)
         return brand_id
 
@@ -166,21 +210,20 @@ class ProductCouponService:
 
     # --- endpoints ----------------------------------------------------------------------------------------------
 
-    def create(self, request: Request, mchid: str) -> Answer:
+    def create(self, request: Request, caller: Caller) -> Answer:
         """POST .../product-coupons (B.5)."""
         body = self._body(request)
         out_request_no = check_out_request_no(body)
-        brand_id = check_brand_id(body.obj, "/brand_id", "body")
-        self._authorise(brand_id)
-        key = f"{mchid}|{brand_id}|POST product-coupons|{out_request_no}"
+        brand_id = self._body_brand(body, caller)
+        key = f"{caller.owner}|{brand_id}|POST product-coupons|{out_request_no}"
         with self.store.transaction():
             replay = self._idempotent(key, body.obj, create=True)
             if replay is not None:
                 return replay
             check_create(body, self.config)
             product_coupon_id = self.store.next_product_coupon_id()
-            entity, stocks, extra = self._build(product_coupon_id, body.obj)
-            self.store.put_product(mchid, entity, stocks)
+            entity, stocks, extra = self._build(product_coupon_id, {**body.obj, "brand_id": brand_id})
+            self.store.put_product(caller.owner, entity, stocks)
             return self._remember(key, body.obj, {**entity, **extra})
 
     def _build(
@@ -231,22 +274,21 @@ class ProductCouponService:
             stock_list.append(item)
         return entity, stock_list, {"stock_bundle": {"stock_bundle_id": bundle_id, "stock_list": stock_list}}
 
-    def get(self, request: Request, mchid: str, product_coupon_id: str) -> Answer:
+    def get(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
         """GET .../product-coupons/{id}?brand_id= (B.6): never returns stock data."""
-        brand_id = self._query_brand(request)
-        entity, _ = self._load(mchid, brand_id, product_coupon_id)
+        brand_id = self._query_brand(request, caller)
+        entity, _ = self._load(caller.owner, brand_id, product_coupon_id)
         return self.signed(200, entity)
 
-    def patch(self, request: Request, mchid: str, product_coupon_id: str) -> Answer:
+    def patch(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
         """PATCH .../product-coupons/{id} (B.7): only display_info, only while EFFECTIVE."""
         body = self._body(request)
         out_request_no = check_out_request_no(body)
-        brand_id = check_brand_id(body.obj, "/brand_id", "body")
-        self._authorise(brand_id)
+        brand_id = self._body_brand(body, caller)
         forbid_other_keys(body, {"out_request_no", "display_info", "brand_id"})
-        key = f"{mchid}|{brand_id}|PATCH product-coupons/{product_coupon_id}|{out_request_no}"
+        key = f"{caller.owner}|{brand_id}|PATCH product-coupons/{product_coupon_id}|{out_request_no}"
         with self.store.transaction():
-            entity, stocks = self._load(mchid, brand_id, product_coupon_id)
+            entity, stocks = self._load(caller.owner, brand_id, product_coupon_id)
             replay = self._idempotent(key, body.obj, create=False)
             if replay is not None:
                 return replay
@@ -254,19 +296,18 @@ class ProductCouponService:
             if entity["state"] != "EFFECTIVE":
                 raise invalid_request(f"商品券当前状态为 {entity['state']}，仅生效中（EFFECTIVE）的商品券可修改")
             entity["display_info"] = body.obj["display_info"]  # whole-object replacement (B.7 [INF])
-            self.store.put_product(mchid, entity, stocks)
+            self.store.put_product(caller.owner, entity, stocks)
             return self._remember(key, body.obj, entity)
 
-    def deactivate(self, request: Request, mchid: str, product_coupon_id: str) -> Answer:
+    def deactivate(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
         """POST .../product-coupons/{id}/deactivate (B.8): EFFECTIVE only; cascades to every stock; terminal."""
         body = self._body(request)
         out_request_no = check_out_request_no(body)
-        brand_id = check_brand_id(body.obj, "/brand_id", "body")
-        self._authorise(brand_id)
+        brand_id = self._body_brand(body, caller)
         forbid_other_keys(body, {"out_request_no", "deactivate_reason", "brand_id"})
-        key = f"{mchid}|{brand_id}|POST product-coupons/{product_coupon_id}/deactivate|{out_request_no}"
+        key = f"{caller.owner}|{brand_id}|POST product-coupons/{product_coupon_id}/deactivate|{out_request_no}"
         with self.store.transaction():
-            entity, stocks = self._load(mchid, brand_id, product_coupon_id)
+            entity, stocks = self._load(caller.owner, brand_id, product_coupon_id)
             replay = self._idempotent(key, body.obj, create=False)
             if replay is not None:
                 return replay
@@ -282,13 +323,13 @@ class ProductCouponService:
             for item in stocks:
                 if item["state"] != "DEACTIVATED":
                     item.update(state="DEACTIVATED", **marks)
-            self.store.put_product(mchid, entity, stocks)
+            self.store.put_product(caller.owner, entity, stocks)
             return self._remember(key, body.obj, entity)
 
-    def list_stocks(self, request: Request, mchid: str, product_coupon_id: str) -> Answer:
+    def list_stocks(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
         """GET .../product-coupons/{id}/stocks (B.4): page_size <= 50 (default 20), opaque page_token."""
-        brand_id = self._query_brand(request)
-        _, stocks = self._load(mchid, brand_id, product_coupon_id)
+        brand_id = self._query_brand(request, caller)
+        _, stocks = self._load(caller.owner, brand_id, product_coupon_id)
         query = request.query
         raw_size = query.get("page_size", "20")
         if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_STOCK_PAGE:
@@ -318,10 +359,10 @@ class ProductCouponService:
             payload["next_page_token"] = base64.urlsafe_b64encode(str(offset + page_size).encode()).decode()
         return self.signed(200, payload)
 
-    def get_stock(self, request: Request, mchid: str, product_coupon_id: str, stock_id: str) -> Answer:
+    def get_stock(self, request: Request, caller: Caller, product_coupon_id: str, stock_id: str) -> Answer:
         """GET .../product-coupons/{id}/stocks/{stock_id} (B.1)."""
-        brand_id = self._query_brand(request)
-        _, stocks = self._load(mchid, brand_id, product_coupon_id)
+        brand_id = self._query_brand(request, caller)
+        _, stocks = self._load(caller.owner, brand_id, product_coupon_id)
         for item in stocks:
             if item["stock_id"] == stock_id:
                 return self.signed(200, item)

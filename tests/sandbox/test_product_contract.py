@@ -16,6 +16,7 @@ from tests.sandbox.helpers import (
     IMAGE,
     PRODUCTS,
     PayClient,
+    authorization,
     display_info,
     product_body,
     stock,
@@ -28,11 +29,12 @@ REQUEST_ID = re.compile(r"^[0-9A-F]{16,}-(\d+)$")
 SERIAL = re.compile(r"^PUB_KEY_ID_\d{34}$")
 
 
-def assert_signed(pay: PayClient, response: httpx.Response, business_code: int = 0) -> None:
+def assert_signed(pay: PayClient, response: httpx.Response, business_code: int = 0, brand: bool = False) -> None:
     """Every answer carries the Wechatpay-* headers, a Request-ID with the business code, and a valid signature."""
     h = response.headers
     assert h["content-type"] == "application/json; charset=utf-8"
-    assert h["wechatpay-signature-type"] == "WECHATPAY2-SHA256-RSA2048"
+    scheme = "WECHATPAY-BRAND-SHA256-RSA2048" if brand else "WECHATPAY2-SHA256-RSA2048"
+    assert h["wechatpay-signature-type"] == scheme
     assert h["wechatpay-serial"] == pay.creds.public_key_id
     assert SERIAL.match(h["wechatpay-serial"])
     assert re.fullmatch(r"[0-9A-F]{32}", h["wechatpay-nonce"])
@@ -42,7 +44,9 @@ def assert_signed(pay: PayClient, response: httpx.Response, business_code: int =
     assert verify_response(pay.creds, response)
 
 
-def assert_error(pay: PayClient, response: httpx.Response, status: int, code: str, field: str | None = None) -> None:
+def assert_error(
+    pay: PayClient, response: httpx.Response, status: int, code: str, field: str | None = None, brand: bool = False
+) -> None:
     assert response.status_code == status, response.text
     body = response.json()
     assert body["code"] == code
@@ -50,7 +54,8 @@ def assert_error(pay: PayClient, response: httpx.Response, status: int, code: st
     if field is not None:
         assert body["detail"]["field"] == field, body
     assert "Traceback" not in response.text
-    assert_signed(pay, response, REQUEST_ID_CODES.get(code, int(response.headers["request-id"].rsplit("-", 1)[1])))
+    business_code = REQUEST_ID_CODES.get(code, int(response.headers["request-id"].rsplit("-", 1)[1]))
+    assert_signed(pay, response, business_code, brand)
 
 
 REQUEST_ID_CODES = {"NOT_FOUND": 268578608, "NO_AUTH": 268579803, "RATELIMIT_EXCEEDED": 270924289}
@@ -366,7 +371,6 @@ def test_signed_get_with_query_is_verified_over_path_and_query(pay: PayClient) -
     """The canonical URL includes `?query` exactly as sent (C.1): a signature over the path alone is refused."""
     pid = created(pay)["product_coupon_id"]
     url = f"{PRODUCTS}/{pid}?brand_id={pay.creds.brand_id}"
-    from tests.sandbox.helpers import authorization
 
     bad = pay.http.get(
         pay.base + url, headers={"Authorization": authorization(pay.creds, "GET", f"{PRODUCTS}/{pid}", b"")}
@@ -378,7 +382,7 @@ def test_signed_get_with_query_is_verified_over_path_and_query(pay: PayClient) -
 def test_unknown_routes_methods_and_bodies_answer_apiv3_errors(pay: PayClient, served: ServedSandbox) -> None:
     """Unknown path 404, wrong method 405, malformed JSON 400 PARAM_ERROR: all APIv3-shaped and signed (B.11)."""
     assert_error(pay, pay.send("GET", "/v3/marketing/partner/product-coupon/list-everything"), 404, "NOT_FOUND")
-    assert_error(pay, pay.send("GET", "/brand/marketing/product-coupon/product-coupons/1"), 404, "NOT_FOUND")
+    assert_error(pay, pay.send("GET", "/brand/marketing/product-coupon/everything"), 404, "NOT_FOUND", brand=True)
     assert_error(pay, pay.send("DELETE", f"{PRODUCTS}/1000000001"), 405, "METHOD_NOT_ALLOWED")
     assert_error(pay, pay.send("GET", PRODUCTS), 405, "METHOD_NOT_ALLOWED")
     assert_error(pay, pay.send("POST", PRODUCTS, raw=b"{nope"), 400, "PARAM_ERROR")
@@ -454,3 +458,52 @@ def test_deactivate_errors(pay: PayClient) -> None:
     assert_error(pay, pay.deactivate(pid, {**body, "deactivate_reason": "长" * 151}), 400, "PARAM_ERROR",
                  "/deactivate_reason")  # fmt: skip
     assert pay.get(pid).json()["state"] == "EFFECTIVE"
+
+
+BRAND = "/brand/marketing/product-coupon/product-coupons"
+
+
+def brand_send(pay: PayClient, method: str, url: str, body: Any = None, serial: str | None = None) -> httpx.Response:
+    """A brand-route request: the `WECHATPAY-BRAND-SHA256-RSA2048 brand_id=...` scheme and Wechatpay-Serial (C.2)."""
+    content = b"" if body is None else json.dumps(body).encode()
+    auth = authorization(pay.creds, method, url, content).replace(
+        f'WECHATPAY2-SHA256-RSA2048 mchid="{pay.creds.mchid}"',
+        f'WECHATPAY-BRAND-SHA256-RSA2048 brand_id="{pay.creds.brand_id}"',
+    )
+    headers = {"Authorization": auth, "Content-Type": "application/json"}
+    if serial != "":
+        headers["Wechatpay-Serial"] = serial or pay.creds.public_key_id
+    return pay.http.request(method, pay.base + url, content=content, headers=headers)
+
+
+def test_brand_routes_run_the_lifecycle_with_the_brand_scheme(pay: PayClient) -> None:
+    """Brand routes take no brand_id, use the brand scheme and answer with WECHATPAY-BRAND-SHA256-RSA2048 (C.2)."""
+    body = product_body(pay.creds, unique("brand"))
+    del body["brand_id"]
+    created = brand_send(pay, "POST", BRAND, body)
+    assert created.status_code == 200, created.text
+    assert_signed(pay, created, brand=True)
+    pid = created.json()["product_coupon_id"]
+    assert created.json()["brand_id"] == pay.creds.brand_id
+    got = brand_send(pay, "GET", f"{BRAND}/{pid}")
+    assert got.status_code == 200 and "stock" not in got.json()
+    patch = {"out_request_no": unique("bp"), "display_info": display_info(name="品牌改名字")}
+    assert brand_send(pay, "PATCH", f"{BRAND}/{pid}", patch).json()["display_info"]["name"] == "品牌改名字"
+    stocks = brand_send(pay, "GET", f"{BRAND}/{pid}/stocks").json()
+    assert stocks["total_count"] == 1
+    ended = brand_send(
+        pay, "POST", f"{BRAND}/{pid}/deactivate", {"out_request_no": unique("bd"), "deactivate_reason": "x"}
+    )
+    assert ended.json()["state"] == "DEACTIVATED"
+    # A coupon the brand created itself is not the partner's (B.6: visible to the creating partner + brand only).
+    assert_error(pay, pay.get(pid), 404, "NOT_FOUND")
+
+
+def test_brand_route_errors(pay: PayClient) -> None:
+    """Brand routes refuse the partner scheme (401), a missing Wechatpay-Serial (400) and a body brand_id (400)."""
+    assert_error(pay, pay.send("GET", f"{BRAND}/1"), 401, "SIGN_ERROR", brand=True)
+    assert_error(pay, brand_send(pay, "GET", f"{BRAND}/1", serial=""), 400, "PARAM_ERROR", "Wechatpay-Serial",
+                 brand=True)  # fmt: skip
+    assert_error(pay, brand_send(pay, "POST", BRAND, product_body(pay.creds, unique("bb"))), 400, "PARAM_ERROR",
+                 "/brand_id", brand=True)  # fmt: skip
+    assert_error(pay, brand_send(pay, "GET", f"{BRAND}/9999999999"), 404, "NOT_FOUND", brand=True)
