@@ -55,6 +55,7 @@ class PgCluster:
     root: Path
     port: int
     prefix: list[str]
+    bin_dir: Path = PG_BIN
     databases: list[str] = field(default_factory=list)
 
     @property
@@ -91,22 +92,23 @@ class PgCluster:
     def stop(self) -> None:
         """Stop the server (immediate mode) and delete its files."""
         subprocess.run(
-            [*self.prefix, str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
+            [*self.prefix, str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
             capture_output=True,
             check=False,
         )
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_postgres(tmpdir: Path | None = None) -> PgCluster:
+def start_postgres(tmpdir: Path | None = None, *, bin_dir: Path | None = None) -> PgCluster:
     """initdb + pg_ctl start a fresh cluster and create the `couponctl` database.
 
     `tmpdir`, when given, must be traversable by the postgres user; by default a new directory is made under the
-    system temp directory (pytest's own temp dirs are private to root). Raises PostgresUnavailable when the binaries
-    are missing.
+    system temp directory (pytest's own temp dirs are private to root). `bin_dir` defaults to PG_BIN. Raises
+    PostgresUnavailable when the binaries are missing.
     """
-    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
-        raise PostgresUnavailable(f"PostgreSQL binaries not found in {PG_BIN} (set COUPONCTL_PG_BIN)")
+    pg_bin = bin_dir or PG_BIN
+    if not (pg_bin / "initdb").exists() or not (pg_bin / "pg_ctl").exists():
+        raise PostgresUnavailable(f"PostgreSQL binaries not found in {pg_bin} (set COUPONCTL_PG_BIN)")
     prefix = _as_postgres()
     root = Path(tempfile.mkdtemp(prefix="couponctl-pg-", dir=tmpdir))
     if prefix:
@@ -116,7 +118,7 @@ def start_postgres(tmpdir: Path | None = None) -> PgCluster:
     run = [*prefix]
     try:
         subprocess.run(
-            [*run, str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+            [*run, str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
              "--locale=C", "--no-sync"],
             capture_output=True,
             check=True,
@@ -127,7 +129,7 @@ def start_postgres(tmpdir: Path | None = None) -> PgCluster:
             "-c full_page_writes=off -c max_connections=100"
         )
         subprocess.run(
-            [*run, str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w",
+            [*run, str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w",
              "start"],
             capture_output=True,
             check=True,
@@ -139,7 +141,7 @@ def start_postgres(tmpdir: Path | None = None) -> PgCluster:
             f"could not start PostgreSQL: {exc.cmd[len(run)]} exited {exc.returncode}: "
             f"{exc.stderr.decode(errors='replace')}{log}"
         ) from None
-    cluster = PgCluster(root=root, port=port, prefix=prefix)
+    cluster = PgCluster(root=root, port=port, prefix=prefix, bin_dir=pg_bin)
     with cluster.admin() as conn:
         conn.execute(f'CREATE DATABASE "{DATABASE}"')
     return cluster
