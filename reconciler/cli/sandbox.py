@@ -23,6 +23,7 @@ Operations (for --rate-limit and fault rules):
   token stable_token shop.add shop.update shop.get shop.get_list shop.update_status
   shop.update_coupon_stock shop.confirm product.create product.get product.patch
   product.deactivate product.stocks.list product.stocks.get
+  (brand routes: brand.product.create, brand.product.get, ...)
 
 \b
 Examples:
