@@ -1,5 +1,6 @@
 """A throwaway PostgreSQL 15 cluster for tests: `start_postgres()` -> PgCluster with `.url`, `.new_database()`,
-`.stop()`.
+`.stop()`; and the session fixtures `pg_cluster` / `pg_url` (use them from any conftest.py with
+`from tests.pg import pg_cluster, pg_url`).
 
 The cluster runs from the machine's binaries (/usr/lib/postgresql/15/bin, or $COUPONCTL_PG_BIN), listens on
 127.0.0.1 on a free port with its socket in its own temporary directory, trusts local connections, and trades
@@ -16,10 +17,12 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+import pytest
 
 PG_BIN = Path(os.environ.get("COUPONCTL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DATABASE = "couponctl"
@@ -145,3 +148,24 @@ def start_postgres(tmpdir: Path | None = None, *, bin_dir: Path | None = None) -
     with cluster.admin() as conn:
         conn.execute(f'CREATE DATABASE "{DATABASE}"')
     return cluster
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A throwaway PostgreSQL 15 cluster for the whole session: fails under CI (env CI set) when it cannot start,
+    skips loudly elsewhere."""
+    try:
+        cluster = start_postgres()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"!!! PostgreSQL tests NOT RUN (this would fail in CI): {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_cluster: PgCluster) -> str:
+    """SQLAlchemy URL of the session cluster's `couponctl` database (shared by every user of the session: call
+    `pg_cluster.new_database()` for a private one)."""
+    return pg_cluster.url

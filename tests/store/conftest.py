@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from reconciler.store import SqlStateStore, open_store
-from tests.pg import PgCluster, PostgresUnavailable, start_postgres
+from tests.pg import PgCluster, pg_cluster, pg_url
 
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """A throwaway PostgreSQL 15 cluster for the whole session (fails in CI when it cannot start)."""
-    try:
-        cluster = start_postgres()
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(f"!!! PostgreSQL tests NOT RUN (this would fail in CI): {exc}")
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture(scope="session")
-def pg_url(pg_cluster: PgCluster) -> str:
-    """SQLAlchemy URL of the session cluster's `couponctl` database (shared: use `pg_cluster.new_database()` for a
-    private one)."""
-    return pg_cluster.url
+__all__ = ["pg_cluster", "pg_url"]  # the session fixtures, re-exported so pytest finds them here
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
