@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from reconciler.sandbox.config import check_operations
 from reconciler.sandbox.messages import JSON_CONTENT_TYPE, Answer, Request, dump_json
 
 if TYPE_CHECKING:
@@ -129,6 +130,7 @@ def _dispatch(sandbox: Sandbox, method: str, parts: list[str], body: Any) -> Ans
             burst = body.get("burst_s")
             if not isinstance(rates, dict) or not all(v is None or isinstance(v, int | float) for v in rates.values()):
                 raise ValueError("rate_limits must map operation names to numbers (per second) or null")
+            check_operations(rates)
             if burst is not None and not (isinstance(burst, int | float) and burst > 0):
                 raise ValueError("burst_s must be a positive number")
             sandbox.limiter.set_rates(rates, None if burst is None else float(burst))

@@ -106,6 +106,7 @@ def config_from_mapping(values: Mapping[str, Any], base: SandboxConfig | None = 
     changes: dict[str, Any] = {}
     for key, value in values.items():
         if key == "rate_limits":
+            check_operations(dict(value))
             merged = dict(base.rate_limits)
             for op, rate in dict(value).items():
                 if rate is None:
@@ -123,6 +124,13 @@ def config_from_mapping(values: Mapping[str, Any], base: SandboxConfig | None = 
     if config.idempotency_mismatch_code not in {"INVALID_REQUEST", "ALREADY_EXISTS"}:
         raise ValueError("idempotency_mismatch_code must be INVALID_REQUEST or ALREADY_EXISTS")
     return config
+
+
+def check_operations(names: Mapping[str, Any]) -> None:
+    """Refuse rate limits for operations that do not exist (a typo would silently limit nothing)."""
+    unknown = sorted(set(names) - set(OPERATIONS))
+    if unknown:
+        raise ValueError(f"unknown operations: {', '.join(unknown)} (known: {', '.join(OPERATIONS)})")
 
 
 def _replace(config: SandboxConfig, changes: Mapping[str, Any]) -> SandboxConfig:

@@ -212,6 +212,8 @@ def test_bad_fault_and_limit_specs_are_refused(served: ServedSandbox) -> None:
             assert response.status_code == 400 and response.json()["error"]
         response = client.put(served.url + "/_sandbox/limits", json={"rate_limits": {"product.get": "fast"}})
         assert response.status_code == 400
+        response = client.put(served.url + "/_sandbox/limits", json={"rate_limits": {"product.craete": 5}})
+        assert response.status_code == 400 and "unknown operations: product.craete" in response.json()["error"]
         assert client.get(served.url + "/_sandbox/nothing").status_code == 404
     finally:
         client.close()

@@ -74,6 +74,7 @@ def test_bad_options_fail_cleanly() -> None:
         couponctl("sandbox", "serve", "--rate-limit", "product.create"),
         couponctl("sandbox", "serve", "--rate-limit", "product.create=-1"),
         couponctl("sandbox", "serve", "--port", "70000"),
+        couponctl("sandbox", "serve", "--rate-limit", "product.craete=5"),
     ]
     for result in results:
         assert result.returncode == 1
