@@ -100,9 +100,10 @@ def build_plan(
 ) -> PlanInputs:
     """Load and check manifests, then plan against `state` (the store's, unless a refreshed copy is given)."""
     from reconciler.manifest import check_time_windows, load_manifests
+    from reconciler.manifest.cache import cache_for
     from reconciler.plan.planner import make_plan
 
-    loaded = load_manifests(manifest_paths(settings, paths))
+    loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
     time_diags = check_time_windows(loaded.coupons, now)
     errors = [d for d in time_diags if d.severity == "error"]
     if errors:

@@ -66,9 +66,10 @@ def drift(ctx: click.Context, fmt: str, no_manifests: bool) -> None:
 
 def _ignore_rules(settings: Settings) -> dict[str, tuple[IgnoreRule, ...]]:
     from reconciler.manifest import load_manifests
+    from reconciler.manifest.cache import cache_for
     from reconciler.workflow import manifest_paths
 
-    loaded = load_manifests(manifest_paths(settings, ()))
+    loaded = load_manifests(manifest_paths(settings, ()), cache=cache_for(settings))
     return {c.address: c.ignore_drift for c in loaded.coupons if c.ignore_drift}
 
 

@@ -24,12 +24,21 @@ def validate(ctx: click.Context, paths: tuple[str, ...]) -> None:
     paths of couponctl.toml). Exits 0 when every coupon is valid, 1 otherwise with every problem listed as
     FILE:LINE:COL: address: field.path: message.
     """
+    from reconciler.errors import ConfigError
     from reconciler.manifest import load_manifests
+    from reconciler.manifest.cache import ManifestCache, cache_for
 
+    cache: ManifestCache | None = None
     if not paths:
         settings = app(ctx).settings
         paths = tuple(_display(str(settings.resolve(p))) for p in settings.manifests)
-    result = load_manifests(list(paths))
+        cache = cache_for(settings)
+    else:
+        try:  # explicit files validate even when couponctl.toml is broken: then without the cache
+            cache = cache_for(app(ctx).settings)
+        except ConfigError:
+            cache = None
+    result = load_manifests(list(paths), cache=cache)
     for warning in result.warnings:
         click.echo(str(warning), err=True)
     n, m = len(result.coupons), len(result.files)

@@ -15,6 +15,7 @@ couponctl.toml; set COUPONCTL_MANIFEST_CACHE=0 to turn it off.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -31,25 +32,22 @@ if TYPE_CHECKING:
 FORMAT = 1  # bump when the entry layout changes
 DISABLE_ENV = "COUPONCTL_MANIFEST_CACHE"
 
-_fingerprint: bytes | None = None
 
 
+@functools.cache
 def code_fingerprint() -> bytes:
     """sha256 over what validation depends on (computed once per process; reading the sources costs ~1 ms)."""
-    global _fingerprint
-    if _fingerprint is None:
-        import pydantic_core
-        import yaml_rs
+    import pydantic_core
+    import yaml_rs
 
-        from reconciler import __version__
+    from reconciler import __version__
 
-        hasher = hashlib.sha256(f"{FORMAT}\0{__version__}\0{pydantic_core.__version__}\0".encode())
-        hasher.update(str(getattr(yaml_rs, "__version__", "")).encode())
-        package = Path(__file__).resolve().parent
-        for source in [*sorted(package.glob("*.py")), package.parent / "resources.py"]:
-            hasher.update(source.name.encode() + b"\0" + source.read_bytes())
-        _fingerprint = hasher.digest()
-    return _fingerprint
+    hasher = hashlib.sha256(f"{FORMAT}\0{__version__}\0{pydantic_core.__version__}\0".encode())
+    hasher.update(str(getattr(yaml_rs, "__version__", "")).encode())
+    package = Path(__file__).resolve().parent
+    for source in [*sorted(package.glob("*.py")), package.parent / "resources.py"]:
+        hasher.update(source.name.encode() + b"\0" + source.read_bytes())
+    return hasher.digest()
 
 
 def _encode(coupon: DesiredCoupon, index: int) -> list[Any]:

@@ -100,6 +100,7 @@ def load_manifests(
     coupons: list[DesiredCoupon] = []
     loaded: list[_File] = []
     digest_parts: list[tuple[str, bytes]] = []
+    from_cache: dict[int, bytes] = {}
     for display, path in files:
         entry = _File(display=display, path=path)
         loaded.append(entry)
@@ -112,8 +113,7 @@ def load_manifests(
         cached = None if cache is None else cache.get(display, raw)
         if cached is not None:
             entry.coupons = cached
-            entry.text = raw.decode("utf-8-sig")  # positions, should a cross-file check flag one of them
-            entry.doc_lines = _document_lines(entry.text)
+            from_cache[id(entry)] = raw
         else:
             _load_file(entry, raw)
             if cache is not None and not entry.pending:
@@ -143,6 +143,9 @@ def load_manifests(
                     by_out_coupon_id[key] = coupon
 
     for entry in loaded:
+        if entry.pending and id(entry) in from_cache:  # positions for a cross-file problem in a cached file
+            entry.text = from_cache[id(entry)].decode("utf-8-sig")
+            entry.doc_lines = _document_lines(entry.text)
         diagnostics.extend(_resolve(entry))
     errors = [d for d in diagnostics if d.severity == "error"]
     if not files and not errors:
