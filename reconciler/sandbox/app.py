@@ -201,7 +201,9 @@ class Sandbox:
                     await _wait_or_disconnect(receive, float(fault.value or DEFAULT_TIMEOUT_S))
                 return self._fault_answer(route, fault), False
             answer = self._call(route, request)
-            drop = answer.status < 300 and self.faults.pick(route.operation, ("drop_after_commit",)) is not None
+            # Only a committed success is dropped: a refused call has nothing to lose.
+            succeeded = answer.status < 300 and answer.log_code in (0, None)
+            drop = succeeded and self.faults.pick(route.operation, ("drop_after_commit",)) is not None
             return answer, drop
         except Exception:  # never a traceback to the caller: the real APIs answer a system error
             log.exception("sandbox: unexpected error in %s", route.operation)

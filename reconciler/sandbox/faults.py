@@ -7,7 +7,8 @@ A rule is `{"operation": "product.create" | "shop.*" | "*", "kind": KIND, "value
 - `latency`: wait `value` seconds, then handle the call normally;
 - `timeout`: wait `value` seconds (default 60) or until the client disconnects, then answer 500 / -1 without
   performing the operation;
-- `drop_after_commit`: perform and commit the operation, then drop the connection without a complete answer.
+- `drop_after_commit`: perform and commit the operation, then drop the connection without a complete answer
+  (only successful calls are dropped, and only they consume the rule's count).
 Faults are checked before the operation runs (except `drop_after_commit`), so none leaves the store inconsistent.
 """
 
