@@ -125,6 +125,11 @@ _PRODUCT_RULES = """
   `weekly_available_period`, and its periods lie inside the window (our default) (B.4).
 - Strings may not contain 4-byte UTF-8 characters such as emoji (B.11).
 - `normal_coupon.discount_amount` must stay below a non-zero `threshold` (B.2 [??]).
+- Ladders (`<type>_coupon_list`) have one entry per use: as many as `progressive_bundle_usage_info.count` or
+  `sequential_usage_info.count` (B.4).
+- Combo packages: `pick_count` ≤ the number of choices (our default); a `mini_program_path` needs its
+  `mini_program_appid` (B.3). Lists of enum values (usage methods, weekdays) have no duplicates (our default).
+- Image URLs are `https://` URLs (they must come from the image-upload API, B.3; only the shape is checked).
 """  # noqa: E501 (Markdown table rows are long by nature)
 
 
@@ -133,7 +138,11 @@ def _shop_matrix() -> str:
              "✓ required, (✓) optional, blank refused. Also: `valid_type` 1 needs `valid_info.start_time` and",
              "`end_time`, 2 needs `valid_day_num`, 3 needs `valid_second`, and the others are refused (A.4.4);",
              "claim and validity windows end after they start (errcode 990009); `promote_type` 4 needs",
-             "`promote_info.finder.nickname` (A.3 [INF]); `discount_fee` stays below `product_price` (our default).\n",
+             "`promote_info.finder.nickname` (A.3 [INF]); `promote_info.promote_type` equals `promote_type`",
+             "(A.3 [INF]).",
+             "Our own defaults: `discount_fee` stays below `product_price`; `limit_num_one_person` ≤ `total_num`;",
+             "a fixed validity window (`valid_type` 1) does not end before the claim window; `out_product_ids` has",
+             "no duplicates.\n",
              "| type | meaning | " + " | ".join(f"`{f}`" for f in DISCOUNT_FIELDS) + " |",
              "|---|---|" + "---|" * len(DISCOUNT_FIELDS)]
     for kind, meaning in SHOP_TYPES.items():
