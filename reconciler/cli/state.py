@@ -327,7 +327,7 @@ def history(ctx: click.Context, run_id: int | None, limit: int, fmt: str) -> Non
         return
     rows = [
         [str(r.run_id), r.started_at, r.actor, r.command, _short(r.git_commit, 10), _short(r.plan_digest, 12),
-         r.outcome or "running", str(counts.get(r.run_id, 0))]
+         r.outcome or "unfinished", str(counts.get(r.run_id, 0))]
         for r in runs
     ]
     click.echo(_table(["RUN", "STARTED (UTC)", "WHO", "COMMAND", "COMMIT", "PLAN", "OUTCOME", "CALLS"], rows))
@@ -337,7 +337,7 @@ def _print_run(run: RunRecord, calls: list[CallRecord], fmt: str) -> None:
     if fmt == "json":
         click.echo(_dump({**_run_json(run, len(calls)), "call_records": [_call_json(c) for c in calls]}))
         return
-    click.echo(f"Run {run.run_id}: {run.command} by {run.actor}, {run.outcome or 'running'}")
+    click.echo(f"Run {run.run_id}: {run.command} by {run.actor}, {run.outcome or 'unfinished'}")
     click.echo(f"  started   {run.started_at}")
     click.echo(f"  finished  {run.finished_at or '-'}")
     click.echo(f"  commit    {run.git_commit or '-'}")

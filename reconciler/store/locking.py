@@ -53,12 +53,12 @@ def current_actor() -> str:
 
 
 def new_lock_info(operation: str) -> LockInfo:
-    return LockInfo(
+    return LockInfo(  # lengths fit the `lock` columns (PostgreSQL enforces them)
         lock_id=uuid.uuid4().hex[:12],
-        holder=current_actor(),
-        host=socket.gethostname(),
+        holder=current_actor()[:200],
+        host=socket.gethostname()[:255],
         pid=os.getpid(),
-        operation=operation,
+        operation=operation[:100],
         acquired_at=utc_now(),
     )
 

@@ -194,7 +194,7 @@ class SqlStateStore:
             "upstream_id": r.upstream_id,
             "upstream": canonical_json(r.upstream),
             "desired_digest": r.desired_digest,
-            "status": r.status,
+            "status": r.status[:20],  # informative copy for listing; the truth is in `upstream`
             "protect": r.protect,
             "brand_id": r.brand_id,
             "extra": canonical_json(r.extra),
@@ -272,7 +272,7 @@ class SqlStateStore:
             stmt = (
                 sa.insert(t.runs)
                 .values(
-                    command=command, actor=actor, git_commit=git_commit, plan_digest=plan_digest,
+                    command=command[:40], actor=actor[:200], git_commit=git_commit, plan_digest=plan_digest,
                     started_at=locking.utc_now(), summary="{}",
                 )
                 .returning(t.runs.c.run_id)

@@ -201,3 +201,10 @@ def test_concurrent_writers_lose_nothing(store_url: str) -> None:
         assert [r.outcome for r in store.runs()] == ["ok", "ok"]
     finally:
         store.close()
+
+
+def test_a_long_operation_name_still_locks(store: SqlStateStore) -> None:
+    """A long operation (state mv of two long addresses) is shortened to fit, not refused by PostgreSQL."""
+    with store.lock("state mv " + "shop_coupon." + "x" * 150 + " shop_coupon." + "y" * 150) as info:
+        assert store.current_lock() == info
+        assert info.operation.startswith("state mv shop_coupon.xxx")
