@@ -208,3 +208,29 @@ def test_a_long_operation_name_still_locks(store: SqlStateStore) -> None:
     with store.lock("state mv " + "shop_coupon." + "x" * 150 + " shop_coupon." + "y" * 150) as info:
         assert store.current_lock() == info
         assert info.operation.startswith("state mv shop_coupon.xxx")
+
+
+def test_a_writer_killed_mid_run_leaves_consistent_state(store: SqlStateStore, store_url: str) -> None:
+    """SIGKILL during a stream of close_intent transactions loses nothing committed and keeps no half of one:
+    every stored resource has its call and its serial step, and at most the one in-flight intent stays open."""
+    helper = Path(__file__).with_name("write_many.py")
+    proc = subprocess.Popen([sys.executable, str(helper), store_url, "killed", "100000"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while store.serial < 25 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.stderr is not None
+        proc.stderr.close()
+    resources = store.resources()
+    (run,) = store.runs()
+    calls = store.calls(run.run_id)
+    assert len(resources) >= 25
+    assert store.serial == len(resources) == len(calls)
+    assert {c.address for c in calls} == set(resources)
+    open_intents = store.open_intents()
+    assert len(open_intents) <= 1
+    assert all(i.address not in resources for i in open_intents)
+    assert run.outcome is None  # the run never ended: history shows it unfinished
