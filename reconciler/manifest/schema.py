@@ -12,6 +12,7 @@ from pydantic import Field, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+
 class _NoNullSchema(GenerateJsonSchema):
     """Optional fields may be omitted but never null (B.11), so `X | None` is rendered as plain `X`."""
 
