@@ -93,6 +93,18 @@ def _sqlite_engine(url: sa.URL, *, create: bool) -> Engine:
     return engine
 
 
+def _postgres_engine(url: sa.URL) -> Engine:
+    """An engine on psycopg 3 (the driver couponctl ships with); `postgresql://` means `postgresql+psycopg://`."""
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    if url.drivername != "postgresql+psycopg":
+        raise StateError(
+            f"unsupported PostgreSQL driver in {url.render_as_string(hide_password=True)}: use "
+            "postgresql+psycopg://USER@HOST/DB"
+        )
+    return sa.create_engine(url)
+
+
 def _prepare(conn: Connection, backend: Backend, *, create: bool, shown: str, migrate: bool) -> str:
     """Check the schema version, migrate, create the lineage when new; returns the lineage."""
     if backend == "postgresql":
@@ -147,7 +159,7 @@ def open_store(url: str, *, create: bool = True, migrate: bool = True) -> SqlSta
     except sa.exc.ArgumentError:
         raise StateError(f"invalid state URL {shown}") from None
     backend = _backend(parsed)
-    engine = _sqlite_engine(parsed, create=create) if backend == "sqlite" else sa.create_engine(parsed)
+    engine = _sqlite_engine(parsed, create=create) if backend == "sqlite" else _postgres_engine(parsed)
     try:
         lineage = _current_lineage(engine)
         if lineage is None:  # new, or at an older revision: check, migrate and create under the write lock
@@ -170,7 +182,7 @@ def upgrade_state(url: str) -> tuple[str | None, str]:
     except sa.exc.ArgumentError:
         raise StateError(f"invalid state URL {shown}") from None
     backend = _backend(parsed)
-    engine = _sqlite_engine(parsed, create=False) if backend == "sqlite" else sa.create_engine(parsed)
+    engine = _sqlite_engine(parsed, create=False) if backend == "sqlite" else _postgres_engine(parsed)
     try:
         with engine.connect() as conn:
             conn.execution_options(couponctl_read=True)

@@ -23,6 +23,14 @@ from reconciler.store.api import CallRecord, Intent, RunRecord
 
 Backend = Literal["sqlite", "postgresql"]
 
+# The apply path's statements, built once with bound parameters (see `_put`).
+_BUMP = sa.update(t.meta).where(t.meta.c.id == 1).values(serial=t.meta.c.serial + 1).returning(t.meta.c.serial)
+_INSERT_INTENT = sa.insert(t.intents).returning(t.intents.c.intent_id)
+_DELETE_INTENT = (
+    sa.delete(t.intents).where(t.intents.c.intent_id == sa.bindparam("intent_id")).returning(t.intents.c.run_id)
+)
+_INSERT_CALL = sa.insert(t.calls)
+
 _RESOURCE_COLUMNS = (
     t.resources.c.address,
     t.resources.c.kind,
@@ -94,6 +102,7 @@ class SqlStateStore:
         self._backend: Backend = backend
         self._lineage = lineage
         self._display_url = display_url
+        self._upsert: Any = None
 
     # --- identity ---------------------------------------------------------------------------------------------
 
@@ -142,8 +151,7 @@ class SqlStateStore:
 
     @staticmethod
     def _bump(conn: Connection) -> int:
-        stmt = sa.update(t.meta).where(t.meta.c.id == 1).values(serial=t.meta.c.serial + 1).returning(t.meta.c.serial)
-        return int(conn.execute(stmt).scalar_one())
+        return int(conn.execute(_BUMP).scalar_one())
 
     def _insert(self, table: sa.Table) -> Any:
         if self._backend == "postgresql":
@@ -200,8 +208,14 @@ class SqlStateStore:
             "extra": canonical_json(r.extra),
             "updated_at": r.updated_at or now,  # the caller's clock when it passes one (tests, replays)
         }
-        stmt = self._insert(t.resources).values(address=r.address, created_at=r.created_at or now, **values)
-        conn.execute(stmt.on_conflict_do_update(index_elements=[t.resources.c.address], set_=values))
+        if self._upsert is None:
+            # Built once with bound parameters: a statement rebuilt around literal values each call costs more in
+            # SQLAlchemy's cache-key work than the write itself (apply commits after every call).
+            insert = self._insert(t.resources)
+            self._upsert = insert.on_conflict_do_update(
+                index_elements=[t.resources.c.address], set_={k: insert.excluded[k] for k in values}
+            )
+        conn.execute(self._upsert, {"address": r.address, "created_at": r.created_at or now, **values})
 
     def _refuse_open_intents(self, conn: Connection, address: str, what: str) -> None:
         ops = conn.execute(
@@ -369,16 +383,12 @@ class SqlStateStore:
     ) -> int:
         """Commit an intent before its call is made; returns its id."""
         with self._write() as conn:
-            stmt = (
-                sa.insert(t.intents)
-                .values(
-                    run_id=run_id, address=address, operation=operation, target=target,
-                    out_request_no=out_request_no, payload=canonical_json(payload), payload_digest=payload_digest,
-                    created_at=locking.utc_now(),
-                )
-                .returning(t.intents.c.intent_id)
-            )
-            return int(conn.execute(stmt).scalar_one())
+            values = {
+                "run_id": run_id, "address": address, "operation": operation, "target": target,
+                "out_request_no": out_request_no, "payload": canonical_json(payload),
+                "payload_digest": payload_digest, "created_at": locking.utc_now(),
+            }  # fmt: skip
+            return int(conn.execute(_INSERT_INTENT, values).scalar_one())
 
     def close_intent(
         self,
@@ -393,12 +403,10 @@ class SqlStateStore:
         if put is not None and remove is not None:
             raise StateError("close_intent takes put or remove, not both")
         with self._write() as conn:
-            run_id = conn.execute(
-                sa.delete(t.intents).where(t.intents.c.intent_id == intent_id).returning(t.intents.c.run_id)
-            ).scalar()
+            run_id = conn.execute(_DELETE_INTENT, {"intent_id": intent_id}).scalar()
             if run_id is None:
                 raise StateError(f"no open intent {intent_id} in the journal (already closed?)")
-            conn.execute(sa.insert(t.calls).values(**self._call_values(int(run_id), call)))
+            conn.execute(_INSERT_CALL, self._call_values(int(run_id), call))
             if put is not None:
                 self._put(conn, put)
             if remove is not None:

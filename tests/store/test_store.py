@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -335,3 +336,29 @@ def test_sqlite_state_is_in_wal_mode(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     store.close()
     assert (tmp_path / "s" / "c.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://ci@db/couponctl", "unsupported state URL mysql://ci@db/couponctl"),
+        ("postgresql+psycopg2://ci:pw@db/couponctl", "unsupported PostgreSQL driver in postgresql+psycopg2://ci:***@"),
+        ("not a url", "invalid state URL"),
+    ],
+)
+def test_unsupported_urls_are_refused_clearly(url: str, message: str) -> None:
+    """Only SQLite and PostgreSQL through psycopg 3 are accepted, and the refusal hides any password."""
+    with pytest.raises(StateError, match=re.escape(message)):
+        open_store(url)
+
+
+def test_in_memory_sqlite_state_works_for_tests() -> None:
+    """`sqlite://` is one private in-memory state (handy for other packages' tests), lock included."""
+    store = open_store("sqlite://")
+    try:
+        store.put(shop("a"))
+        with store.lock("apply") as info:
+            assert store.current_lock() == info
+        assert list(store.resources()) == ["shop_coupon.a"]
+    finally:
+        store.close()
