@@ -26,6 +26,8 @@ from reconciler.store.store import Backend, SqlStateStore
 __all__ = ["NoStateError", "SqlStateStore", "display_url", "open_store", "upgrade_state"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Not echoing the text: an unparsable URL may still hold a password.
+_INVALID_URL = "invalid state URL in [state] url: expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
 
 
 class NoStateError(StateError):
@@ -157,7 +159,7 @@ def open_store(url: str, *, create: bool = True, migrate: bool = True) -> SqlSta
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
-        raise StateError(f"invalid state URL {shown}") from None
+        raise StateError(_INVALID_URL) from None
     backend = _backend(parsed)
     engine = _sqlite_engine(parsed, create=create) if backend == "sqlite" else _postgres_engine(parsed)
     try:
@@ -180,7 +182,7 @@ def upgrade_state(url: str) -> tuple[str | None, str]:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
-        raise StateError(f"invalid state URL {shown}") from None
+        raise StateError(_INVALID_URL) from None
     backend = _backend(parsed)
     engine = _sqlite_engine(parsed, create=False) if backend == "sqlite" else _postgres_engine(parsed)
     try:
