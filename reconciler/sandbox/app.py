@@ -165,10 +165,24 @@ class Sandbox:
                 return Route("pay", f"{ns}.get", lambda r, c: pay.get(r, c, pid), ("GET", "PATCH"), brand)
             case ["deactivate"]:
                 return Route("pay", f"{ns}.deactivate", lambda r, c: pay.deactivate(r, c, pid), ("POST",), brand)
+            case ["stocks"] if method == "POST":
+                return Route(
+                    "pay", f"{ns}.stocks.create", lambda r, c: pay.add_stock(r, c, pid), ("GET", "POST"), brand
+                )
             case ["stocks"]:
-                return Route("pay", f"{ns}.stocks.list", lambda r, c: pay.list_stocks(r, c, pid), ("GET",), brand)
+                return Route(
+                    "pay", f"{ns}.stocks.list", lambda r, c: pay.list_stocks(r, c, pid), ("GET", "POST"), brand
+                )
             case ["stocks", sid] if sid:
                 return Route("pay", f"{ns}.stocks.get", lambda r, c: pay.get_stock(r, c, pid, sid), ("GET",), brand)
+            case ["stocks", sid, "deactivate"] if sid:
+                return Route(
+                    "pay",
+                    f"{ns}.stocks.deactivate",
+                    lambda r, c: pay.deactivate_stock(r, c, pid, sid),
+                    ("POST",),
+                    brand,
+                )
         return None
 
     # --- the request cycle --------------------------------------------------------------------------------------

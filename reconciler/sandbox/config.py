@@ -30,6 +30,8 @@ PRODUCT_OPERATIONS: tuple[str, ...] = (
     "product.deactivate",
     "product.stocks.list",
     "product.stocks.get",
+    "product.stocks.create",
+    "product.stocks.deactivate",
 )
 # Brand routes (`/brand/marketing/product-coupon/...`, reference B.0/C.2): same endpoints, their own buckets.
 BRAND_OPERATIONS: tuple[str, ...] = tuple(f"brand.{op}" for op in PRODUCT_OPERATIONS)

@@ -33,6 +33,7 @@ from reconciler.sandbox.product_rules import (
     check_create,
     check_display_info,
     check_out_request_no,
+    check_stock,
     check_strings,
     forbid_other_keys,
 )
@@ -64,6 +65,7 @@ STOCK_FIELDS = (
     "notify_config",
     "store_scope",
 )
+MAX_EFFECTIVE_STOCKS = 200  # B.4 [S]: at most 200 effective stocks per product coupon
 MAX_STOCK_PAGE = 50  # B.4: list stocks page_size <= 50, default 20
 MISMATCH_MESSAGE = "使用了相同单号，但与上次请求的数据不一致"  # B.9, business code 268578927
 
@@ -243,20 +245,9 @@ class ProductCouponService:
             if key in body:
                 entity[key] = body[key]
         entity["state"] = state
-        stock_state = "SENDING" if state == "EFFECTIVE" else "AUDITING"
 
         def stock(index: int, source: dict[str, Any]) -> dict[str, Any]:
-            item: dict[str, Any] = {
-                "product_coupon_id": product_coupon_id,
-                "stock_id": f"{product_coupon_id}{index:03d}",
-            }
-            item.update({k: source[k] for k in STOCK_FIELDS if k in source})
-            item.update(
-                brand_id=body["brand_id"], state=stock_state, sent_count_info={"total_count": 0, "today_count": 0}
-            )
-            if source.get("coupon_code_mode") == "UPLOAD":
-                item["coupon_code_count_info"] = {"total_count": 0, "available_count": 0}
-            return item
+            return self._stock(product_coupon_id, index, source, body["brand_id"], state)
 
         if body["usage_mode"] == "SINGLE":
             first = stock(1, body["stock"])
@@ -273,6 +264,22 @@ class ProductCouponService:
             item["stock_bundle_info"] = {"stock_bundle_id": bundle_id, "stock_bundle_index": index}
             stock_list.append(item)
         return entity, stock_list, {"stock_bundle": {"stock_bundle_id": bundle_id, "stock_list": stock_list}}
+
+    @staticmethod
+    def _stock(
+        product_coupon_id: str, index: int, source: dict[str, Any], brand_id: str, coupon_state: str
+    ) -> dict[str, Any]:
+        """A stock as answered (B.4): the input fields plus ids, state and counters."""
+        item: dict[str, Any] = {"product_coupon_id": product_coupon_id, "stock_id": f"{product_coupon_id}{index:03d}"}
+        item.update({k: source[k] for k in STOCK_FIELDS if k in source})
+        item.update(
+            brand_id=brand_id,
+            state="SENDING" if coupon_state == "EFFECTIVE" else "AUDITING",
+            sent_count_info={"total_count": 0, "today_count": 0},
+        )
+        if source.get("coupon_code_mode") == "UPLOAD":
+            item["coupon_code_count_info"] = {"total_count": 0, "available_count": 0}
+        return item
 
     def get(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
         """GET .../product-coupons/{id}?brand_id= (B.6): never returns stock data."""
@@ -325,6 +332,59 @@ class ProductCouponService:
                     item.update(state="DEACTIVATED", **marks)
             self.store.put_product(caller.owner, entity, stocks)
             return self._remember(key, body.obj, entity)
+
+    def add_stock(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
+        """POST .../product-coupons/{id}/stocks (B.1, B.4): another 批次 for a SINGLE-mode coupon."""
+        body = self._body(request)
+        out_request_no = check_out_request_no(body)
+        brand_id = self._body_brand(body, caller)
+        key = f"{caller.owner}|{brand_id}|POST product-coupons/{product_coupon_id}/stocks|{out_request_no}"
+        with self.store.transaction():
+            entity, stocks = self._load(caller.owner, brand_id, product_coupon_id)
+            replay = self._idempotent(key, body.obj, create=False)
+            if replay is not None:
+                return replay
+            source = {k: v for k, v in body.obj.items() if k not in {"out_request_no", "brand_id"}}
+            check_stock(source, "", entity["scope"], entity["type"])
+            if entity["usage_mode"] != "SINGLE":
+                raise invalid_request("仅 usage_mode=SINGLE 的商品券可以追加批次（批次组请使用 stock-bundles）")
+            if entity["state"] == "DEACTIVATED":
+                raise invalid_request("商品券已失效，不能追加批次")
+            live = [s for s in stocks if s["state"] not in {"DEACTIVATED", "STOPPED"}]
+            if len(live) >= MAX_EFFECTIVE_STOCKS:
+                raise invalid_request(f"每个商品券最多 {MAX_EFFECTIVE_STOCKS} 个有效批次")
+            item = self._stock(product_coupon_id, len(stocks) + 1, source, brand_id, entity["state"])
+            item["single_usage_rule"] = source["single_usage_rule"]
+            stocks.append(item)
+            self.store.put_product(caller.owner, entity, stocks)
+            return self._remember(key, body.obj, item)
+
+    def deactivate_stock(self, request: Request, caller: Caller, product_coupon_id: str, stock_id: str) -> Answer:
+        """POST .../stocks/{stock_id}/deactivate (B.8, B.10): only SENDING or PAUSED stocks; terminal."""
+        body = self._body(request)
+        out_request_no = check_out_request_no(body)
+        brand_id = self._body_brand(body, caller)
+        forbid_other_keys(body, {"out_request_no", "deactivate_reason", "brand_id"})
+        key = f"{caller.owner}|{brand_id}|POST stocks/{stock_id}/deactivate|{out_request_no}"
+        with self.store.transaction():
+            entity, stocks = self._load(caller.owner, brand_id, product_coupon_id)
+            replay = self._idempotent(key, body.obj, create=False)
+            if replay is not None:
+                return replay
+            reason = body.string("deactivate_reason", max_len=150)
+            item = next((s for s in stocks if s["stock_id"] == stock_id), None)
+            if item is None:
+                raise PayError("NOT_FOUND", "批次不存在")
+            if item["state"] not in {"SENDING", "PAUSED"}:
+                raise invalid_request(f"批次状态为 {item['state']}，不是发放中", business_code=268577984)
+            item.update(
+                state="DEACTIVATED",
+                deactivate_request_no=out_request_no,
+                deactivate_time=rfc3339(self.config.clock()),
+                deactivate_reason=reason,
+            )
+            self.store.put_product(caller.owner, entity, stocks)
+            return self._remember(key, body.obj, item)
 
     def list_stocks(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
         """GET .../product-coupons/{id}/stocks (B.4): page_size <= 50 (default 20), opaque page_token."""

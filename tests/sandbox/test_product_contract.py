@@ -507,3 +507,37 @@ def test_brand_route_errors(pay: PayClient) -> None:
     assert_error(pay, brand_send(pay, "POST", BRAND, product_body(pay.creds, unique("bb"))), 400, "PARAM_ERROR",
                  "/brand_id", brand=True)  # fmt: skip
     assert_error(pay, brand_send(pay, "GET", f"{BRAND}/9999999999"), 404, "NOT_FOUND", brand=True)
+
+
+def test_add_stock_and_deactivate_one_stock(pay: PayClient) -> None:
+    """A SINGLE coupon takes more stocks; deactivating one stock leaves the coupon and the others alone (B.1, B.10)."""
+    coupon = created(pay)
+    pid = coupon["product_coupon_id"]
+    number = unique("stock")
+    added = pay.send("POST", f"{PRODUCTS}/{pid}/stocks", {"out_request_no": number, "brand_id": pay.creds.brand_id,
+                                                           **stock()})  # fmt: skip
+    assert added.status_code == 200, added.text
+    assert_signed(pay, added)
+    second = added.json()
+    assert second["stock_id"] == pid + "002" and second["state"] == "SENDING"
+    replay = pay.send("POST", f"{PRODUCTS}/{pid}/stocks", {"out_request_no": number, "brand_id": pay.creds.brand_id,
+                                                            **stock()})  # fmt: skip
+    assert replay.content == added.content
+    end = {"out_request_no": unique("sd"), "deactivate_reason": "批次结束", "brand_id": pay.creds.brand_id}
+    url = f"{PRODUCTS}/{pid}/stocks/{second['stock_id']}/deactivate"
+    ended = pay.send("POST", url, end)
+    assert ended.status_code == 200 and ended.json()["state"] == "DEACTIVATED"
+    again = pay.send("POST", url, {**end, "out_request_no": unique("sd")})
+    assert_error(pay, again, 400, "INVALID_REQUEST")
+    assert again.headers["request-id"].endswith("-268577984")
+    listing = pay.send("GET", f"{PRODUCTS}/{pid}/stocks?brand_id={pay.creds.brand_id}").json()
+    assert [s["state"] for s in listing["stock_list"]] == ["SENDING", "DEACTIVATED"]
+    assert pay.get(pid).json()["state"] == "EFFECTIVE"
+    bad = {"out_request_no": unique("stock"), "brand_id": pay.creds.brand_id, **stock()}
+    del bad["store_scope"]
+    assert_error(pay, pay.send("POST", f"{PRODUCTS}/{pid}/stocks", bad), 400, "PARAM_ERROR", "/store_scope")
+    assert_error(pay, pay.send("POST", f"{PRODUCTS}/{pid}/stocks/{pid}999/deactivate", end | {"out_request_no":
+                 unique("sd")}), 404, "NOT_FOUND")  # fmt: skip
+    pay.deactivate(pid, {"out_request_no": unique("d"), "deactivate_reason": "x", "brand_id": pay.creds.brand_id})
+    late = {"out_request_no": unique("stock"), "brand_id": pay.creds.brand_id, **stock()}
+    assert_error(pay, pay.send("POST", f"{PRODUCTS}/{pid}/stocks", late), 400, "INVALID_REQUEST")
