@@ -167,7 +167,7 @@ def _sqlite_try(engine: Engine, info: LockInfo) -> LockInfo | None:
         if holder is None:
             conn.execute(sa.insert(t.lock).values(id=1, **_row_values(info)))
             return None
-        if holder.host == socket.gethostname() and not pid_alive(holder.pid):
+        if _dead_here(holder):  # stale: its process is gone, so nobody is writing under it
             conn.execute(sa.update(t.lock).where(t.lock.c.id == 1).values(**_row_values(info)))
             log.warning(
                 "note: took over the state lock %s left by %s's '%s' (pid %d on this host is no longer running)",
