@@ -6,6 +6,7 @@ setting has a default (sandbox mode, SQLite under ./state/).
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -206,6 +207,8 @@ def _from_dict(data: dict[str, Any], file: Path) -> Settings:
             raise ConfigError(
                 f"{file}: [{section}] unknown key(s) {', '.join(sorted(bad))}; allowed: {', '.join(sorted(allowed))}"
             )
+        for key, value in values.items():
+            _check_type(file, section, key, value)
         kwargs[section] = values
     manifests = (
         data.get("manifests", {}).get("paths", ["manifests"])
@@ -233,6 +236,46 @@ def _from_dict(data: dict[str, Any], file: Path) -> Settings:
         )
     except (TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{file}: invalid value: {exc}") from None
+
+
+# TOML types each key must have, checked up front so that a wrong one is one clear message, not a crash later.
+# Numbers: (integers only?, smallest allowed value, whether the minimum itself is allowed); finite always.
+_NUMBERS: dict[tuple[str, str], tuple[bool, float, bool]] = {
+    ("state", "lock_timeout"): (False, 0.0, True),
+    ("apply", "parallelism"): (True, 1, True),
+    ("apply", "max_retries"): (True, 1, True),
+    ("apply", "plan_max_age_hours"): (False, 0.0, False),
+    ("apply", "request_timeout_s"): (False, 0.0, False),
+}
+
+
+def _check_number(file: Path, where: str, value: Any, integer: bool, minimum: float, inclusive: bool) -> None:
+    kind = "an integer" if integer else "a number"
+    ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
+    if isinstance(value, bool) or not ok_type or not math.isfinite(value):
+        raise ConfigError(f"{file}: {where} must be {kind}, not {value!r}")
+    if value < minimum or (value == minimum and not inclusive):
+        bound = f"at least {minimum:g}" if inclusive else f"greater than {minimum:g}"
+        raise ConfigError(f"{file}: {where} must be {bound}, not {value!r}")
+
+
+def _check_type(file: Path, section: str, key: str, value: Any) -> None:
+    where = f"[{section}] {key}"
+    if (section, key) in _NUMBERS:
+        _check_number(file, where, value, *_NUMBERS[(section, key)])
+    elif (section, key) == ("apply", "rate_limits"):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{file}: {where} must be a table of operation = calls per second")
+        for op, rate in value.items():
+            _check_number(file, f"{where}.{op}", rate, False, 0.0, False)
+    elif (section, key) == ("upstream", "sandbox_brand_ids"):
+        if not isinstance(value, list) or not all(isinstance(b, str | int) and not isinstance(b, bool) for b in value):
+            raise ConfigError(f"{file}: {where} must be a list of brand ids")
+    elif section == "wechatpay":  # ids such as mchid or brand_id may be written as TOML integers
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ConfigError(f"{file}: {where} must be a string, not {value!r}")
+    elif not isinstance(value, str):
+        raise ConfigError(f"{file}: {where} must be a string, not {value!r}")
 
 
 def _upstream(values: dict[str, Any], file: Path) -> UpstreamSettings:
