@@ -104,7 +104,10 @@ def build_plan(
     from reconciler.plan.planner import make_plan
 
     loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
-    time_diags = check_time_windows(loaded.coupons, now)
+    current = store.resources() if state is None else state
+    # Time sanity (design §1.2) concerns coupons about to be created: a live coupon whose claim window has ended
+    # is simply over, not an error in the manifests (else every plan would fail once a campaign ends).
+    time_diags = check_time_windows([c for c in loaded.coupons if c.address not in current], now)
     errors = [d for d in time_diags if d.severity == "error"]
     if errors:
         raise ManifestError(errors)
@@ -112,7 +115,7 @@ def build_plan(
         _check_target(target)
     plan = make_plan(
         loaded.coupons,
-        store.resources() if state is None else state,
+        current,
         lineage=store.lineage,
         serial=store.serial,
         manifest_digest=loaded.digest,

@@ -1,0 +1,44 @@
+"""Plan-time window rules apply to coupons about to be created, not to live ones (design §1.2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import load_settings
+from reconciler.errors import ManifestError
+from reconciler.store import open_store
+from reconciler.workflow import build_plan
+
+REPO = Path(__file__).resolve().parents[2]
+AFTER_CAMPAIGN = datetime(2030, 1, 1, tzinfo=UTC)  # the example campaign's windows are in November 2028
+
+
+def cli(cwd: Path, *args: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=cwd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_ended_window_is_an_error_for_new_coupons_only(tmp_path: Path) -> None:
+    """Planning new coupons whose claim windows ended is an error; once they are live, it is not."""
+    (tmp_path / "couponctl.toml").write_text('[upstream]\nmode = "sandbox"\nsandbox_brand_ids = ["120344"]\n')
+    manifests = [str(REPO / "manifests")]
+    settings = load_settings(cwd=tmp_path)
+    store = open_store(settings.state_url)
+    try:
+        with pytest.raises(ManifestError, match="ended"):
+            build_plan(settings, store, paths=manifests, targets=(), now=AFTER_CAMPAIGN)
+    finally:
+        store.close()
+    cli(tmp_path, "plan", "--out", "plan.bin", *manifests)
+    cli(tmp_path, "apply", "plan.bin")
+    store = open_store(settings.state_url)
+    try:
+        later = build_plan(settings, store, paths=manifests, targets=(), now=AFTER_CAMPAIGN)
+        assert not later.plan.has_changes
+    finally:
+        store.close()
