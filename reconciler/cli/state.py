@@ -7,7 +7,7 @@ cannot do safely (the store says why), and record a run in history. Nothing here
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -154,8 +154,8 @@ Examples:
 def rm(ctx: click.Context, address: str, lock_timeout: float | None) -> None:
     """Stop managing ADDRESS: forget it in state. The coupon stays upstream, untouched.
 
-    Refused for an address state does not hold, and while an apply that did not finish left an open intent on it
-    (run `couponctl apply` to settle it first).
+    Refused for an address state does not hold, while an apply that did not finish left an open intent on it,
+    and while a coupon it replaced still awaits deactivation (run `couponctl apply` to settle those first).
     """
     _check_address(address)
     settings = app(ctx).settings
@@ -163,6 +163,15 @@ def rm(ctx: click.Context, address: str, lock_timeout: float | None) -> None:
     try:
         with store.lock(f"state rm {address}", timeout=_lock_timeout(settings, lock_timeout)):
             resource = store.get(address)
+            deposed = resource.extra.get("deposed") if resource is not None else None
+            if isinstance(deposed, Mapping):
+                # The old half of a replacement whose deactivation has not landed (reconciler.apply.outcome):
+                # forgetting the address would leave that coupon active upstream with nobody to deactivate it.
+                raise StateError(
+                    f"refusing to remove {address}: the product coupon it replaced "
+                    f"({deposed.get('product_coupon_id', '?')}) is still waiting to be deactivated; run "
+                    "`couponctl apply` to settle it first"
+                )
             serial = store.remove(address)
             assert resource is not None  # remove() refused an unknown address
             _record(store, settings, "state rm", {"removed": address, "upstream_id": resource.upstream_id,

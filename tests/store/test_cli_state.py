@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,8 @@ def test_rm_forgets_warns_and_records_history(cli: Cli) -> None:
 
 
 def test_rm_refuses_unknown_malformed_and_open_intent(sqlite_cli: Cli) -> None:
-    """rm refuses an address state lacks, a malformed address, and one an unfinished apply left an intent on."""
+    """rm refuses an address state lacks, a malformed address, one an unfinished apply left an intent on, and one
+    whose replaced coupon still awaits deactivation."""
     seed(sqlite_cli.url)
     store = open_store(sqlite_cli.url)
     run = store.begin_run("apply", actor="ci")
@@ -137,7 +139,16 @@ def test_rm_refuses_unknown_malformed_and_open_intent(sqlite_cli: Cli) -> None:
     pending = sqlite_cli("state", "rm", "shop_coupon.d11")
     assert pending.returncode == 1
     assert "open intent" in pending.stderr and "couponctl apply" in pending.stderr
-    assert "shop_coupon.d11" in sqlite_cli("state", "list").stdout
+    store = open_store(sqlite_cli.url)
+    coffee = store.get("product_coupon.coffee")
+    assert coffee is not None
+    store.put(replace(coffee, extra={"deposed": {"product_coupon_id": "1000000009", "brand_id": "120344"}}))
+    store.close()
+    deposed = sqlite_cli("state", "rm", "product_coupon.coffee")
+    assert deposed.returncode == 1
+    assert "(1000000009) is still waiting to be deactivated" in deposed.stderr
+    listed = sqlite_cli("state", "list").stdout
+    assert "shop_coupon.d11" in listed and "product_coupon.coffee" in listed
 
 
 def test_mv_renames_and_refuses_what_is_unsafe(sqlite_cli: Cli) -> None:
