@@ -23,7 +23,7 @@ Operations (for --rate-limit and fault rules):
   token stable_token shop.add shop.update shop.get shop.get_list shop.update_status
   shop.update_coupon_stock shop.confirm product.create product.get product.patch
   product.deactivate product.stocks.list product.stocks.get product.stocks.create
-  product.stocks.deactivate
+  product.stocks.deactivate product.media.upload_image
   (brand routes: brand.product.create, brand.product.get, ...)
 
 \b

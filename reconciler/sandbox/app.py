@@ -19,7 +19,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from reconciler.sandbox import admin
+from reconciler.sandbox import admin, media
 from reconciler.sandbox.config import SandboxConfig
 from reconciler.sandbox.credentials import SandboxCredentials
 from reconciler.sandbox.faults import DEFAULT_TIMEOUT_S, FaultInjector, FaultRule
@@ -66,6 +66,7 @@ class Route:
     handler: Callable[[Request, Any], Answer] | None = None
     allowed: tuple[str, ...] = ()
     brand: bool = False  # a WeChat Pay brand route (`/brand/...`, reference C.2)
+    signed_body: Callable[[Request], bytes] | None = None  # what the signature covers when it is not the body
 
 
 def redact(path: str) -> str:
@@ -142,6 +143,9 @@ class Sandbox:
         return Route("unknown", "unknown")
 
     def _pay_route(self, path: str, method: str) -> Route:
+        if path in media.UPLOAD_PATHS:
+            return Route("pay", "product.media.upload_image", self.pay.upload_image, ("POST",),
+                         signed_body=media.signed_meta)  # fmt: skip
         for prefix, namespace, brand in ((PREFIX, "product", False), (BRAND_PREFIX, "brand.product", True)):
             route = self._product_route(path, method, prefix, namespace, brand)
             if route is not None:
@@ -256,7 +260,8 @@ class Sandbox:
                 raise PayError("NOT_FOUND", "请求的资源不存在 (no such API)")
             if request.method not in route.allowed:
                 raise PayError("METHOD_NOT_ALLOWED", f"该接口不支持 {request.method} 方法")
-            caller = self.pay.authenticate(request, route.brand)
+            signed_body = route.signed_body(request) if route.signed_body is not None else None
+            caller = self.pay.authenticate(request, route.brand, signed_body)
             if not self.limiter.allow(route.operation):
                 raise PayError("RATELIMIT_EXCEEDED", "请求过于频繁，请稍后重试")
             assert route.handler is not None

@@ -32,9 +32,10 @@ PRODUCT_OPERATIONS: tuple[str, ...] = (
     "product.stocks.get",
     "product.stocks.create",
     "product.stocks.deactivate",
+    "product.media.upload_image",
 )
 # Brand routes (`/brand/marketing/product-coupon/...`, reference B.0/C.2): same endpoints, their own buckets.
-BRAND_OPERATIONS: tuple[str, ...] = tuple(f"brand.{op}" for op in PRODUCT_OPERATIONS)
+BRAND_OPERATIONS: tuple[str, ...] = tuple(f"brand.{op}" for op in PRODUCT_OPERATIONS if "media" not in op)
 OPERATIONS: tuple[str, ...] = TOKEN_OPERATIONS + SHOP_OPERATIONS + PRODUCT_OPERATIONS + BRAND_OPERATIONS
 
 # Reference B.12: every product-coupon endpoint is limited to 20/s (create: 20/s in the 2025-11 doc).
@@ -50,14 +51,16 @@ DEFAULT_RATE_LIMITS: Mapping[str, float] = MappingProxyType(
         "stable_token": STABLE_TOKEN_RATE_PER_SECOND,
         # /cgi-bin/token only has a daily quota (2000/day, reference A.9.1), not modelled by a per-second bucket:
         # no limit by default (our default).
-        **{op: PRODUCT_RATE_PER_SECOND for op in PRODUCT_OPERATIONS},
+        # The image upload has no documented limit (our default: none).
+        **{op: PRODUCT_RATE_PER_SECOND for op in PRODUCT_OPERATIONS if op != "product.media.upload_image"},
         # Reference B.1: "20/秒（品牌ID维度）" on brand routes.
         **{op: PRODUCT_RATE_PER_SECOND for op in BRAND_OPERATIONS},
     }
 )
 
-# Reference E Family-2 item 7: image URLs must come from the upload API. The sandbox has no upload endpoint, so it
-# accepts https URLs under these prefixes (our default; the first is the CDN host WeChat Pay upload URLs live on).
+# Reference E Family-2 item 7: image URLs must come from the upload API. The sandbox accepts https URLs under these
+# prefixes (our default; the first is the CDN host WeChat Pay images live on); its own upload endpoint answers URLs
+# under the first one.
 DEFAULT_IMAGE_URL_PREFIXES: tuple[str, ...] = ("https://wxpaylogo.qpic.cn/", "https://sandbox.invalid/images/")
 
 

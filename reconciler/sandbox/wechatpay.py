@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from reconciler.sandbox import media
 from reconciler.sandbox.config import SandboxConfig
 from reconciler.sandbox.credentials import SandboxCredentials
 from reconciler.sandbox.messages import (
@@ -96,7 +97,7 @@ class ProductCouponService:
 
     # --- signatures ---------------------------------------------------------------------------------------------
 
-    def authenticate(self, request: Request, brand_route: bool = False) -> Caller:
+    def authenticate(self, request: Request, brand_route: bool = False, signed_body: bytes | None = None) -> Caller:
         """Verify the request signature (E Family-2 items 1-2); returns who is calling.
 
         Partner routes: `WECHATPAY2-SHA256-RSA2048 mchid=...` by the merchant key. Brand routes (our simplification,
@@ -125,7 +126,8 @@ class ProductCouponService:
             raise PayError("SIGN_ERROR", "签名错误: timestamp 必须是 Unix 秒")
         if abs(self.config.clock() - int(auth.timestamp)) > self.config.request_time_window_s:
             raise PayError("SIGN_ERROR", "签名错误: 请求时间戳与当前时间相差过大")
-        message = request_message(request.method, request.raw_url, auth.timestamp, auth.nonce_str, request.body)
+        body = request.body if signed_body is None else signed_body  # uploads sign the meta JSON (C.1)
+        message = request_message(request.method, request.raw_url, auth.timestamp, auth.nonce_str, body)
         if not verify(self._merchant_key, message, auth.signature):
             raise PayError("SIGN_ERROR", "签名错误: 请检查签名串与签名值")
         if brand_route:
@@ -385,6 +387,10 @@ class ProductCouponService:
             )
             self.store.put_product(caller.owner, entity, stocks)
             return self._remember(key, body.obj, item)
+
+    def upload_image(self, request: Request, caller: Caller) -> Answer:
+        """POST .../media/upload-image (B.1): answers `{"image_url"}` (see reconciler.sandbox.media)."""
+        return self.signed(200, media.upload_image(request, self.config))
 
     def list_stocks(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
         """GET .../product-coupons/{id}/stocks (B.4): page_size <= 50 (default 20), opaque page_token."""

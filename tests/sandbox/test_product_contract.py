@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import time
@@ -541,3 +542,44 @@ def test_add_stock_and_deactivate_one_stock(pay: PayClient) -> None:
     pay.deactivate(pid, {"out_request_no": unique("d"), "deactivate_reason": "x", "brand_id": pay.creds.brand_id})
     late = {"out_request_no": unique("stock"), "brand_id": pay.creds.brand_id, **stock()}
     assert_error(pay, pay.send("POST", f"{PRODUCTS}/{pid}/stocks", late), 400, "INVALID_REQUEST")
+
+
+UPLOAD = "/v3/marketing/partner/product-coupon/media/upload-image"
+
+
+def multipart(meta: bytes, content: bytes, filename: str = "logo.png") -> tuple[bytes, str]:
+    boundary = "sandbox-test-boundary"
+    meta_head = 'Content-Disposition: form-data; name="meta"\r\nContent-Type: application/json'
+    body = (
+        f"--{boundary}\r\n{meta_head}\r\n\r\n".encode()
+        + meta
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: image/png\r\n\r\n".encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_image_upload_signs_the_meta_and_returns_a_usable_url(pay: PayClient) -> None:
+    """Upload signs the meta JSON (C.1), checks its sha256, and the returned URL is accepted in display_info."""
+    content = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    meta = json.dumps({"filename": "logo.png", "sha256": hashlib.sha256(content).hexdigest()}).encode()
+    body, content_type = multipart(meta, content)
+    headers = {"Authorization": authorization(pay.creds, "POST", UPLOAD, meta), "Content-Type": content_type}
+    response = pay.http.post(pay.base + UPLOAD, content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert_signed(pay, response)
+    url = response.json()["image_url"]
+    coupon = product_body(pay.creds, unique("img"))
+    coupon["display_info"]["image_url"] = url
+    assert pay.create(coupon).status_code == 200
+    whole = {"Authorization": authorization(pay.creds, "POST", UPLOAD, body), "Content-Type": content_type}
+    assert_error(pay, pay.http.post(pay.base + UPLOAD, content=body, headers=whole), 401, "SIGN_ERROR")
+    wrong = json.dumps({"filename": "logo.png", "sha256": "0" * 64}).encode()
+    body, content_type = multipart(wrong, content)
+    headers = {"Authorization": authorization(pay.creds, "POST", UPLOAD, wrong), "Content-Type": content_type}
+    assert_error(pay, pay.http.post(pay.base + UPLOAD, content=body, headers=headers), 400, "PARAM_ERROR",
+                 "meta.sha256")  # fmt: skip
+    not_multipart = pay.send("POST", UPLOAD, {"filename": "x.png"})
+    assert_error(pay, not_multipart, 400, "PARAM_ERROR", "Content-Type")
