@@ -46,7 +46,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("reconciler.sandbox")
 _REDACT = re.compile(r"(?i)((?:access_token|secret)=)[^&]*")
-MAX_BODY = 1 << 20  # 1 MiB: larger bodies are refused before parsing (our default)
+MAX_BODY = 8 << 20  # 8 MiB (2 MB images plus multipart overhead fit): the rest is discarded (our default)
 
 
 class InjectedConnectionDrop(httpx.RemoteProtocolError):
