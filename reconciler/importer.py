@@ -122,7 +122,7 @@ async def generate(
         pacer = Pacer.from_settings(settings)
         shop = upstream.providers.get("shop")
         if shop is not None:
-            async for coupon in shop.list_all(before_page=lambda: pacer.wait("shop.get_list")):
+            async for coupon in shop.list_all(before_page=lambda: pacer.wait("shop.get_list"), retry=pacer.retry):
                 if str(coupon.get("out_coupon_id")) in managed_shop:
                     continue
                 doc = shop_manifest(coupon)

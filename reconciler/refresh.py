@@ -64,7 +64,7 @@ async def read_upstream(
 
 async def _paced_list(provider: Any, pacer: Pacer, snap: UpstreamSnapshot) -> Any:
     """All shop coupons, page by page (the provider pages get_list; each page is one paced call)."""
-    async for item in provider.list_all(before_page=lambda: pacer.wait("shop.get_list")):
+    async for item in provider.list_all(before_page=lambda: pacer.wait("shop.get_list"), retry=pacer.retry):
         snap.reads += 1
         yield item
 

@@ -49,9 +49,16 @@ class Provider(Protocol):
         upstream says it does not exist."""
         ...
 
-    def list_all(self, *, before_page: Callable[[], Awaitable[None]] | None = None) -> AsyncIterator[Mapping[str, Any]]:
+    def list_all(
+        self,
+        *,
+        before_page: Callable[[], Awaitable[None]] | None = None,
+        retry: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]] | None = None,
+    ) -> AsyncIterator[Mapping[str, Any]]:
         """Every coupon upstream knows (shop: get_list pages of <= 200), awaiting `before_page` before each page
-        (the caller's pacing). Product coupons have no list API: the product provider raises NotImplementedError."""
+        (the caller's pacing) and fetching each page through `retry` when given (the caller's retry policy, so a
+        transient error re-reads one page, not the whole list). Product coupons have no list API: the product
+        provider raises NotImplementedError."""
         ...
 
     async def aclose(self) -> None: ...

@@ -124,25 +124,39 @@ class ShopProvider:
             raise UpstreamError(call="shop.get", message="answer has no result.coupon object")
         return coupon
 
-    def list_all(self, *, before_page: Callable[[], Awaitable[None]] | None = None) -> AsyncIterator[Mapping[str, Any]]:
+    def list_all(
+        self,
+        *,
+        before_page: Callable[[], Awaitable[None]] | None = None,
+        retry: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]] | None = None,
+    ) -> AsyncIterator[Mapping[str, Any]]:
         """Every coupon, paging `get_list` by offset with page_size 200 until total_num is reached (A.6.4).
 
         Each item is the `coupon` object; when the page entry has a `coupon_stock` (activated coupons only), it is
         added to the coupon under the key "coupon_stock". `before_page` is awaited before each page (the caller's
-        rate limiter).
+        rate limiter); with `retry`, each page is fetched through it (the caller's retry policy for transient
+        errors: one page is read again, not the whole list).
         """
-        return self._list_all(before_page)
+        return self._list_all(before_page, retry)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     # -- internals ----------------------------------------------------------------------------------------------
-    async def _list_all(self, before_page: Callable[[], Awaitable[None]] | None) -> AsyncIterator[Mapping[str, Any]]:
+    async def _list_all(
+        self,
+        before_page: Callable[[], Awaitable[None]] | None,
+        retry: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]] | None,
+    ) -> AsyncIterator[Mapping[str, Any]]:
         offset = 0
         while True:
-            if before_page is not None:
-                await before_page()
-            data = await self._call("shop.get_list", "get_list", {"page_size": PAGE_SIZE, "offset": offset})
+
+            async def page(offset: int = offset) -> dict[str, Any]:
+                if before_page is not None:
+                    await before_page()
+                return await self._call("shop.get_list", "get_list", {"page_size": PAGE_SIZE, "offset": offset})
+
+            data = await (retry(page) if retry is not None else page())
             entries = data.get("result_list") or []
             total = data.get("total_num")
             if not isinstance(entries, list) or not isinstance(total, int):

@@ -102,7 +102,12 @@ class WechatPayProvider:
             raise
         return self._entity("product.get", response)
 
-    def list_all(self, *, before_page: Callable[[], Awaitable[None]] | None = None) -> AsyncIterator[Mapping[str, Any]]:
+    def list_all(
+        self,
+        *,
+        before_page: Callable[[], Awaitable[None]] | None = None,
+        retry: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]] | None = None,
+    ) -> AsyncIterator[Mapping[str, Any]]:
         """Product coupons have no list API (reference B.1): drift re-reads every known id instead."""
         raise NotImplementedError("WeChat Pay has no API listing product coupons (reference B.1)")
 
