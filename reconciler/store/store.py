@@ -43,6 +43,8 @@ _RESOURCE_COLUMNS = (
     t.resources.c.updated_at,
     t.resources.c.extra,
 )
+_GET_RESOURCE = sa.select(*_RESOURCE_COLUMNS).where(t.resources.c.address == sa.bindparam("address"))  # see `_put`
+
 _RUN_COLUMNS = (
     t.runs.c.run_id,
     t.runs.c.command,
@@ -189,7 +191,7 @@ class SqlStateStore:
 
     def get(self, address: str) -> ResourceState | None:
         with self._read() as conn:
-            row = conn.execute(sa.select(*_RESOURCE_COLUMNS).where(t.resources.c.address == address)).first()
+            row = conn.execute(_GET_RESOURCE, {"address": address}).first()
         return None if row is None else self._resource(row)
 
     def _put(self, conn: Connection, r: ResourceState) -> None:
