@@ -200,7 +200,7 @@ def test_every_kind_mixed_up_to_30_percent_converges_on_both_backends(
 ) -> None:
     """429, 5xx, errcode -1 / 300000, WeChat Pay SYSTEM_ERROR, latency, timeouts and drop-after-commit together
     (about 30% of calls fail) converge on SQLite and PostgreSQL state alike."""
-    for run in range(2 * soak):
+    for run in range(soak):
         seed = 5000 + run + (0 if backend.name == "sqlite" else 500)
         project, c = new_project(tmp_path, module_sandbox, backend, f"m{seed:04d}")
         module_sandbox.clear_calls()
