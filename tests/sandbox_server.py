@@ -55,8 +55,14 @@ class ServedSandbox:
         return int(self._admin("DELETE", "calls")["cleared"])
 
     def patch_shop(self, out_coupon_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Out-of-band merge edit of a shop coupon document ({"coupon": {...}})."""
+        """Out-of-band merge edit of a shop coupon (of the coupon object; a body with a "coupon" key edits the
+        whole stored document {"coupon": ..., "coupon_stock": ...})."""
         result: dict[str, Any] = self._admin("PATCH", f"shop-coupons/{out_coupon_id}", data)
+        return result
+
+    def delete_shop(self, out_coupon_id: str) -> dict[str, Any]:
+        """Make a shop coupon vanish upstream (no WeChat API does this; it simulates data loss for drift tests)."""
+        result: dict[str, Any] = self._admin("DELETE", f"shop-coupons/{out_coupon_id}")
         return result
 
     def patch_product(self, product_coupon_id: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -87,6 +87,12 @@ def _dispatch(sandbox: Sandbox, method: str, parts: list[str], body: Any) -> Ans
                 deep_merge(target, body)
                 store.put_shop(out_coupon_id, doc)
             return _answer(200, doc)
+        case ["shop-coupons", out_coupon_id] if method == "DELETE":
+            # Not an API WeChat offers: it simulates a coupon vanishing upstream (drift tests of "missing").
+            with store.transaction():
+                if not store.delete_shop(out_coupon_id):
+                    return _error(404, f"no shop coupon {out_coupon_id}")
+            return _answer(200, {"deleted": out_coupon_id})
         case ["product-coupons", product_coupon_id] if method == "PATCH":
             if not isinstance(body, dict):
                 raise ValueError("body must be a JSON object")

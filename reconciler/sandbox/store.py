@@ -96,6 +96,11 @@ class Store:
                 "INSERT INTO shop_coupons (out_coupon_id, doc) VALUES (?, ?)", (out_coupon_id, dumps(doc))
             )
 
+    def delete_shop(self, out_coupon_id: str) -> bool:
+        with self._lock:
+            cursor = self._conn.execute("DELETE FROM shop_coupons WHERE out_coupon_id = ?", (out_coupon_id,))
+        return cursor.rowcount > 0
+
     def put_shop(self, out_coupon_id: str, doc: dict[str, Any]) -> None:
         with self._lock:
             self._conn.execute("UPDATE shop_coupons SET doc = ? WHERE out_coupon_id = ?", (dumps(doc), out_coupon_id))

@@ -125,3 +125,18 @@ def test_ignore_drift_rules_silence_fields_edited_on_purpose(project: Project) -
     drifted = project.run("drift")
     assert drifted.returncode == 2 and "coupon_info.name" in drifted.stdout
     assert "total_num" not in drifted.stdout
+
+
+def test_coupon_gone_upstream_is_missing_and_planned_for_creation(project: Project) -> None:
+    """A shop coupon that vanished upstream is reported as missing (exit 2), and the plan proposes creating it."""
+    use_docs(project, [coupons.shop_active(), coupons.shop_draft()])
+    project.run("apply", "--auto-approve", check=True)
+    project.sandbox.delete_shop("e2e-draft-direct-5")
+    drift = project.run("drift", "--format", "json")
+    assert drift.returncode == 2
+    report = json.loads(drift.stdout)
+    assert [(d["address"], d["category"]) for d in report["drift"]] == [("shop_coupon.e2e-draft-direct-5", "missing")]
+    assert actions(plan_json(project)) == {"shop_coupon.e2e-draft-direct-5": "create"}
+    project.run("apply", "--auto-approve", check=True)
+    assert sorted(c["out_coupon_id"] for c in project.shop_coupons()) == ["e2e-draft-direct-5", "e2e-store-100-off-20"]
+    assert project.run("drift").returncode == 0
