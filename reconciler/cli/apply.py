@@ -9,11 +9,12 @@ from typing import Any
 
 import click
 
-from reconciler.apply.applier import ActionResult, Applier, ApplyReport
+from reconciler.apply.applier import Applier, ApplyReport
 from reconciler.apply.pacing import Pacer
 from reconciler.apply.settle import settle
 from reconciler.cli import app
 from reconciler.cli.output import emit_plan, print_warnings
+from reconciler.cli.progress import ApplyProgress
 from reconciler.config import Settings
 from reconciler.errors import ApplyError, PlanError, SavedPlanError
 from reconciler.plan.model import Plan
@@ -99,7 +100,7 @@ async def _apply(
         commit = git_commit(settings.root)
         who = actor()
 
-        def make_applier(run_id: int) -> Applier:
+        def make_applier(run_id: int, progress: ApplyProgress | None = None) -> Applier:
             return Applier(
                 store,
                 upstream.providers,
@@ -107,7 +108,7 @@ async def _apply(
                 run_id=run_id,
                 now_iso=lambda: iso(now_utc()),
                 parallelism=parallelism or settings.apply.parallelism,
-                progress=_progress_printer(),
+                progress=progress or ApplyProgress(0, tty=False),
             )
 
         # 1. Settle what an interrupted apply left behind, before anything new.
@@ -147,7 +148,8 @@ async def _apply(
         run_id = store.begin_run(
             "apply", actor=who, git_commit=plan.git_commit or commit, plan_digest=plan_digest(plan)
         )
-        report = await make_applier(run_id).apply(plan)
+        with ApplyProgress(len(plan.actions)) as progress:
+            report = await make_applier(run_id, progress).apply(plan)
         outcome = "ok" if report.ok else ("partial" if report.with_status("applied") else "failed")
         store.end_run(run_id, outcome, report.summary())
         return report, plan
@@ -194,16 +196,6 @@ def _confirm() -> None:
     )
     if answer.strip() != "yes":
         raise PlanError("apply cancelled: nothing was changed")
-
-
-def _progress_printer() -> Any:
-    def progress(event: str, result: ActionResult) -> None:
-        if event == "applied":
-            click.echo(f"{result.address}: {result.type} complete ({result.calls_made} call(s))", err=True)
-        elif event == "failed":
-            click.echo(f"{result.address}: {result.type} FAILED after {result.calls_made} call(s)", err=True)
-
-    return progress
 
 
 def _print_report(report: ApplyReport, plan: Plan) -> None:
