@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs couponctl into ./.venv, then plans and applies manifests/ against the embedded sandbox
-# (state in state/couponctl.db, sandbox data in state/sandbox/). No credentials needed.
+# (state in state/couponctl.db, sandbox data in state/sandbox/), then checks that a second plan is a no-op and
+# that upstream has not drifted. No credentials needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -10,3 +11,4 @@ PY=${PYTHON:-python3}
 .venv/bin/couponctl plan --out state/demo.plan
 .venv/bin/couponctl apply state/demo.plan
 .venv/bin/couponctl plan --detailed-exitcode
+.venv/bin/couponctl drift
