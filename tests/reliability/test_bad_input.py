@@ -142,7 +142,7 @@ def assert_clean_failure(code: int, stdout: str, stderr: str) -> None:
     assert stderr.strip(), "an error must say what is wrong"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from([SHOP, PRODUCT]), st.data(), VALUES | YAMLISH.map(lambda t: {"__raw__": t}))
 def test_cli_refuses_generated_bad_manifests_cleanly_and_sends_nothing(
     cli_project: Opaque[Project], doc: dict[str, Any], data: st.DataObject, junk: Any
