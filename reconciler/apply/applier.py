@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -98,6 +98,22 @@ def provider_for(operation: str, providers: Mapping[str, Provider]) -> Provider:
     return providers[family]
 
 
+def interleaved(actions: Sequence[Action]) -> list[Action]:
+    """The actions round-robin over their first call's operation, each group keeping the plan's order.
+
+    Every operation has its own token bucket, so the run is only as fast as the busiest one if they all stay busy:
+    in plan order (addresses sorted, every product_coupon before any shop_coupon) the buckets would be used one
+    after the other and an apply at a rate limit would take the sum of their times instead of the maximum."""
+    groups: dict[str, list[Action]] = {}
+    for action in actions:
+        groups.setdefault(action.calls[0].operation if action.calls else "", []).append(action)
+    queues = list(groups.values())
+    out: list[Action] = []
+    for i in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[i] for q in queues if i < len(q))
+    return out
+
+
 class Applier:
     """Runs the calls of a plan against the providers, recording everything in the state store."""
 
@@ -136,7 +152,7 @@ class Applier:
                     return
                 await self._apply_action(action, results[action.address])
 
-        work = [a for a in plan.actions if a.applyable and (a.calls or a.type in STATE_ONLY)]
+        work = interleaved([a for a in plan.actions if a.applyable and (a.calls or a.type in STATE_ONLY)])
         await asyncio.gather(*(run(a) for a in work))
         for action in plan.actions:  # nothing to call (deferred, not applied): nothing to do, nothing failed
             if not action.calls and action.type not in STATE_ONLY and results[action.address].status == "not_started":
