@@ -1,6 +1,6 @@
 """The couponctl benchmark (design §4): every stage beside its floor, measured in the same run.
 
-Usage: .venv/bin/python bench/run.py --coupons 10000 [--rate 100] [--runs 3] [--json FILE]
+Usage: .venv/bin/python bench/run.py --coupons 10000 [--rate 20] [--runs 3] [--json FILE] [--keep DIR]
 
 Stages (each a whole `couponctl` process, wall clock, peak RSS from wait4):
   parse floor   a process that only parses the same YAML with yaml_rs (the fastest parser available)
@@ -519,7 +519,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--coupons", type=int, default=10_000, help="number of coupons (half shop, half product)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each short stage (median reported)")
-    parser.add_argument("--rate", type=float, default=50.0, help="rate limit R per operation for apply/drift")
+    parser.add_argument("--rate", type=float, default=20.0,
+                        help="rate limit R per operation for apply and drift (default: WeChat Pay's documented 20/s)")
     parser.add_argument("--drift-products", type=int, default=2000, help="issue 7 stage: product coupons (0: skip)")
     parser.add_argument("--drift-rate", type=float, default=200.0, help="issue 7 stage: rate limit per second")
     parser.add_argument("--skip-rated-apply", action="store_true", help="skip the apply at R/s")
