@@ -18,7 +18,7 @@ from tests.reliability.conftest import StateBackend
 from tests.reliability.harness import MUTATING, Project, assert_converged, calls_to_create, campaign, write_project
 from tests.sandbox_server import ServedSandbox
 
-SLOW = [{"operation": op, "kind": "latency", "value": 0.25} for op in MUTATING]  # keeps the first apply busy
+SLOW = [{"operation": op, "kind": "latency", "value": 0.5} for op in MUTATING]  # keeps the first apply busy
 
 
 def fresh_serial(tmp_path: Path) -> int:

@@ -5,7 +5,8 @@ duplicated upstream, every landed change is recorded, state equals upstream and 
 Half of the kills use the applier's test-only crash points (`COUPONCTL_TEST_CRASH_AT`, reconciler/apply/applier.py)
 to land exactly after the intent is committed, between a call's answer and the commit of its result, or right after
 the commit; the other half are timer kills, sent once the sandbox has seen a random number of mutating calls plus a
-random few milliseconds, so they also land inside HTTP exchanges and SQL transactions.
+random few milliseconds, so they also land inside HTTP exchanges and SQL transactions. One trial in ten also kills
+the apply that settles the first kill's leftovers.
 """
 
 from __future__ import annotations
@@ -65,10 +66,9 @@ def kill_after_calls(process: subprocess.Popen[str], sandbox: ServedSandbox, cal
     while process.poll() is None and mutating_count(sandbox) < calls and time.monotonic() < deadline:
         time.sleep(0.005)
     time.sleep(jitter_s)
-    if process.poll() is not None:
-        return False
-    process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=30)
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)  # reap it and close its pipes either way
     return process.returncode == -signal.SIGKILL
 
 
@@ -102,6 +102,10 @@ def run_trial(seed: int, root: Path, sandbox: ServedSandbox, state_url: str) -> 
         how = f"timer:{after}+{jitter * 1000:.0f}ms"
         process = project.popen("apply", "--auto-approve", "--parallelism", parallelism)
         killed = kill_after_calls(process, sandbox, after, jitter)
+    if seed % 10 == 3:  # the settling apply is killed too (timer), before the final apply
+        process = project.popen("apply", "--auto-approve")
+        killed_again = kill_after_calls(process, sandbox, mutating_count(sandbox) + 1, rng.uniform(0, 0.05))
+        how += "+resettle" if killed_again else ""
     again = project.run("apply", "--auto-approve")
     assert again.returncode == 0, f"[seed {seed} {how}] apply after the kill exited {again.returncode}:\n{again.stderr}"
     calls_seen = sandbox.calls()
@@ -143,6 +147,7 @@ def test_kill_9_at_random_points_then_apply_again_converges(
     figures[f"crash.{backend.name}.killed"] += len(killed)
     for o in killed:
         figures[f"crash.{backend.name}.kills.{o.how.split(':')[0]}"] += 1
+    figures[f"crash.{backend.name}.kills.during_settle"] += sum(1 for o in killed if o.how.endswith("+resettle"))
     figures[f"crash.{backend.name}.duplicates"] += sum(o.duplicates for o in outcomes)
     figures[f"crash.{backend.name}.lost_records"] += sum(o.lost_records for o in outcomes)
     # Most trials must actually have killed an apply mid-way (a timer kill can miss a fast apply).
