@@ -6,7 +6,8 @@ Half of the kills use the applier's test-only crash points (`COUPONCTL_TEST_CRAS
 to land exactly after the intent is committed, between a call's answer and the commit of its result, or right after
 the commit; the other half are timer kills, sent once the sandbox has seen a random number of mutating calls plus a
 random few milliseconds, so they also land inside HTTP exchanges and SQL transactions. One trial in ten also kills
-the apply that settles the first kill's leftovers.
+the apply that settles the first kill's leftovers; one in three is killed while the sandbox answers 10% of calls
+with a 500 and drops 10% after committing them (so kills also land during retries and after a lost answer).
 """
 
 from __future__ import annotations
@@ -87,6 +88,19 @@ def run_trial(seed: int, root: Path, sandbox: ServedSandbox, state_url: str) -> 
     project.write_docs(target.docs)
     sandbox.clear_calls()
     parallelism = str(rng.choice([1, 4, 8]))
+    # One trial in three is killed while retrying: 10% of calls answer 500, 10% commit then drop the connection.
+    faulty = seed % 3 == 2
+    if faulty:
+        sandbox.set_faults(
+            [
+                {"operation": family, "kind": kind, **extra, "rate": 0.1, "seed": seed * 10 + i}
+                for i, (family, kind, extra) in enumerate(
+                    (family, kind, extra)
+                    for family in ("shop.*", "product.*")
+                    for kind, extra in (("http_status", {"value": 500}), ("drop_after_commit", {}))
+                )
+            ]
+        )
     if seed % 2 == 0:  # even seeds: a crash point, the three events in turn; odd seeds: a timer kill
         event = HOOK_EVENTS[(seed // 2) % len(HOOK_EVENTS)]
         nth = rng.randint(1, calls)
@@ -102,6 +116,9 @@ def run_trial(seed: int, root: Path, sandbox: ServedSandbox, state_url: str) -> 
         how = f"timer:{after}+{jitter * 1000:.0f}ms"
         process = project.popen("apply", "--auto-approve", "--parallelism", parallelism)
         killed = kill_after_calls(process, sandbox, after, jitter)
+    if faulty:
+        sandbox.set_faults([])
+        how += "+faults"
     if seed % 10 == 3:  # the settling apply is killed too (timer), before the final apply
         process = project.popen("apply", "--auto-approve")
         killed_again = kill_after_calls(process, sandbox, mutating_count(sandbox) + 1, rng.uniform(0, 0.05))
@@ -147,6 +164,7 @@ def test_kill_9_at_random_points_then_apply_again_converges(
     figures[f"crash.{backend.name}.killed"] += len(killed)
     for o in killed:
         figures[f"crash.{backend.name}.kills.{o.how.split(':')[0]}"] += 1
+    figures[f"crash.{backend.name}.kills.while_faulted"] += sum(1 for o in killed if "+faults" in o.how)
     figures[f"crash.{backend.name}.kills.during_settle"] += sum(1 for o in killed if o.how.endswith("+resettle"))
     figures[f"crash.{backend.name}.duplicates"] += sum(o.duplicates for o in outcomes)
     figures[f"crash.{backend.name}.lost_records"] += sum(o.lost_records for o in outcomes)
