@@ -51,7 +51,7 @@ class Project:
     def run(
         self, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        result = subprocess.run(
             self.command(*args),
             cwd=self.root,
             env={**self.env, **(env or {})},
@@ -61,6 +61,21 @@ class Project:
             timeout=timeout,
             check=False,
         )
+        self.assert_no_secret(result.stdout + result.stderr, f"output of couponctl {' '.join(args)}")
+        return result
+
+    def secrets(self) -> dict[str, str]:
+        """The app secret and the merchant private key's PEM lines this project runs with."""
+        pem = Path(self.env["COUPONCTL_WECHATPAY_KEY_FILE"]).read_text(encoding="utf-8")
+        found = {"app secret": self.env["COUPONCTL_SHOP_APPSECRET"]}
+        for n, line in enumerate(x for x in pem.splitlines() if x and not x.startswith("-----")):
+            found[f"private key line {n}"] = line
+        return found
+
+    def assert_no_secret(self, text: str, where: str) -> None:
+        """Every CLI run of the reliability suite is checked (test_secrets.py searches much more, and files)."""
+        leaked = [name for name, secret in self.secrets().items() if secret in text]
+        assert not leaked, f"{', '.join(leaked)} in {where}"
 
     def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
         result = self.run(*args)
@@ -317,6 +332,11 @@ def assert_converged(project: Project, c: Campaign, *, calls_since: list[dict[st
     finally:
         store.close()
     assert intents == [], f"journal not empty: {intents}"
+    if project.state_url.startswith("sqlite:///"):
+        db = Path(project.state_url[len("sqlite:///") :])
+        for path in (db, db.with_name(db.name + "-wal")):
+            if path.exists():
+                project.assert_no_secret(path.read_bytes().decode("latin-1"), str(path))
     assert set(resources) == c.addresses, f"state {sorted(resources)} != declared {sorted(c.addresses)}"
     by_label = {str(p["display_info"]["name"]): p for p in products if p["state"] != "DEACTIVATED"}
     for address, resource in resources.items():
