@@ -112,7 +112,8 @@ def run_trial(seed: int, root: Path, sandbox: ServedSandbox, state_url: str) -> 
         assert killed, f"crash point {how} not reached: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     else:
         after = rng.randint(0, calls - 1)
-        jitter = rng.uniform(0, 0.05)
+        # Before the first call: anywhere in start-up, state creation and migration, locking, refresh, planning.
+        jitter = rng.uniform(0, 0.05) if after else rng.uniform(0.2, 1.5)
         how = f"timer:{after}+{jitter * 1000:.0f}ms"
         process = project.popen("apply", "--auto-approve", "--parallelism", parallelism)
         killed = kill_after_calls(process, sandbox, after, jitter)
