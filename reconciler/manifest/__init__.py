@@ -8,7 +8,15 @@ Public entry points:
 
 from __future__ import annotations
 
+from typing import Any
+
 from reconciler.manifest.loader import LoadResult, check_time_windows, load_manifests
-from reconciler.manifest.schema import manifest_json_schema
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a manifest document (pydantic is imported only when asked: see loader.py)."""
+    from reconciler.manifest.schema import manifest_json_schema as schema
+
+    return schema()
 
 __all__ = ["LoadResult", "check_time_windows", "load_manifests", "manifest_json_schema"]

@@ -4,9 +4,10 @@ and the model validation of every file that did not change.
 An entry is the list of `DesiredCoupon`s one file produced, stored as JSON (never pickle: a cache file can only
 ever yield data). Its key is the sha256 of the file's bytes, its displayed path (coupons carry `file:line`) and a
 fingerprint of everything validation depends on: the couponctl version, the source of `reconciler.manifest` and
-`reconciler.resources`, and the versions of yaml_rs and pydantic-core. Any change to one of them is a miss; only a
-file that loaded with no diagnostic at all is stored, so warnings and errors are always computed afresh. Cross-file
-checks (duplicate addresses and out_coupon_ids) and the plan-time claim-window check are never cached.
+`reconciler.resources`, and the installed files of yaml_rs, pydantic and pydantic-core. Any change to one of them
+is a miss; only a file that loaded with no diagnostic at all is stored, so warnings and errors are always computed
+afresh. Cross-file checks (duplicate addresses and out_coupon_ids) and the plan-time claim-window check are
+never cached.
 
 The cache lives beside a SQLite state database (`<state dir>/cache/manifests/`), and only when there is a
 couponctl.toml; set COUPONCTL_MANIFEST_CACHE=0 to turn it off.
@@ -36,17 +37,26 @@ DISABLE_ENV = "COUPONCTL_MANIFEST_CACHE"
 
 @functools.cache
 def code_fingerprint() -> bytes:
-    """sha256 over what validation depends on (computed once per process; reading the sources costs ~1 ms)."""
-    import pydantic_core
-    import yaml_rs
+    """sha256 over what validation depends on, computed once per process without importing pydantic: our own
+    validation sources, and the name, size and mtime of the files of the installed pydantic, pydantic-core and
+    yaml_rs packages (an upgrade or reinstall changes them)."""
+    import importlib.util
 
     from reconciler import __version__
 
-    hasher = hashlib.sha256(f"{FORMAT}\0{__version__}\0{pydantic_core.__version__}\0".encode())
-    hasher.update(str(getattr(yaml_rs, "__version__", "")).encode())
+    hasher = hashlib.sha256(f"{FORMAT}\0{__version__}\0".encode())
     package = Path(__file__).resolve().parent
     for source in [*sorted(package.glob("*.py")), package.parent / "resources.py"]:
         hasher.update(source.name.encode() + b"\0" + source.read_bytes())
+    for name in ("pydantic", "pydantic_core", "yaml_rs"):
+        spec = importlib.util.find_spec(name)
+        origin = Path(spec.origin) if spec is not None and spec.origin else None
+        if origin is None:
+            continue
+        for entry in sorted(origin.parent.iterdir()):
+            if entry.is_file():
+                stat = entry.stat()
+                hasher.update(f"{name}/{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return hasher.digest()
 
 

@@ -16,27 +16,55 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml_rs
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
 from reconciler.errors import Diagnostic, ManifestError
-from reconciler.manifest.base import Issue, Loc
 from reconciler.manifest.cache import ManifestCache
-from reconciler.manifest.document import (
-    DOCUMENT_MODELS,
-    NAME_PATTERN,
-    OTHER_KIND_FIELDS,
-    ShopCouponDocument,
-    field_paths,
-    model_at,
-)
-from reconciler.manifest.product import ProductCouponSpec, four_byte_issues, product_rules
-from reconciler.manifest.shop import READ_ONLY_COUPON_INFO_FIELDS, READ_ONLY_SPEC_FIELDS, CouponInfo, shop_rules
-from reconciler.manifest.timeutil import describe, format_unix, rfc3339_to_unix
 from reconciler.resources import DesiredCoupon, IgnoreRule, Kind, SourceRef, make_address
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+    from pydantic_core import ErrorDetails
+
+    from reconciler.manifest.base import Issue, Loc
+    from reconciler.manifest.document import (
+        DOCUMENT_MODELS,
+        NAME_PATTERN,
+        OTHER_KIND_FIELDS,
+        ShopCouponDocument,
+        field_paths,
+        model_at,
+    )
+    from reconciler.manifest.product import ProductCouponSpec, four_byte_issues, product_rules
+    from reconciler.manifest.shop import READ_ONLY_COUPON_INFO_FIELDS, READ_ONLY_SPEC_FIELDS, CouponInfo, shop_rules
+    from reconciler.manifest.timeutil import describe, format_unix, rfc3339_to_unix
+
+
+def _import_validation() -> None:
+    """Bind the models and rules into this module on first use.
+
+    They are pydantic and everything built on it (~0.2 s of imports), and a run whose files all come from the
+    manifest cache never needs them. Every entry point that validates or reports calls this first; binding module
+    globals once (rather than importing inside each function) keeps the per-document path free of import
+    statements."""
+    if "DOCUMENT_MODELS" in globals():
+        return
+    from pydantic import ValidationError
+
+    from reconciler.manifest import document, product, shop, timeutil
+    from reconciler.manifest.base import Issue
+
+    globals().update(
+        ValidationError=ValidationError, Issue=Issue, DOCUMENT_MODELS=document.DOCUMENT_MODELS,
+        NAME_PATTERN=document.NAME_PATTERN, OTHER_KIND_FIELDS=document.OTHER_KIND_FIELDS,
+        ShopCouponDocument=document.ShopCouponDocument, field_paths=document.field_paths, model_at=document.model_at,
+        ProductCouponSpec=product.ProductCouponSpec, four_byte_issues=product.four_byte_issues,
+        product_rules=product.product_rules, READ_ONLY_COUPON_INFO_FIELDS=shop.READ_ONLY_COUPON_INFO_FIELDS,
+        READ_ONLY_SPEC_FIELDS=shop.READ_ONLY_SPEC_FIELDS, CouponInfo=shop.CouponInfo, shop_rules=shop.shop_rules,
+        describe=timeutil.describe, format_unix=timeutil.format_unix, rfc3339_to_unix=timeutil.rfc3339_to_unix,
+    )  # fmt: skip
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 _FOUR_BYTE = re.compile("[\U00010000-\U0010FFFF]")
@@ -125,6 +153,8 @@ def load_manifests(
     for entry in loaded:
         for coupon, doc_index in entry.coupons:
             first = by_address.get(coupon.address)
+            if first is not None or (coupon.upstream_key is not None and coupon.upstream_key in by_out_coupon_id):
+                _import_validation()  # for Issue
             if first is not None:
                 entry.pending.append(_Pending(doc_index, Issue(("name",), f"duplicate address {coupon.address}: "
                                                                f"already declared at {first[2].source}", at_key=False),
@@ -205,6 +235,7 @@ def _add(found: list[tuple[str, Path]], seen: set[Path], display: str, path: Pat
 
 def _load_file(entry: _File, raw: bytes) -> None:
     """Parse one file and validate its documents; problems are queued on `entry.pending`."""
+    _import_validation()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -550,6 +581,7 @@ def check_time_windows(coupons: Sequence[DesiredCoupon], now: datetime) -> list[
     Shop: coupon_info.receive_info (Unix seconds). Product: the stock's coupon_available_period (RFC3339).
     Shop coupons declared `expired` or `voided` are skipped: their window is over by design.
     """
+    _import_validation()
     moment = int(now.timestamp())
     out: list[Diagnostic] = []
     for coupon in coupons:
