@@ -12,6 +12,7 @@ with a 500 and drops 10% after committing them (so kills also land during retrie
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import subprocess
@@ -38,7 +39,7 @@ from tests.reliability.harness import (
 from tests.sandbox_server import ServedSandbox, served_sandbox
 
 TRIALS_PER_BACKEND = 20
-WORKERS = 2  # trials run two at a time, each worker with its own served sandbox
+WORKERS = 2  # trials run two at a time (2 cores), each worker with its own served sandbox
 HOOK_EVENTS = ("after_intent", "after_call", "after_commit")
 
 
@@ -53,8 +54,8 @@ class TrialOutcome:
 
 @pytest.fixture(scope="module")
 def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ServedSandbox]]:
-    with served_sandbox(tmp_path_factory.mktemp("sbx0")) as a, served_sandbox(tmp_path_factory.mktemp("sbx1")) as b:
-        yield [a, b]
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(served_sandbox(tmp_path_factory.mktemp(f"sbx{i}"))) for i in range(WORKERS)]
 
 
 def mutating_count(sandbox: ServedSandbox) -> int:
