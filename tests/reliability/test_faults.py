@@ -264,3 +264,76 @@ def test_daily_quota_45009_is_not_retried_and_stops_with_an_exact_account(
     project.ok("apply", "--auto-approve")
     assert_converged(project, c, calls_since=module_sandbox.calls())
     figures["faults.runs"] += 1
+
+
+def test_retries_exhausted_on_a_landed_call_stop_with_an_exact_account_then_settle(
+    tmp_path: Path, module_sandbox: ServedSandbox, figures: Counter[str]
+) -> None:
+    """A create that lands but whose answers are lost on every attempt (retries exhausted): apply stops cleanly,
+    the account names it as failed, upstream has it, state does not, its intent stays open; the next apply settles
+    it with the same out_request_no (no duplicate) and converges."""
+    project = write_project(tmp_path / "x0001", module_sandbox, max_retries=2, request_timeout_s=1.0)
+    c = campaign("x0001", module_sandbox.credentials.appid, active=1, draft=0, products=2)
+    project.write_docs(c.docs)
+    module_sandbox.clear_calls()
+    module_sandbox.set_faults([{"operation": "product.create", "kind": "drop_after_commit", "count": 2}])
+    try:
+        result = project.run("apply", "--auto-approve", "--parallelism", "1")
+    finally:
+        module_sandbox.set_faults([])
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "Apply stopped part-way" in result.stdout
+    account = assert_exact_account(project, c, result.stdout, c.addresses)
+    (failed,) = account["Failed"]
+    assert failed.startswith("product_coupon.")
+    _shop, products = tagged_upstream(module_sandbox, c.tag)
+    assert len(products) == 1, "the create landed upstream even though no answer arrived"
+    store = open_store(project.state_url)
+    try:
+        assert failed not in store.resources()
+        assert [(i.address, i.operation) for i in store.open_intents()] == [(failed, "product.create")]
+    finally:
+        store.close()
+    settled = project.run("apply", "--auto-approve")
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    assert f"Settled interrupted call: {failed} product.create: re-sent" in settled.stderr
+    findings = assert_converged(project, c, calls_since=module_sandbox.calls())
+    figures["faults.injected.dropped_after_commit"] += 2
+    figures["faults.clean_stops"] += 1
+    figures["faults.runs"] += 1
+    figures["faults.duplicates"] += findings.duplicates
+
+
+def test_shop_call_timing_out_on_every_attempt_stops_partly_applied_then_settles(
+    tmp_path: Path, module_sandbox: ServedSandbox, figures: Counter[str]
+) -> None:
+    """A shop activation that times out on every attempt: the coupon is reported partly applied (added, not
+    activated), state holds it as a draft and the activation's intent stays open; the next apply reads it back,
+    activates it and converges."""
+    project = write_project(tmp_path / "x0002", module_sandbox, max_retries=2, request_timeout_s=1.0)
+    c = campaign("x0002", module_sandbox.credentials.appid, active=2, draft=0, products=0)
+    project.write_docs(c.docs)
+    module_sandbox.clear_calls()
+    module_sandbox.set_faults([{"operation": "shop.update_status", "kind": "timeout", "value": 5, "count": 2}])
+    try:
+        result = project.run("apply", "--auto-approve", "--parallelism", "1")
+    finally:
+        module_sandbox.set_faults([])
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "Apply stopped part-way" in result.stdout
+    account = assert_exact_account(project, c, result.stdout, c.addresses)
+    (partial,) = account["Partly applied"]
+    store = open_store(project.state_url)
+    try:
+        assert store.resources()[partial].upstream["status"] == 1
+        assert [(i.address, i.operation) for i in store.open_intents()] == [(partial, "shop.update_status")]
+    finally:
+        store.close()
+    settled = project.run("apply", "--auto-approve")
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    assert f"Settled interrupted call: {partial} shop.update_status" in settled.stderr
+    findings = assert_converged(project, c, calls_since=module_sandbox.calls())
+    figures["faults.injected.timeout_exhausting_retries"] += 2
+    figures["faults.clean_stops"] += 1
+    figures["faults.runs"] += 1
+    figures["faults.duplicates"] += findings.duplicates
