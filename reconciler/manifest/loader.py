@@ -581,7 +581,10 @@ def check_time_windows(coupons: Sequence[DesiredCoupon], now: datetime) -> list[
     Shop: coupon_info.receive_info (Unix seconds). Product: the stock's coupon_available_period (RFC3339).
     Shop coupons declared `expired` or `voided` are skipped: their window is over by design.
     """
-    _import_validation()
+    if "rfc3339_to_unix" not in globals():  # only the time helpers: a plan from the cache needs no models
+        from reconciler.manifest import timeutil
+
+        globals().update(format_unix=timeutil.format_unix, rfc3339_to_unix=timeutil.rfc3339_to_unix)
     moment = int(now.timestamp())
     out: list[Diagnostic] = []
     for coupon in coupons:
