@@ -427,21 +427,22 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         log(f"plan 1% {one.median:.2f} s (first {one.samples[0].wall_s:.2f} s)")
 
         # Drift of the N managed coupons at R/s (manifests restored first: nothing pending but the reads).
-        shutil.rmtree(project.manifests)
-        shutil.copytree(campaign, project.manifests)
-        sbx.set_limits(dict.fromkeys(READS, rate))
-        set_client_rate(project.root, sbx, None, rate)
-        sbx.clear_calls()
-        drift = run(project.couponctl("drift"), cwd=project.root, env=env)
-        calls = sbx.calls()
-        reads = count_by_operation(calls)
-        results["drift_s"] = drift.wall_s
-        results["drift_floor_s"] = rated_floor(reads, dict.fromkeys(READS, rate), READS)
-        results["drift_reads"] = {k: v for k, v in reads.items() if k in READS}
-        results["drift_429s"] = throttled(calls)
-        table.add(f"drift at {rate:g}/s ({sum(results['drift_reads'].values())} reads)", drift,
-                  results["drift_floor_s"])
-        log(f"drift {drift.wall_s:.2f} s (floor {results['drift_floor_s']:.2f} s), 429s {results['drift_429s']}")
+        if not args.skip_drift:
+            shutil.rmtree(project.manifests)
+            shutil.copytree(campaign, project.manifests)
+            sbx.set_limits(dict.fromkeys(READS, rate))
+            set_client_rate(project.root, sbx, None, rate)
+            sbx.clear_calls()
+            drift = run(project.couponctl("drift"), cwd=project.root, env=env)
+            calls = sbx.calls()
+            reads = count_by_operation(calls)
+            results["drift_s"] = drift.wall_s
+            results["drift_floor_s"] = rated_floor(reads, dict.fromkeys(READS, rate), READS)
+            results["drift_reads"] = {k: v for k, v in reads.items() if k in READS}
+            results["drift_429s"] = throttled(calls)
+            table.add(f"drift at {rate:g}/s ({sum(results['drift_reads'].values())} reads)", drift,
+                      results["drift_floor_s"])
+            log(f"drift {drift.wall_s:.2f} s (floor {results['drift_floor_s']:.2f} s), 429s {results['drift_429s']}")
     finally:
         sbx.stop()
 
@@ -525,6 +526,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--drift-rate", type=float, default=200.0, help="issue 7 stage: rate limit per second")
     parser.add_argument("--skip-rated-apply", action="store_true", help="skip the apply at R/s")
     parser.add_argument("--plan-refresh", action="store_true", help="also time a no-op plan with refresh")
+    parser.add_argument("--skip-drift", action="store_true", help="skip the drift at R/s")
     parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/N.json)")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (default: a temp dir)")
     args = parser.parse_args(argv)
