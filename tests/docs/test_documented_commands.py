@@ -27,12 +27,13 @@ def code_lines(path: Path) -> list[str]:
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".yml":
         return text.splitlines()
-    lines, inside = [], False
+    lines: list[str] = []
+    fence: str | None = None  # the language of the open fenced block; only shell blocks hold commands
     for line in text.splitlines():
         if line.lstrip().startswith("```"):
-            inside = not inside
+            fence = None if fence is not None else (line.strip()[3:].strip() or "plain")
             continue
-        if inside:
+        if fence in ("sh", "bash", "shell", "console", "plain", "yaml", "yml"):
             lines.append(line)
     return lines
 
