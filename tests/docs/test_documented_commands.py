@@ -65,7 +65,7 @@ def documented_commands() -> list[tuple[str, list[str]]]:
     for path in DOCS:
         for number, line in enumerate(code_lines(path), 1):
             args = command_args(line)
-            if args is not None:
+            if args:  # a bare `couponctl` (shell-completion set-up) has nothing to parse
                 found.append((f"{path.relative_to(REPO)}:{number}", args))
     return found
 
