@@ -42,6 +42,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import generate_campaign
+from reconciler.config import served_sandbox_env, served_sandbox_toml
 
 REPO = Path(__file__).resolve().parent.parent
 UNLIMITED = 1_000_000.0
@@ -119,8 +120,9 @@ class Stage:
         return statistics.median(p.cpu_s for p in self.samples)
 
 
-def repeat(runs: int, cmd: Sequence[str], *, cwd: Path, env: dict[str, str], before: Any = None,
-           ok: Sequence[int] = (0,)) -> Stage:
+def repeat(
+    runs: int, cmd: Sequence[str], *, cwd: Path, env: dict[str, str], before: Any = None, ok: Sequence[int] = (0,)
+) -> Stage:
     stage = Stage()
     for _ in range(runs):
         if before is not None:
@@ -148,8 +150,12 @@ class Sandbox:
             stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=REPO,
         )  # fmt: skip
         line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()  # type: ignore[union-attr]
-                                                             ), daemon=True)
+        reader = threading.Thread(
+            target=lambda: line.append(
+                self.process.stdout.readline()  # type: ignore[union-attr]
+            ),
+            daemon=True,
+        )
         reader.start()
         reader.join(60)
         prefix = "couponctl sandbox serving on "
@@ -162,8 +168,9 @@ class Sandbox:
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.url}/_sandbox/{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/_sandbox/{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=120) as response:
             return json.loads(response.read())
 
@@ -224,49 +231,23 @@ def write_project(root: Path, sandbox: Sandbox, client_rate: float, manifests: P
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "manifests").exists():
         shutil.copytree(manifests, root / "manifests")
-    info = json.loads((sandbox.keys_dir / "sandbox.json").read_text(encoding="utf-8"))
-    set_client_rate(root, sandbox, info, client_rate)
+    set_client_rate(root, sandbox, client_rate)
     # PYTHONDONTWRITEBYTECODE would make every process compile the modules edited since the last install: a user's
     # machine caches bytecode, so the bench measures with the cache.
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONCTL_") and k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(
-        COUPONCTL_SHOP_APPSECRET=info["app_secret"],
-        COUPONCTL_WECHATPAY_KEY_FILE=str(sandbox.keys_dir / "merchant_private_key.pem"),
-        NO_COLOR="1",
-        PYTHONPATH=str(REPO),
-    )
+    env.update(served_sandbox_env(sandbox.keys_dir), NO_COLOR="1", PYTHONPATH=str(REPO))
     return Project(root, env)
 
 
-def set_client_rate(root: Path, sandbox: Sandbox, info: dict[str, Any] | None, rate: float) -> None:
-    info = info or json.loads((sandbox.keys_dir / "sandbox.json").read_text(encoding="utf-8"))
+def set_client_rate(root: Path, sandbox: Sandbox, rate: float) -> None:
     limits = ", ".join(f'"{op}" = {rate}' for op in CLIENT_OPERATIONS)
-    (root / "couponctl.toml").write_text(
-        f"""[state]
-url = "sqlite:///{root / 'state' / 'couponctl.db'}"
-
-[upstream]
-mode = "wechat"
-
-[shop]
-appid = "{info["appid"]}"
-secret_env = "COUPONCTL_SHOP_APPSECRET"
-base_url = "{sandbox.url}"
-
-[wechatpay]
-mchid = "{info["mchid"]}"
-serial_no = "{info["serial_no"]}"
-private_key_file_env = "COUPONCTL_WECHATPAY_KEY_FILE"
-public_key_id = "{info["public_key_id"]}"
-public_key_file = "{sandbox.keys_dir / "wechatpay_public_key.pem"}"
-brand_id = "{info["brand_id"]}"
-base_url = "{sandbox.url}"
-
-[apply]
-rate_limits = {{ {limits} }}
-""",
-        encoding="utf-8",
+    toml = served_sandbox_toml(
+        sandbox.keys_dir,
+        sandbox.url,
+        state_url=f"sqlite:///{root / 'state' / 'couponctl.db'}",
+        apply_toml=f"rate_limits = {{ {limits} }}",
     )
+    (root / "couponctl.toml").write_text(toml, encoding="utf-8")
 
 
 def edit_one_percent(manifests: Path, n: int) -> int:
@@ -340,8 +321,13 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     n = args.coupons
     runs = args.runs
     rate = args.rate
-    results: dict[str, Any] = {"coupons": n, "runs": runs, "rate_per_s": rate, "cpus": os.cpu_count(),
-                               "load_average_start": load_average()}
+    results: dict[str, Any] = {
+        "coupons": n,
+        "runs": runs,
+        "rate_per_s": rate,
+        "cpus": os.cpu_count(),
+        "load_average_start": load_average(),
+    }
     table = Table()
 
     campaign = work / "campaign"
@@ -431,7 +417,7 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             shutil.rmtree(project.manifests)
             shutil.copytree(campaign, project.manifests)
             sbx.set_limits(dict.fromkeys(READS, rate))
-            set_client_rate(project.root, sbx, None, rate)
+            set_client_rate(project.root, sbx, rate)
             sbx.clear_calls()
             drift = run(project.couponctl("drift"), cwd=project.root, env=env)
             calls = sbx.calls()
@@ -440,8 +426,9 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             results["drift_floor_s"] = rated_floor(reads, dict.fromkeys(READS, rate), READS)
             results["drift_reads"] = {k: v for k, v in reads.items() if k in READS}
             results["drift_429s"] = throttled(calls)
-            table.add(f"drift at {rate:g}/s ({sum(results['drift_reads'].values())} reads)", drift,
-                      results["drift_floor_s"])
+            table.add(
+                f"drift at {rate:g}/s ({sum(results['drift_reads'].values())} reads)", drift, results["drift_floor_s"]
+            )
             log(f"drift {drift.wall_s:.2f} s (floor {results['drift_floor_s']:.2f} s), 429s {results['drift_429s']}")
     finally:
         sbx.stop()
@@ -452,8 +439,9 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         sbx = Sandbox(work / "sandbox-rated", limits)
         try:
             project = write_project(work / "project-rated", sbx, rate, campaign)
-            applied = run(project.couponctl("apply", "--auto-approve", "--no-refresh"), cwd=project.root,
-                          env=project.env)
+            applied = run(
+                project.couponctl("apply", "--auto-approve", "--no-refresh"), cwd=project.root, env=project.env
+            )
             calls = sbx.calls()
             counts = count_by_operation(calls)
             results["apply_s"] = applied.wall_s
@@ -462,8 +450,10 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             results["apply_calls_by_operation"] = {k: v for k, v in counts.items() if k in MUTATING}
             results["apply_429s"] = throttled(calls)
             table.add(f"apply at {rate:g}/s ({results['apply_calls']} calls)", applied, results["apply_floor_s"])
-            log(f"apply at rate {applied.wall_s:.2f} s (floor {results['apply_floor_s']:.2f} s), "
-                f"429s {results['apply_429s']}")
+            log(
+                f"apply at rate {applied.wall_s:.2f} s (floor {results['apply_floor_s']:.2f} s), "
+                f"429s {results['apply_429s']}"
+            )
         finally:
             sbx.stop()
 
@@ -476,7 +466,7 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             project = write_project(work / "project-products", sbx, UNLIMITED, work / "campaign-products")
             run(project.couponctl("apply", "--auto-approve", "--no-refresh"), cwd=project.root, env=project.env)
             sbx.set_limits(dict.fromkeys(READS, prate))
-            set_client_rate(project.root, sbx, None, prate)
+            set_client_rate(project.root, sbx, prate)
             sbx.clear_calls()
             drift = run(project.couponctl("drift"), cwd=project.root, env=project.env)
             calls = sbx.calls()
@@ -500,28 +490,38 @@ def log(message: str) -> None:
 
 
 def print_table(results: dict[str, Any]) -> None:
-    print(f"\ncouponctl bench: {results['coupons']} coupons in {results['manifest_files']} files "
-          f"({results['manifest_mb']} MB), median of {results['runs']} runs, {results['cpus']} CPUs, "
-          f"load average {results['load_average_start']} -> {results['load_average_end']}")
+    print(
+        f"\ncouponctl bench: {results['coupons']} coupons in {results['manifest_files']} files "
+        f"({results['manifest_mb']} MB), median of {results['runs']} runs, {results['cpus']} CPUs, "
+        f"load average {results['load_average_start']} -> {results['load_average_end']}"
+    )
     print(f"{'stage':<48} {'seconds':>8} {'floor':>7} {'ratio':>6} {'CPU s':>7} {'CPU ratio':>9} {'peak MB':>8}")
     for row in results["table"]:
         floor = "" if row["floor_s"] is None else f"{row['floor_s']:.2f}"
         ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
         cpu_ratio = "" if row["cpu_ratio"] is None else f"{row['cpu_ratio']:.2f}"
-        print(f"{row['stage']:<48} {row['seconds']:>8.2f} {floor:>7} {ratio:>6} {row['cpu_s']:>7.2f} "
-              f"{cpu_ratio:>9} {row['peak_rss_mb']:>8.0f}")
-    print(f"limits lifted: {results['apply_unlimited_calls_per_s']:.0f} mutating calls/s end to end, "
-          f"{results['apply_unlimited_client_cpu_ms_per_call']:.1f} ms client CPU per call; 429s: apply at R "
-          f"{results.get('apply_429s', '-')}, drift {results.get('drift_429s', '-')}, "
-          f"drift products {results.get('drift_products_429s', '-')}")
+        print(
+            f"{row['stage']:<48} {row['seconds']:>8.2f} {floor:>7} {ratio:>6} {row['cpu_s']:>7.2f} "
+            f"{cpu_ratio:>9} {row['peak_rss_mb']:>8.0f}"
+        )
+    print(
+        f"limits lifted: {results['apply_unlimited_calls_per_s']:.0f} mutating calls/s end to end, "
+        f"{results['apply_unlimited_client_cpu_ms_per_call']:.1f} ms client CPU per call; 429s: apply at R "
+        f"{results.get('apply_429s', '-')}, drift {results.get('drift_429s', '-')}, "
+        f"drift products {results.get('drift_products_429s', '-')}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--coupons", type=int, default=10_000, help="number of coupons (half shop, half product)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each short stage (median reported)")
-    parser.add_argument("--rate", type=float, default=20.0,
-                        help="rate limit R per operation for apply and drift (default: WeChat Pay's documented 20/s)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=20.0,
+        help="rate limit R per operation for apply and drift (default: WeChat Pay's documented 20/s)",
+    )
     parser.add_argument("--drift-products", type=int, default=2000, help="issue 7 stage: product coupons (0: skip)")
     parser.add_argument("--drift-rate", type=float, default=200.0, help="issue 7 stage: rate limit per second")
     parser.add_argument("--skip-rated-apply", action="store_true", help="skip the apply at R/s")

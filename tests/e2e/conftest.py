@@ -7,7 +7,6 @@ as against WeChat. Secrets reach the CLI only through the environment, as in pro
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.config import served_sandbox_env, served_sandbox_toml
 from tests.sandbox_server import ServedSandbox, served_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,39 +86,17 @@ def write_project(
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "manifests").exists():
         shutil.copytree(REPO / "manifests", root / "manifests")
-    info = json.loads((sandbox.keys_dir / "sandbox.json").read_text(encoding="utf-8"))
     state = state_url or f"sqlite:///{root / 'state' / 'couponctl.db'}"
-    (root / "couponctl.toml").write_text(
-        f"""
-[state]
-url = "{state}"
-
-[upstream]
-mode = "wechat"
-
-[shop]
-appid = "{info["appid"]}"
-secret_env = "COUPONCTL_SHOP_APPSECRET"
-base_url = "{sandbox.url}"
-
-[wechatpay]
-mchid = "{info["mchid"]}"
-serial_no = "{info["serial_no"]}"
-private_key_file_env = "COUPONCTL_WECHATPAY_KEY_FILE"
-public_key_id = "{info["public_key_id"]}"
-public_key_file = "{sandbox.keys_dir / "wechatpay_public_key.pem"}"
-brand_id = "{info["brand_id"]}"
-base_url = "{wechatpay_url or sandbox.url}"
-
-[apply]
-max_retries = 8
-request_timeout_s = 2.0
-""",
-        encoding="utf-8",
+    toml = served_sandbox_toml(
+        sandbox.keys_dir,
+        sandbox.url,
+        state_url=state,
+        wechatpay_url=wechatpay_url,
+        apply_toml="max_retries = 8\nrequest_timeout_s = 2.0",
     )
+    (root / "couponctl.toml").write_text(toml, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONCTL_")}
-    env["COUPONCTL_SHOP_APPSECRET"] = info["app_secret"]
-    env["COUPONCTL_WECHATPAY_KEY_FILE"] = str(sandbox.keys_dir / "merchant_private_key.pem")
+    env.update(served_sandbox_env(sandbox.keys_dir))
     env["NO_COLOR"] = "1"
     env["PYTHONPATH"] = str(REPO)
     return Project(root=root, sandbox=sandbox, env=env)

@@ -18,22 +18,7 @@ PROMOTE = {"promote_type": 4, "finder": {"nickname": "视频号昵称"}}
 
 
 def shop_active() -> dict[str, Any]:
-    return {
-        "kind": "ShopCoupon",
-        "name": "e2e-store-100-off-20",
-        "status": "active",
-        "spec": {
-            "type": 102,
-            "promote_type": 4,
-            "coupon_info": {
-                "name": "满100减20",
-                "promote_info": copy.deepcopy(PROMOTE),
-                "discount_info": {"discount_condition": {"product_price": 10000}, "discount_fee": 2000},
-                "receive_info": dict(RECEIVE),
-                "valid_info": {"valid_type": 2, "valid_day_num": 3},
-            },
-        },
-    }
+    return shop_doc("e2e-store-100-off-20", total_num=10000)
 
 
 def shop_draft() -> dict[str, Any]:
@@ -56,18 +41,48 @@ def shop_draft() -> dict[str, Any]:
 
 
 def product_all(appid: str) -> dict[str, Any]:
+    return product_doc("e2e-coffee", appid, "咖啡满50减10", bg="coffee-bg")
+
+
+def shop_doc(name: str, *, status: str = "active", fee: int = 2000, total_num: int = 1000) -> dict[str, Any]:
+    """A ShopCoupon (满100减fee) whose out_coupon_id is its name."""
+    return {
+        "kind": "ShopCoupon",
+        "name": name,
+        "status": status,
+        "spec": {
+            "type": 102,
+            "promote_type": 4,
+            "coupon_info": {
+                "name": "满100减20",
+                "promote_info": copy.deepcopy(PROMOTE),
+                "discount_info": {"discount_condition": {"product_price": 10000}, "discount_fee": fee},
+                "receive_info": {**RECEIVE, "total_num": total_num},
+                "valid_info": {"valid_type": 2, "valid_day_num": 3},
+            },
+        },
+    }
+
+
+def product_doc(name: str, appid: str, label: str, *, discount: bool = False, bg: str = "bg") -> dict[str, Any]:
+    """A ProductCoupon whose display name `label` identifies it upstream (the sandbox assigns the id)."""
+    usage = (
+        {"discount_coupon": {"threshold": 5000, "percent_off": 20}}
+        if discount
+        else {"normal_coupon": {"threshold": 5000, "discount_amount": 1000}}
+    )
     return {
         "kind": "ProductCoupon",
-        "name": "e2e-coffee",
+        "name": name,
         "spec": {
             "scope": "ALL",
-            "type": "NORMAL",
+            "type": "DISCOUNT" if discount else "NORMAL",
             "usage_mode": "SINGLE",
-            "single_usage_info": {"normal_coupon": {"threshold": 5000, "discount_amount": 1000}},
+            "single_usage_info": usage,
             "display_info": {
-                "name": "咖啡满50减10",
-                "image_url": "https://wxpaylogo.qpic.cn/e2e/coffee.png",
-                "background_url": "https://wxpaylogo.qpic.cn/e2e/coffee-bg.png",
+                "name": label,
+                "image_url": "https://wxpaylogo.qpic.cn/rel/coffee.png",
+                "background_url": f"https://wxpaylogo.qpic.cn/rel/{bg}.png",
             },
             "stock": {
                 "coupon_code_mode": "WECHATPAY",

@@ -10,7 +10,6 @@ environment, as in production.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import subprocess
 import sys
@@ -21,19 +20,13 @@ from typing import Any
 
 import yaml
 
+from reconciler.config import served_sandbox_env, served_sandbox_toml
 from reconciler.store import open_store
+from tests.e2e.coupons import product_doc, shop_doc
 from tests.sandbox_server import ServedSandbox
 
 REPO = Path(__file__).resolve().parents[2]
 MUTATING = ("shop.add", "shop.update", "shop.update_status", "product.create", "product.patch", "product.deactivate")
-# Windows far ahead (2028), so no plan-time sanity warning or expiry interferes.
-RECEIVE = {
-    "start_time": "2028-11-11T00:00:00+08:00",
-    "end_time": "2028-11-12T00:00:00+08:00",
-    "limit_num_one_person": 1,
-    "total_num": 1000,
-}
-PROMOTE = {"promote_type": 4, "finder": {"nickname": "视频号昵称"}}
 
 
 @dataclass
@@ -123,107 +116,25 @@ def write_project(
     """A project under `root` with no manifests yet, in real mode against `sandbox` (or the given URLs)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "manifests").mkdir(exist_ok=True)
-    info = json.loads((sandbox.keys_dir / "sandbox.json").read_text(encoding="utf-8"))
     state = state_url or f"sqlite:///{root / 'state' / 'couponctl.db'}"
-    (root / "couponctl.toml").write_text(
-        f"""
-[state]
-url = "{state}"
-
-[upstream]
-mode = "wechat"
-
-[shop]
-appid = "{info["appid"]}"
-secret_env = "COUPONCTL_SHOP_APPSECRET"
-base_url = "{shop_url or sandbox.url}"
-
-[wechatpay]
-mchid = "{info["mchid"]}"
-serial_no = "{info["serial_no"]}"
-private_key_file_env = "COUPONCTL_WECHATPAY_KEY_FILE"
-public_key_id = "{info["public_key_id"]}"
-public_key_file = "{sandbox.keys_dir / "wechatpay_public_key.pem"}"
-brand_id = "{info["brand_id"]}"
-base_url = "{wechatpay_url or sandbox.url}"
-
-[apply]
-max_retries = {max_retries}
-request_timeout_s = {request_timeout_s}
-{extra_toml}
-""",
-        encoding="utf-8",
+    apply_toml = f"max_retries = {max_retries}\nrequest_timeout_s = {request_timeout_s}\n{extra_toml}"
+    toml = served_sandbox_toml(
+        sandbox.keys_dir,
+        sandbox.url,
+        state_url=state,
+        shop_url=shop_url,
+        wechatpay_url=wechatpay_url,
+        apply_toml=apply_toml,
     )
+    (root / "couponctl.toml").write_text(toml, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONCTL_")}
-    env["COUPONCTL_SHOP_APPSECRET"] = info["app_secret"]
-    env["COUPONCTL_WECHATPAY_KEY_FILE"] = str(sandbox.keys_dir / "merchant_private_key.pem")
+    env.update(served_sandbox_env(sandbox.keys_dir))
     env["NO_COLOR"] = "1"
     env["PYTHONPATH"] = str(REPO)
     return Project(root=root, sandbox=sandbox, state_url=state, env=env)
 
 
 # --- generated campaigns ----------------------------------------------------------------------------------------
-
-
-def shop_doc(name: str, *, status: str = "active", fee: int = 2000) -> dict[str, Any]:
-    """A ShopCoupon (满100减fee) whose out_coupon_id is its name."""
-    return {
-        "kind": "ShopCoupon",
-        "name": name,
-        "status": status,
-        "spec": {
-            "type": 102,
-            "promote_type": 4,
-            "coupon_info": {
-                "name": "满100减20",
-                "promote_info": copy.deepcopy(PROMOTE),
-                "discount_info": {"discount_condition": {"product_price": 10000}, "discount_fee": fee},
-                "receive_info": dict(RECEIVE),
-                "valid_info": {"valid_type": 2, "valid_day_num": 3},
-            },
-        },
-    }
-
-
-def product_doc(name: str, appid: str, label: str, *, discount: bool = False, bg: str = "bg") -> dict[str, Any]:
-    """A ProductCoupon whose display name `label` identifies it upstream (the sandbox assigns the id)."""
-    usage = (
-        {"discount_coupon": {"threshold": 5000, "percent_off": 20}}
-        if discount
-        else {"normal_coupon": {"threshold": 5000, "discount_amount": 1000}}
-    )
-    return {
-        "kind": "ProductCoupon",
-        "name": name,
-        "spec": {
-            "scope": "ALL",
-            "type": "DISCOUNT" if discount else "NORMAL",
-            "usage_mode": "SINGLE",
-            "single_usage_info": usage,
-            "display_info": {
-                "name": label,
-                "image_url": "https://wxpaylogo.qpic.cn/rel/coffee.png",
-                "background_url": f"https://wxpaylogo.qpic.cn/rel/{bg}.png",
-            },
-            "stock": {
-                "coupon_code_mode": "WECHATPAY",
-                "stock_send_rule": {"max_count": 1000, "max_count_per_user": 1},
-                "single_usage_rule": {
-                    "coupon_available_period": {
-                        "available_begin_time": "2028-11-01T00:00:00+08:00",
-                        "available_end_time": "2028-12-31T23:59:59+08:00",
-                    }
-                },
-                "usage_rule_display_info": {
-                    "coupon_usage_method_list": ["OFFLINE"],
-                    "usage_description": "到店出示券码使用",
-                },
-                "coupon_display_info": {"code_display_mode": "QRCODE"},
-                "notify_config": {"notify_appid": appid},
-                "store_scope": "NONE",
-            },
-        },
-    }
 
 
 @dataclass
