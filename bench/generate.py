@@ -63,12 +63,7 @@ def _product(i: int, rng: random.Random, start: datetime) -> str:
     begin = start + timedelta(hours=rng.randrange(0, 24 * 200))
     end = begin + timedelta(days=rng.randrange(7, 120))
     single = i % 3 == 0
-    head = (
-        f"kind: ProductCoupon\n"
-        f"name: bench-product-{i:06d}\n"
-        f"spec:\n"
-        f"  scope: {'SINGLE' if single else 'ALL'}\n"
-    )
+    head = f"kind: ProductCoupon\nname: bench-product-{i:06d}\nspec:\n  scope: {'SINGLE' if single else 'ALL'}\n"
     if single:
         body = (
             "  type: EXCHANGE\n"
@@ -89,8 +84,11 @@ def _product(i: int, rng: random.Random, start: datetime) -> str:
         rule = f"      exchange_coupon: {{threshold: 0, exchange_price: {rng.randrange(5, 19) * 100}}}\n"
     else:
         kind = rng.choice(("NORMAL", "DISCOUNT"))
-        usage = (f"normal_coupon: {{threshold: 10000, discount_amount: {rng.randrange(5, 50) * 100}}}"
-                 if kind == "NORMAL" else f"discount_coupon: {{threshold: 0, percent_off: {rng.randrange(5, 50)}}}")
+        usage = (
+            f"normal_coupon: {{threshold: 10000, discount_amount: {rng.randrange(5, 50) * 100}}}"
+            if kind == "NORMAL"
+            else f"discount_coupon: {{threshold: 0, percent_off: {rng.randrange(5, 50)}}}"
+        )
         body = (
             f"  type: {kind}\n"
             "  usage_mode: SINGLE\n"

@@ -100,7 +100,10 @@ def build(n: int, changed_every: int | None) -> tuple[list[DesiredCoupon], dict[
         else:
             name = f"coffee-{i:06d}"
             d = DesiredCoupon(
-                "ProductCoupon", name, "active", product_body(i, "咖啡新名字" if changed else "咖啡满100减20"),
+                "ProductCoupon",
+                name,
+                "active",
+                product_body(i, "咖啡新名字" if changed else "咖啡满100减20"),
                 SourceRef(file, i),
             )
             upstream = {**product_body(i), "product_coupon_id": str(1_000_000_000 + i), "state": "EFFECTIVE"}

@@ -61,8 +61,10 @@ def main() -> None:
         validate = _time([sys.executable, "-m", "reconciler", "validate", str(directory)], args.runs)
         floor = _time([sys.executable, "-c", FLOOR, str(directory)], args.runs)
     print(f"campaign: {args.n} coupons in {len(files)} files, {size / 1e6:.1f} MB")
-    print(f"couponctl validate (cold, no cache): {validate[0]:.2f} s wall, {validate[1]:.2f} s CPU "
-          f"(median of {args.runs})")
+    print(
+        f"couponctl validate (cold, no cache): {validate[0]:.2f} s wall, {validate[1]:.2f} s CPU "
+        f"(median of {args.runs})"
+    )
     print(f"floor (yaml_rs parse only):         {floor[0]:.2f} s wall, {floor[1]:.2f} s CPU (median of {args.runs})")
 
 
