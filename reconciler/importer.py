@@ -17,22 +17,12 @@ import yaml
 from reconciler.apply.pacing import Pacer
 from reconciler.config import Settings
 from reconciler.errors import StateError, UpstreamError
+from reconciler.plan.kinds import PRODUCT_RULES, SHOP_RULES, STOCK_KEYS
 from reconciler.resources import SHOP_STATUS_NAME, ResourceState, make_address, split_address
 from reconciler.store.api import StateStore
 from reconciler.upstream import Upstream, open_upstream
 from reconciler.workflow import iso, now_utc
 
-SHOP_READ_ONLY = ("status", "create_time", "update_time", "appid", "coupon_stock")
-PRODUCT_READ_ONLY = (
-    "product_coupon_id",
-    "state",
-    "brand_id",
-    "deactivate_request_no",
-    "deactivate_time",
-    "deactivate_reason",
-    "stock",
-    "stock_bundle",
-)
 _NAME_OK = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -80,7 +70,7 @@ async def adopt(
 
 
 def shop_manifest(coupon: Mapping[str, Any]) -> dict[str, Any]:
-    spec = {k: v for k, v in coupon.items() if k not in SHOP_READ_ONLY}
+    spec = {k: v for k, v in coupon.items() if k not in SHOP_RULES.read_only}
     info = dict(spec.get("coupon_info", {}))
     info.pop("ext_info", None)
     spec["coupon_info"] = info
@@ -98,7 +88,7 @@ def shop_manifest(coupon: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def product_manifest(entity: Mapping[str, Any], name: str, stock: Mapping[str, Any] | None) -> dict[str, Any]:
-    spec = {k: v for k, v in entity.items() if k not in PRODUCT_READ_ONLY}
+    spec = {k: v for k, v in entity.items() if k not in PRODUCT_RULES.read_only and k not in STOCK_KEYS}
     if stock is not None:
         key = "stock_bundle" if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE" else "stock"
         spec[key] = dict(stock)

@@ -15,12 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reconciler.plan.kinds import SHOP_RULES, STOCK_KEYS
 from reconciler.plan.model import Action, ActionType, Call
 from reconciler.providers.base import CallResult
 from reconciler.resources import ResourceState
-
-SHOP_READ_ONLY = ("status", "create_time", "update_time", "appid", "ext_info")
-STOCK_KEYS = ("stock", "stock_bundle")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +41,7 @@ def state_after_call(
     if op == "shop.update":
         assert previous is not None, "shop.update needs a known coupon"
         coupon = dict(call.payload["coupon"])
-        for key in SHOP_READ_ONLY:
+        for key in SHOP_RULES.read_only:
             if key in previous.upstream:
                 coupon[key] = previous.upstream[key]
         return StateChange(put=_resource(action, previous.upstream_id, coupon, previous, now_iso))

@@ -11,35 +11,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from reconciler.plan.kinds import SHOP_RULES, STOCK_KEYS
 from reconciler.plan.model import DriftItem, FieldChange
+from reconciler.plan.planner import diff_values as planner_diff
 from reconciler.resources import IgnoreRule, ResourceState, make_address
 
-# Upstream-maintained fields that are not drift (reference A.3 "response only", B.2 "in responses").
-SHOP_IGNORED = frozenset({"create_time", "update_time", "appid", "coupon_info.ext_info", "coupon_stock"})
-PRODUCT_IGNORED = frozenset({"stock", "stock_bundle", "brand_id"})
-STOCK_KEYS = ("stock", "stock_bundle")
+# Upstream-maintained fields that are not drift: the response-only fields of kinds.py, except the lifecycle
+# (a status / state moved outside couponctl is drift), plus stocks, which GET never returns (reference B.2).
+SHOP_IGNORED = (SHOP_RULES.read_only - {"status"}) | {".".join(p) for p in SHOP_RULES.read_only_nested}
+PRODUCT_IGNORED = frozenset({*STOCK_KEYS, "brand_id"})
 
 
 def diff_values(before: Any, after: Any, path: str = "", ignored: frozenset[str] = frozenset()) -> list[FieldChange]:
-    """Field-level differences between two JSON values; dicts recurse, lists and scalars compare whole."""
-    if path in ignored:
-        return []
-    if isinstance(before, Mapping) and isinstance(after, Mapping):
-        changes: list[FieldChange] = []
-        for key in sorted(set(before) | set(after), key=str):
-            sub = f"{path}.{key}" if path else str(key)
-            if sub in ignored:
-                continue
-            if key not in after:
-                changes.append(FieldChange(sub, "remove", before=before[key]))
-            elif key not in before:
-                changes.append(FieldChange(sub, "add", after=after[key]))
-            else:
-                changes.extend(diff_values(before[key], after[key], sub, ignored))
-        return changes
-    if before == after:
-        return []
-    return [FieldChange(path or "(root)", "change", before=before, after=after)]
+    """The planner's field-level diff, without the changes at or under an ignored path."""
+
+    def kept(change: FieldChange) -> bool:
+        return not any(change.path == p or change.path.startswith((f"{p}.", f"{p}[")) for p in ignored)
+
+    return [c for c in planner_diff(before, after, path) if kept(c)]
 
 
 def _ignored_for(resource: ResourceState, rules: Sequence[IgnoreRule]) -> frozenset[str]:

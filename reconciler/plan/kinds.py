@@ -96,6 +96,9 @@ PRODUCT_RULES = KindRules(
 
 RULES: dict[Kind, KindRules] = {"ShopCoupon": SHOP_RULES, "ProductCoupon": PRODUCT_RULES}
 
+# reference B.2: a product coupon's stock (or stock bundle) comes only with the create response, never from GET.
+STOCK_KEYS: tuple[str, ...] = ("stock", "stock_bundle")
+
 
 def nested_by_parent(rules: KindRules) -> dict[tuple[str, ...], frozenset[str]]:
     """`read_only_nested` grouped by parent path: {("stock",): {"stock_id", ...}} (one lookup per parent)."""

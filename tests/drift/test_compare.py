@@ -87,10 +87,13 @@ def test_unmanaged_shop_coupons_are_listed_by_address() -> None:
 
 
 def test_diff_values_reports_added_and_removed_keys() -> None:
-    """Keys that appear or disappear are `add` / `remove` changes; lists compare whole."""
-    changes = diff_values({"a": 1, "l": [1, 2]}, {"b": 2, "l": [1, 3]})
+    """Keys that appear or disappear are `add` / `remove` changes; list items are compared one by one (as in plans),
+    and a list whose length changed is one change; ignored paths are left out, with everything under them."""
+    changes = diff_values({"a": 1, "l": [1, 2], "m": [1]}, {"b": 2, "l": [1, 3], "m": [1, 2]})
     assert changes == [
         FieldChange("a", "remove", before=1),
         FieldChange("b", "add", after=2),
-        FieldChange("l", "change", [1, 2], [1, 3]),
+        FieldChange("l[1]", "change", 2, 3),
+        FieldChange("m", "change", [1], [1, 2]),
     ]
+    assert diff_values({"l": [1, 2], "x": {"y": 1}}, {"l": [1, 3], "x": {"y": 2}}, ignored=frozenset({"l", "x"})) == []
