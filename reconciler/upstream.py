@@ -20,6 +20,7 @@ import httpx
 
 from reconciler.config import Secret, Settings
 from reconciler.providers.base import Provider
+from reconciler.providers.factory import build_providers
 from reconciler.providers.shop import ShopProvider
 from reconciler.providers.wechatpay import WechatPayProvider
 
@@ -66,34 +67,10 @@ def _embedded_parts(settings: Settings) -> tuple[httpx.AsyncBaseTransport, Upstr
 
 
 def _wechat_upstream(settings: Settings) -> Upstream:
-    w = settings.wechatpay
-    s = settings.shop
-    timeout = settings.apply.request_timeout_s
-    providers: dict[str, Provider] = {}
-    if s.appid:
-        providers["shop"] = ShopProvider(s.appid, settings.shop_secret(), s.base_url, timeout=timeout)
-    if w.mchid:
-        public_key_pem = _read(settings.resolve(w.public_key_file), "the WeChat Pay public key (public_key_file)")
-        providers["product"] = WechatPayProvider(
-            mchid=w.mchid,
-            serial_no=w.serial_no,
-            private_key_pem=settings.wechatpay_private_key(),
-            public_key_id=w.public_key_id,
-            public_key_pem=public_key_pem,
-            base_url=w.base_url,
-            brand_id=w.brand_id,
-            timeout=timeout,
-        )
-    return Upstream(providers, w.brand_id or None, "WeChat")
-
-
-def _read(path: Path, what: str) -> bytes:
-    from reconciler.errors import ConfigError
-
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} from {path}: {exc.strerror}") from None
+    """The configured families only: a shop-only project needs no WeChat Pay keys, and the other way round."""
+    families = [f for f, on in (("shop", settings.shop.appid), ("product", settings.wechatpay.mchid)) if on]
+    providers = build_providers(settings, families=families)
+    return Upstream(providers, settings.wechatpay.brand_id or None, "WeChat")
 
 
 def _display(path: Path, root: Path) -> str:

@@ -18,7 +18,7 @@ from reconciler import __version__
 from reconciler.config import Settings
 from reconciler.errors import Diagnostic, ManifestError, PlanError
 from reconciler.plan.model import DriftItem, Plan
-from reconciler.resources import ResourceState
+from reconciler.resources import DesiredCoupon, ResourceState
 from reconciler.store.api import StateStore
 
 
@@ -71,6 +71,7 @@ class PlanInputs:
     plan: Plan
     warnings: tuple[Diagnostic, ...]
     manifest_files: tuple[str, ...]
+    coupons: tuple[DesiredCoupon, ...]  # as loaded from the manifests (drift reads their ignore_drift rules)
 
 
 def open_state(settings: Settings) -> StateStore:
@@ -129,7 +130,7 @@ def build_plan(
         git_commit=git_commit(settings.root),
     )
     warnings = tuple(loaded.warnings) + tuple(d for d in time_diags if d.severity != "error")
-    return PlanInputs(plan=plan, warnings=warnings, manifest_files=tuple(loaded.files))
+    return PlanInputs(plan=plan, warnings=warnings, manifest_files=tuple(loaded.files), coupons=tuple(loaded.coupons))
 
 
 def default_brand(settings: Settings) -> str | None:

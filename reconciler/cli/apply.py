@@ -18,6 +18,7 @@ from reconciler.cli.progress import ApplyProgress
 from reconciler.config import Settings
 from reconciler.errors import ApplyError, PlanError, SavedPlanError
 from reconciler.plan.model import Plan
+from reconciler.resources import ResourceState
 from reconciler.store.api import StateStore
 from reconciler.upstream import open_upstream
 from reconciler.workflow import actor, build_plan, git_commit, iso, now_utc, open_state
@@ -112,12 +113,14 @@ async def _apply(
             )
 
         # 1. Settle what an interrupted apply left behind, before anything new.
-        if store.open_intents() or any(r.extra.get("deposed") for r in store.resources().values()):
+        resources = store.resources()
+        if store.open_intents() or any(r.extra.get("deposed") for r in resources.values()):
             settle_run = store.begin_run("apply (settle)", actor=who, git_commit=commit)
             settled = await settle(make_applier(settle_run), store.lineage)
             store.end_run(settle_run, "ok", {"settled": [f"{s.address} {s.operation}: {s.outcome}" for s in settled]})
             for s in settled:
                 click.echo(f"Settled interrupted call: {s.address} {s.operation}: {s.outcome}", err=True)
+            resources = store.resources()
 
         # 2. The plan: the saved one (refused when stale or expired), or a fresh one confirmed by the user.
         now = now_utc()
@@ -131,7 +134,7 @@ async def _apply(
             )
             plan = saved
         else:
-            plan = await _fresh_plan(settings, store, targets, refresh, color)
+            plan = await _fresh_plan(settings, store, resources, targets, refresh, color)
             if not plan.applyable:
                 raise PlanError(_blocked(plan))
             if not plan.has_changes:
@@ -156,18 +159,23 @@ async def _apply(
 
 
 async def _fresh_plan(
-    settings: Settings, store: StateStore, targets: tuple[str, ...], refresh: bool, color: bool
+    settings: Settings,
+    store: StateStore,
+    resources: dict[str, ResourceState],
+    targets: tuple[str, ...],
+    refresh: bool,
+    color: bool,
 ) -> Plan:
     now = now_utc()
     if refresh:
         from reconciler.refresh import refresh_state
 
-        state, drift = await refresh_state(settings, store.resources())
+        state, drift = await refresh_state(settings, resources)
         inputs = build_plan(
             settings, store, paths=(), targets=targets, now=now, state=state, drift=drift, refreshed=True
         )
     else:
-        inputs = build_plan(settings, store, paths=(), targets=targets, now=now)
+        inputs = build_plan(settings, store, paths=(), targets=targets, now=now, state=resources)
     print_warnings(inputs.warnings)
     emit_plan(inputs.plan, "text", color=color)
     return inputs.plan

@@ -52,9 +52,9 @@ def drift(ctx: click.Context, fmt: str, no_manifests: bool) -> None:
         ignore: dict[str, tuple[IgnoreRule, ...]] = {}
         pending: tuple[PendingChange, ...] = ()
         if not no_manifests:
-            inputs = build_plan(settings, store, paths=(), targets=(), now=now_utc())
+            inputs = build_plan(settings, store, paths=(), targets=(), now=now_utc(), state=resources)
             pending = pending_from_actions([a for a in inputs.plan.actions if a.calls or a.type.value == "forget"])
-            ignore = _ignore_rules(settings)
+            ignore = {c.address: c.ignore_drift for c in inputs.coupons if c.ignore_drift}
         snap = _snapshot(settings, resources)
     finally:
         store.close()
@@ -62,15 +62,6 @@ def drift(ctx: click.Context, fmt: str, no_manifests: bool) -> None:
     click.echo(render_drift(report, fmt).rstrip("\n"))
     if report.drifted:
         ctx.exit(2)
-
-
-def _ignore_rules(settings: Settings) -> dict[str, tuple[IgnoreRule, ...]]:
-    from reconciler.manifest import load_manifests
-    from reconciler.manifest.cache import cache_for
-    from reconciler.workflow import manifest_paths
-
-    loaded = load_manifests(manifest_paths(settings, ()), cache=cache_for(settings))
-    return {c.address: c.ignore_drift for c in loaded.coupons if c.ignore_drift}
 
 
 @click.command(epilog="\b\nExample:\n  couponctl refresh --lock-timeout 30")
