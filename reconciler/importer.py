@@ -17,7 +17,8 @@ import yaml
 from reconciler.apply.pacing import Pacer
 from reconciler.config import Settings
 from reconciler.errors import StateError, UpstreamError
-from reconciler.plan.kinds import PRODUCT_RULES, SHOP_RULES, STOCK_KEYS
+from reconciler.plan.kinds import NESTED_READ_ONLY, PRODUCT_RULES, SHOP_RULES, STOCK_KEYS
+from reconciler.providers.wechatpay import WechatPayProvider
 from reconciler.resources import SHOP_STATUS_NAME, ResourceState, make_address, split_address
 from reconciler.store.api import StateStore
 from reconciler.upstream import Upstream, open_upstream
@@ -143,11 +144,14 @@ async def generate(
 
 
 async def _first_stock(provider: Any, product_coupon_id: str, brand_id: str | None) -> Mapping[str, Any] | None:
-    reader = getattr(provider, "read_first_stock", None)
-    if reader is None:
+    """The stock the coupon was created with, in manifest form (its response-only fields dropped, reference B.4)."""
+    if not isinstance(provider, WechatPayProvider):
+        raise StateError("reading a product coupon's stock needs the WeChat Pay provider")
+    stock = await provider.read_first_stock(product_coupon_id, brand_id=brand_id)
+    if stock is None:
         return None
-    result: Mapping[str, Any] | None = await reader(product_coupon_id, brand_id=brand_id)
-    return result
+    response_only = NESTED_READ_ONLY["ProductCoupon"].get(("stock",), frozenset())
+    return {k: v for k, v in stock.items() if k not in response_only}
 
 
 def _write(out_dir: Path, doc: Mapping[str, Any]) -> str:

@@ -102,6 +102,20 @@ class WechatPayProvider:
             raise
         return self._entity("product.get", response)
 
+    async def read_first_stock(
+        self, product_coupon_id: str, *, brand_id: str | None = None
+    ) -> Mapping[str, Any] | None:
+        """The coupon's first stock (批次) from list-stocks (B.4, page_size 1), or None when it has none.
+
+        GET of the coupon never returns its stock (B.2); `import --generate` needs it to write a manifest.
+        """
+        path = f"{COUPONS_PATH}/{quote(product_coupon_id, safe='')}/stocks"
+        params = {"brand_id": brand_id or self.brand_id, "page_size": "1"}
+        response = await self._send("product.stocks.list", "GET", path, params=params)
+        stocks = (self._entity("product.stocks.list", response) or {}).get("stock_list") or []
+        first = stocks[0] if isinstance(stocks, list) and stocks else None
+        return first if isinstance(first, dict) else None
+
     def list_all(
         self,
         *,

@@ -140,3 +140,22 @@ def test_coupon_gone_upstream_is_missing_and_planned_for_creation(project: Proje
     project.run("apply", "--auto-approve", check=True)
     assert sorted(c["out_coupon_id"] for c in project.shop_coupons()) == ["e2e-draft-direct-5", "e2e-store-100-off-20"]
     assert project.run("drift").returncode == 0
+
+
+def test_import_generate_for_a_product_coupon_id_validates_and_plans_no_change(project: Project) -> None:
+    """`import --generate --product-id` writes a valid manifest (its stock read from the stock list) and adopts
+    the coupon: the next plan shows no change and makes no call."""
+    use_docs(project, [coupons.product_all(project.sandbox.credentials.appid)])
+    project.run("apply", "--auto-approve", check=True)
+    pid = upstream_id(project, "product_coupon.e2e-coffee")
+    project.run("state", "rm", "product_coupon.e2e-coffee", check=True)
+    shutil.rmtree(project.manifests)
+    project.manifests.mkdir()
+    generated = project.run("import", "--generate", "manifests/imported", "--product-id", pid)
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    assert project.run("validate", "manifests").returncode == 0
+    project.sandbox.clear_calls()
+    plan = project.run("plan", "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert project.mutating_calls() == []
+    assert project.addresses() == [f"product_coupon.product-{pid}"]
