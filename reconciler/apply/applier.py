@@ -212,7 +212,7 @@ class Applier:
         _crash_point("after_intent")
         provider = provider_for(call.operation, self.providers)
         try:
-            outcome = await self._send(provider, call)
+            outcome = await self.send(provider, call)
         except SignatureError:
             # Treated as an attack (design §2.4): nothing from the response is recorded, the intent stays open
             # for the next apply to settle, and the run stops.
@@ -233,7 +233,7 @@ class Applier:
         _crash_point("after_commit")
         return change.put
 
-    async def _send(self, provider: Provider, call: Call) -> CallResult:
+    async def send(self, provider: Provider, call: Call) -> CallResult:
         attempt_seen_transient = False
 
         async def attempt() -> CallResult:

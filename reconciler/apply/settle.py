@@ -63,7 +63,7 @@ async def _settle_intent(applier: Applier, intent: Intent) -> Settlement:
         # Re-send through the journal-free path: the open intent row is the journal entry.
         provider = provider_for(call.operation, applier.providers)
         try:
-            result = await applier._send(provider, call)
+            result = await applier.send(provider, call)
         except UpstreamError as exc:
             if exc.address is None:
                 raise exc.with_address(intent.address) from None

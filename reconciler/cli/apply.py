@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -187,9 +187,7 @@ def _blocked(plan: Plan) -> str:
     return (blocked_message(plan) or "the plan contains blocked changes") + "\nNothing was applied."
 
 
-def _max_age(settings: Settings) -> Any:
-    from datetime import timedelta
-
+def _max_age(settings: Settings) -> timedelta:
     return timedelta(hours=settings.apply.plan_max_age_hours)
 
 

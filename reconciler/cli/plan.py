@@ -9,6 +9,7 @@ import click
 
 from reconciler.cli import app
 from reconciler.cli.output import emit_plan, print_warnings
+from reconciler.config import Settings
 from reconciler.errors import CouponctlError, PlanError
 from reconciler.workflow import PlanInputs, build_plan, now_utc, open_state
 
@@ -63,12 +64,9 @@ def plan(
 
 
 def make_plan_inputs(
-    settings: object, *, paths: tuple[str, ...], targets: tuple[str, ...], refresh: bool
+    settings: Settings, *, paths: tuple[str, ...], targets: tuple[str, ...], refresh: bool
 ) -> PlanInputs:
     """Load, refresh (reading upstream, writing nothing) and plan."""
-    from reconciler.config import Settings
-
-    assert isinstance(settings, Settings)
     store = open_state(settings)
     try:
         now = now_utc()
