@@ -114,8 +114,9 @@ def list_(ctx: click.Context, prefixes: tuple[str, ...], fmt: str) -> None:
         finally:
             store.close()
     if fmt == "json":
-        click.echo(_dump([{k: v for k, v in _resource_json(r).items() if k not in ("upstream", "extra")}
-                          for r in resources]))
+        click.echo(
+            _dump([{k: v for k, v in _resource_json(r).items() if k not in ("upstream", "extra")} for r in resources])
+        )
         return
     if not resources:
         click.echo("No resources in state.")
@@ -174,8 +175,9 @@ def rm(ctx: click.Context, address: str, lock_timeout: float | None) -> None:
                 )
             serial = store.remove(address)
             assert resource is not None  # remove() refused an unknown address
-            _record(store, settings, "state rm", {"removed": address, "upstream_id": resource.upstream_id,
-                                                  "serial": serial})
+            _record(
+                store, settings, "state rm", {"removed": address, "upstream_id": resource.upstream_id, "serial": serial}
+            )
     finally:
         store.close()
     click.echo(f"Removed {address} from state (serial {serial}).")
@@ -335,8 +337,16 @@ def history(ctx: click.Context, run_id: int | None, limit: int, fmt: str) -> Non
         click.echo("No runs yet.")
         return
     rows = [
-        [str(r.run_id), r.started_at, r.actor, r.command, _short(r.git_commit, 10), _short(r.plan_digest, 12),
-         r.outcome or "unfinished", str(counts.get(r.run_id, 0))]
+        [
+            str(r.run_id),
+            r.started_at,
+            r.actor,
+            r.command,
+            _short(r.git_commit, 10),
+            _short(r.plan_digest, 12),
+            r.outcome or "unfinished",
+            str(counts.get(r.run_id, 0)),
+        ]
         for r in runs
     ]
     click.echo(_table(["RUN", "STARTED (UTC)", "WHO", "COMMAND", "COMMIT", "PLAN", "OUTCOME", "CALLS"], rows))
@@ -357,11 +367,22 @@ def _print_run(run: RunRecord, calls: list[CallRecord], fmt: str) -> None:
         click.echo("No calls.")
         return
     rows = [
-        [c.at, c.address, c.operation, c.outcome, c.out_request_no or "-", c.request_id or "-",
-         str(c.http_status) if c.http_status is not None else "-", c.code or "-", c.message or ""]
+        [
+            c.at,
+            c.address,
+            c.operation,
+            c.outcome,
+            c.out_request_no or "-",
+            c.request_id or "-",
+            str(c.http_status) if c.http_status is not None else "-",
+            c.code or "-",
+            c.message or "",
+        ]
         for c in calls
     ]
     click.echo(
-        _table(["AT (UTC)", "ADDRESS", "OPERATION", "OUTCOME", "OUT_REQUEST_NO", "REQUEST-ID", "HTTP", "CODE",
-                "MESSAGE"], rows)
+        _table(
+            ["AT (UTC)", "ADDRESS", "OPERATION", "OUTCOME", "OUT_REQUEST_NO", "REQUEST-ID", "HTTP", "CODE", "MESSAGE"],
+            rows,
+        )
     )

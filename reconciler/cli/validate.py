@@ -13,8 +13,10 @@ import click
 from reconciler.cli import app
 
 
-@click.command(epilog="\b\nExamples:\n  couponctl validate\n  couponctl validate manifests/double11-2028/\n"
-                      "  couponctl validate a.yaml b.yaml")
+@click.command(
+    epilog="\b\nExamples:\n  couponctl validate\n  couponctl validate manifests/double11-2028/\n"
+    "  couponctl validate a.yaml b.yaml"
+)
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[str, ...]) -> None:
@@ -42,8 +44,10 @@ def validate(ctx: click.Context, paths: tuple[str, ...]) -> None:
     for warning in result.warnings:
         click.echo(str(warning), err=True)
     n, m = len(result.coupons), len(result.files)
-    click.echo(f"Success! {n} coupon{'s' if n != 1 else ''} in {m} file{'s' if m != 1 else ''} "
-               f"{'are' if n != 1 else 'is'} valid.")
+    click.echo(
+        f"Success! {n} coupon{'s' if n != 1 else ''} in {m} file{'s' if m != 1 else ''} "
+        f"{'are' if n != 1 else 'is'} valid."
+    )
 
 
 def _display(path: str) -> str:
