@@ -42,7 +42,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import generate_campaign
-from reconciler.config import served_sandbox_env, served_sandbox_toml
+from bench.real_mode import real_mode_env, real_mode_toml
 
 REPO = Path(__file__).resolve().parent.parent
 UNLIMITED = 1_000_000.0
@@ -235,13 +235,13 @@ def write_project(root: Path, sandbox: Sandbox, client_rate: float, manifests: P
     # PYTHONDONTWRITEBYTECODE would make every process compile the modules edited since the last install: a user's
     # machine caches bytecode, so the bench measures with the cache.
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONCTL_") and k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(served_sandbox_env(sandbox.keys_dir), NO_COLOR="1", PYTHONPATH=str(REPO))
+    env.update(real_mode_env(sandbox.keys_dir), NO_COLOR="1", PYTHONPATH=str(REPO))
     return Project(root, env)
 
 
 def set_client_rate(root: Path, sandbox: Sandbox, rate: float) -> None:
     limits = ", ".join(f'"{op}" = {rate}' for op in CLIENT_OPERATIONS)
-    toml = served_sandbox_toml(
+    toml = real_mode_toml(
         sandbox.keys_dir,
         sandbox.url,
         state_url=f"sqlite:///{root / 'state' / 'couponctl.db'}",

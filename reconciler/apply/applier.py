@@ -18,8 +18,6 @@ actions were applied, which failed and which were not started.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -35,25 +33,6 @@ from reconciler.store.api import CallRecord, StateStore
 
 Status = Literal["applied", "failed", "not_started", "partial"]
 STATE_ONLY = (ActionType.FORGET, ActionType.UPDATE)  # actions that may change state without a call
-
-# TEST ONLY (tests/reliability, docs/reliability.md): `COUPONCTL_TEST_CRASH_AT=<event>:<n>` makes the process
-# SIGKILL itself at the n-th `<event>` of the run, where event is `after_intent` (intent committed, call not sent),
-# `after_call` (call returned, its result not yet committed) or `after_commit` (result committed). Read once at
-# import; inert unless the variable is set. It exists to hit the crash windows of design §2.4 deterministically.
-_CRASH_AT = os.environ.get("COUPONCTL_TEST_CRASH_AT", "")
-_crash_counts: dict[str, int] = {}
-
-
-def _crash_point(event: str) -> None:
-    if not _CRASH_AT:
-        return
-    wanted, _, nth = _CRASH_AT.partition(":")
-    if wanted != event:
-        return
-    _crash_counts[event] = _crash_counts.get(event, 0) + 1
-    if _crash_counts[event] == int(nth or "1"):
-        os.kill(os.getpid(), signal.SIGKILL)
-
 
 @dataclass
 class ActionResult:
@@ -209,7 +188,6 @@ class Applier:
             payload=call.payload,
             payload_digest=payload_digest(call.payload),
         )
-        _crash_point("after_intent")
         provider = provider_for(call.operation, self.providers)
         try:
             outcome = await self.send(provider, call)
@@ -225,12 +203,10 @@ class Applier:
             self.store.close_intent(intent_id, call=self._record(address, call, None, error=exc))
             raise
         self.calls_made += 1
-        _crash_point("after_call")
         change = state_after_call(action, call, outcome, previous, self.now_iso())
         self.store.close_intent(
             intent_id, call=self._record(address, call, outcome), put=change.put, remove=change.remove
         )
-        _crash_point("after_commit")
         return change.put
 
     async def send(self, provider: Provider, call: Call) -> CallResult:

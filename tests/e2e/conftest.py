@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.config import served_sandbox_env, served_sandbox_toml
 from tests.sandbox_server import ServedSandbox, served_sandbox
+from tests.support.real_mode import served_sandbox_env, served_sandbox_toml
 
 REPO = Path(__file__).resolve().parents[2]
 

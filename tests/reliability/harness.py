@@ -20,10 +20,10 @@ from typing import Any
 
 import yaml
 
-from reconciler.config import served_sandbox_env, served_sandbox_toml
 from reconciler.store import open_store
 from tests.e2e.coupons import product_doc, shop_doc
 from tests.sandbox_server import ServedSandbox
+from tests.support.real_mode import served_sandbox_env, served_sandbox_toml
 
 REPO = Path(__file__).resolve().parents[2]
 MUTATING = ("shop.add", "shop.update", "shop.update_status", "product.create", "product.patch", "product.deactivate")
@@ -38,14 +38,23 @@ class Project:
     state_url: str
     env: dict[str, str] = field(default_factory=dict)
 
-    def command(self, *args: str) -> list[str]:
+    def command(self, *args: str, crash_at: str | None = None) -> list[str]:
+        """The CLI command line; with `crash_at` ("after_call:2"), a CLI that SIGKILLs itself at that journal event
+        (tests/support/crashing_cli.py)."""
+        if crash_at is not None:
+            return [sys.executable, "-m", "tests.support.crashing_cli", crash_at, "--no-color", *args]
         return [sys.executable, "-m", "reconciler", "--no-color", *args]
 
     def run(
-        self, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 300
+        self,
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+        crash_at: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            self.command(*args),
+            self.command(*args, crash_at=crash_at),
             cwd=self.root,
             env={**self.env, **(env or {})},
             input=input,

@@ -2,12 +2,13 @@
 points of an apply"): SIGKILL the applying process at seeded random points, apply again, and check that nothing is
 duplicated upstream, every landed change is recorded, state equals upstream and the journal is empty.
 
-Half of the kills use the applier's test-only crash points (`COUPONCTL_TEST_CRASH_AT`, reconciler/apply/applier.py)
-to land exactly after the intent is committed, between a call's answer and the commit of its result, or right after
-the commit; the other half are timer kills, sent once the sandbox has seen a random number of mutating calls plus a
-random few milliseconds, so they also land inside HTTP exchanges and SQL transactions. One trial in ten also kills
-the apply that settles the first kill's leftovers; one in three is killed while the sandbox answers 10% of calls
-with a 500 and drops 10% after committing them (so kills also land during retries and after a lost answer).
+Half of the kills use crash points (tests/support/crashing_cli.py: the CLI with a state store that SIGKILLs the
+process at the n-th journal event) to land exactly after the intent is committed, between a call's answer and the
+commit of its result, or right after the commit; the other half are timer kills, sent once the sandbox has seen a
+random number of mutating calls plus a random few milliseconds, so they also land inside HTTP exchanges and SQL
+transactions. One trial in ten also kills the apply that settles the first kill's leftovers; one in three is killed
+while the sandbox answers 10% of calls with a 500 and drops 10% after committing them (so kills also land during
+retries and after a lost answer).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def run_trial(seed: int, root: Path, sandbox: ServedSandbox, state_url: str) -> 
         nth = rng.randint(1, calls)
         how = f"{event}:{nth}"
         result = project.run(
-            "apply", "--auto-approve", "--parallelism", parallelism, env={"COUPONCTL_TEST_CRASH_AT": how}
+            "apply", "--auto-approve", "--parallelism", parallelism, crash_at=how
         )
         killed = result.returncode == -signal.SIGKILL
         assert killed, f"crash point {how} not reached: exit {result.returncode}\n{result.stdout}\n{result.stderr}"

@@ -88,7 +88,7 @@ def test_no_secret_in_any_output_log_state_or_plan(
     second, _calls = changed(first)
     project.write_docs(second.docs)
     run("plan", "--out", "plan2.json", "--format", "markdown")
-    killed = project.run("apply", "--auto-approve", env={"COUPONCTL_TEST_CRASH_AT": "after_call:2"})
+    killed = project.run("apply", "--auto-approve", crash_at="after_call:2")
     outputs += [killed.stdout, killed.stderr]
     assert killed.returncode == -signal.SIGKILL
     run("-v", "--debug", "apply", "--auto-approve")  # settles the interrupted call first
