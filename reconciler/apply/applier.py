@@ -23,11 +23,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from reconciler.apply.outcome import state_after_call
-from reconciler.apply.pacing import Pacer
 from reconciler.errors import SignatureError, TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Action, ActionType, Call, Plan
 from reconciler.plan.request_numbers import payload_digest
 from reconciler.providers.base import CallResult, Provider
+from reconciler.providers.pacing import Pacer
 from reconciler.resources import ResourceState
 from reconciler.store.api import CallRecord, StateStore
 

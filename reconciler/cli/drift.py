@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from reconciler.apply.pacing import Pacer
 from reconciler.cli import app
 from reconciler.config import Settings
 from reconciler.errors import StateError, UpstreamError
 from reconciler.plan.render_drift import DriftReport, PendingChange, pending_from_actions, render_drift
+from reconciler.providers.pacing import Pacer
 from reconciler.refresh import UpstreamSnapshot, drift_of, read_upstream, refreshed_state
 from reconciler.resources import IgnoreRule, ResourceState, split_address
 from reconciler.upstream import open_upstream

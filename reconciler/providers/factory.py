@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-
-import httpx
+from collections.abc import Collection, Mapping
 
 from reconciler.config import Settings
 from reconciler.errors import ConfigError
 from reconciler.providers.base import Provider
-from reconciler.providers.pacing import RateLimiter
 from reconciler.providers.shop import ShopProvider
 from reconciler.providers.wechatpay import WechatPayProvider
 
@@ -19,23 +16,21 @@ FAMILIES = ("shop", "product")
 def build_providers(
     settings: Settings,
     *,
-    transport_for: Callable[[str], httpx.AsyncBaseTransport | None] | None = None,
-    limiter: RateLimiter | None = None,
     families: Collection[str] = FAMILIES,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Provider]:
     """Providers keyed "shop" and "product" (only the `families` asked for, so a shop-only project needs no
-    WeChat Pay keys). `transport_for(family)` may route a family elsewhere (tests, the embedded sandbox); None keeps
-    httpx's network transport. A shared `limiter` paces every HTTP attempt inside the providers: give it here or
-    use it in the applier, not both. Configuration problems raise `ConfigError` naming what to set.
+    WeChat Pay keys). Both talk to their configured `base_url` over the network (tests point it at a served sandbox;
+    the embedded sandbox builds its providers itself, on an ASGI transport). Callers pace and retry through
+    `pacing.Pacer`. Configuration problems raise `ConfigError` naming what to set.
+
+    `environ` defaults to the process environment (the production caller, `open_upstream`, passes nothing); tests
+    pass a dict instead of mutating `os.environ` under other tests.
     """
     unknown = set(families) - set(FAMILIES)
     if unknown:
         raise ValueError(f"unknown provider families: {', '.join(sorted(unknown))}")
     env = dict(environ) if environ is not None else None
-
-    def transport(family: str) -> httpx.AsyncBaseTransport | None:
-        return transport_for(family) if transport_for is not None else None
 
     timeout = settings.apply.request_timeout_s
     # Read and check every setting before opening any client, so a ConfigError leaves nothing to close.
@@ -70,13 +65,9 @@ def build_providers(
             keys[1],
             pay.base_url,
             pay.brand_id,
-            transport=transport("product"),
             timeout=timeout,
-            limiter=limiter,
         )
     if shop_secret is not None:
-        built["shop"] = ShopProvider(
-            shop.appid, shop_secret, shop.base_url, transport=transport("shop"), timeout=timeout, limiter=limiter
-        )
+        built["shop"] = ShopProvider(shop.appid, shop_secret, shop.base_url, timeout=timeout)
     providers = {family: built[family] for family in FAMILIES if family in built}
     return providers

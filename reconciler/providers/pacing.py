@@ -1,11 +1,15 @@
 """Client-side pacing and retries: per-operation token buckets and a narrow retry loop (design §2.4).
 
-Rates come from the documented limits (`config.DEFAULT_RATE_LIMITS`, reference B.12 / A.10). Each bucket holds one
-token (burst 1): call starts are spaced at least 1 / (⌊R⌋ × safety) seconds apart, so no 1-second window ever holds
-more than R starts and the server's own bucket never has to refuse us. Retries cover `TransientUpstreamError` only (429,
-5xx, errcode -1 / 300000 / 45011 / 990010, timeouts, dropped connections), with exponential backoff and full jitter,
-never other 4xx. A hand-written loop (rather than `stamina`) keeps clock, sleep and randomness injectable, so tests
-run deterministically without sleeping.
+The one home of pacing for every command that calls upstream (apply, settle, refresh, drift, import): a run makes
+one `Pacer` from its settings, so every call of an operation, whoever makes it, shares that operation's bucket.
+The providers themselves do not pace; their callers do, through the run's `Pacer`.
+
+Rates come from the documented limits (reference B.12 / A.10; the defaults of `[apply] rate_limits`). Each bucket
+holds one token (burst 1): call starts are spaced at least 1 / (⌊R⌋ × safety) seconds apart, so no 1-second window
+ever holds more than R starts and the server's own bucket never has to refuse us. Retries cover
+`TransientUpstreamError` only (429, 5xx, errcode -1 / 300000 / 45011 / 990010, timeouts, dropped connections), with
+exponential backoff and full jitter, never other 4xx. A hand-written loop (rather than `stamina`) keeps clock, sleep
+and randomness injectable, so tests run deterministically without sleeping.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
+from reconciler.config import Settings
 from reconciler.errors import TransientUpstreamError
 
 T = TypeVar("T")
@@ -72,12 +76,6 @@ class RateLimiter:
         delay = self.reserve(operation)
         if delay > 0:
             await self._sleep(delay)
-
-    @asynccontextmanager
-    async def slot(self, operation: str) -> AsyncIterator[None]:
-        """`async with limiter.slot(op):` — the body starts at a paced moment."""
-        await self.acquire(operation)
-        yield
 
 
 def _whole_per_second(rate: float) -> float:
@@ -138,3 +136,56 @@ async def retry_call(
             if on_retry is not None:
                 on_retry(attempt, err, delay)
             await sleep(delay)
+
+
+class Pacer:
+    """A run's pacing: one token bucket per operation (`wait`) and the retry policy for transient errors (`retry`).
+
+    `sleep` and `jitter` are injectable so tests run the whole retry loop without waiting."""
+
+    def __init__(
+        self,
+        rates: Mapping[str, float],
+        *,
+        max_attempts: int = 6,
+        base_delay: float = 0.5,
+        max_delay: float = 30.0,
+        on_retry: Callable[[int, TransientUpstreamError, float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[float], float] = full_jitter,
+    ) -> None:
+        self.limiter = RateLimiter(rates, clock=clock, sleep=sleep)
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.on_retry = on_retry
+        self.retries = 0
+        self._sleep = sleep
+        self._jitter = jitter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Pacer:
+        return cls(settings.apply.rate_limits, max_attempts=settings.apply.max_retries)
+
+    async def wait(self, operation: str) -> None:
+        """Wait for `operation`'s next slot in its token bucket."""
+        await self.limiter.acquire(operation)
+
+    async def retry(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """Await `fn()`, retrying transient upstream errors with backoff and jitter."""
+
+        def note(attempt: int, err: TransientUpstreamError, delay: float) -> None:
+            self.retries += 1
+            if self.on_retry is not None:
+                self.on_retry(attempt, err, delay)
+
+        return await retry_call(
+            fn,
+            max_attempts=self.max_attempts,
+            base_delay=self.base_delay,
+            max_delay=self.max_delay,
+            jitter=self._jitter,
+            sleep=self._sleep,
+            on_retry=note,
+        )

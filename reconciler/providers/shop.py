@@ -24,7 +24,6 @@ from reconciler.config import Secret
 from reconciler.errors import TransientUpstreamError, UpstreamError, redact_url
 from reconciler.plan.model import Call
 from reconciler.providers.base import CallResult
-from reconciler.providers.pacing import RateLimiter
 from reconciler.providers.transport import install_log_redaction, send_safely, transient_http_status, with_retry_after
 
 TOKEN_PATH = "/cgi-bin/stable_token"  # A.9.2
@@ -74,16 +73,14 @@ class ShopProvider:
         secret: Secret,
         base_url: str,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,  # the embedded sandbox's ASGI transport (open_upstream)
         timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
-        limiter: RateLimiter | None = None,
     ) -> None:
         install_log_redaction()
         self.appid = appid
         self._secret = secret
         self._clock = clock
-        self._limiter = limiter
         self._token: str | None = None
         self._token_expires_at = 0.0
         self._token_lock = asyncio.Lock()
@@ -184,8 +181,6 @@ class ShopProvider:
         return data
 
     async def _post(self, operation: str, path: str, payload: Mapping[str, Any], token: str) -> dict[str, Any]:
-        if self._limiter is not None:
-            await self._limiter.acquire(operation)
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         request = self._client.build_request(
             "POST", path, params={"access_token": token}, content=body, headers={"Content-Type": "application/json"}

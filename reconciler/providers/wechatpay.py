@@ -18,7 +18,6 @@ import httpx
 from reconciler.errors import TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Call
 from reconciler.providers.base import CallResult
-from reconciler.providers.pacing import RateLimiter
 from reconciler.providers.transport import send_safely, transient_http_status, with_retry_after
 from reconciler.providers.wechatpay_auth import ResponseVerifier, WechatPaySigner, load_public_key
 
@@ -49,15 +48,13 @@ class WechatPayProvider:
         base_url: str,
         brand_id: str,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,  # the embedded sandbox's ASGI transport (open_upstream)
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
-        limiter: RateLimiter | None = None,
     ) -> None:
         self.brand_id = brand_id
         self._signer = WechatPaySigner(mchid, serial_no, private_key_pem, public_key_id, clock=clock)
         self._verifier = ResponseVerifier({public_key_id: load_public_key(public_key_pem)}, clock=clock)
-        self._limiter = limiter
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             auth=self._signer,
@@ -137,8 +134,6 @@ class WechatPayProvider:
         content: bytes | None = None,
         params: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        if self._limiter is not None:
-            await self._limiter.acquire(operation)
         headers = {"Content-Type": "application/json"} if content is not None else None
         request = self._client.build_request(method, path, content=content, params=params, headers=headers)
         response = await send_safely(self._client, request, call=operation)

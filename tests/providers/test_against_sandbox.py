@@ -15,7 +15,7 @@ import pytest
 from reconciler.config import Secret
 from reconciler.errors import TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Call
-from reconciler.providers.pacing import RateLimiter, retry_call
+from reconciler.providers.pacing import Pacer, retry_call
 from reconciler.providers.shop import ShopProvider
 from reconciler.providers.wechatpay import WechatPayProvider
 from reconciler.sandbox import SandboxConfig, SandboxCredentials, create_app, generate_credentials
@@ -53,14 +53,12 @@ class World:
 
 
 @asynccontextmanager
-async def world(*, limiter: RateLimiter | None = None, **config: Any) -> AsyncIterator[World]:
+async def world(**config: Any) -> AsyncIterator[World]:
     credentials = generate_credentials()
     clock = SettableClock()
     app = create_app(credentials, SandboxConfig(clock=clock, **config))
     transport = httpx.ASGITransport(app=app)
-    shop = ShopProvider(
-        credentials.appid, Secret(credentials.app_secret), BASE_URL, transport=transport, limiter=limiter
-    )
+    shop = ShopProvider(credentials.appid, Secret(credentials.app_secret), BASE_URL, transport=transport)
     product = WechatPayProvider(
         credentials.mchid,
         credentials.merchant_serial_no,
@@ -70,7 +68,6 @@ async def world(*, limiter: RateLimiter | None = None, **config: Any) -> AsyncIt
         BASE_URL,
         credentials.brand_id,
         transport=transport,
-        limiter=limiter,
     )
     admin = httpx.AsyncClient(base_url=BASE_URL, transport=transport)
     try:
@@ -356,17 +353,24 @@ def read_codes(calls: list[dict[str, Any]], operation: str) -> list[Any]:
 
 
 def test_pacing_at_the_sandbox_limit_meets_no_429() -> None:
-    """100 reads per family at once, paced by our limiter at the sandbox's 50/s, are never throttled (about 2 s)."""
+    """100 reads per family at once, each waiting for its slot in a run's Pacer at the sandbox's 50/s (as the
+    applier and refresh do before every call), are never throttled (about 2 s)."""
     rates = {"shop.get": 50.0, "product.get": 50.0}
+    pacer = Pacer(rates)
+
+    async def paced(operation: str, read: Callable[[], Awaitable[T]]) -> T:
+        await pacer.wait(operation)
+        return await read()
 
     async def main() -> list[dict[str, Any]]:
-        async with world(limiter=RateLimiter(rates), rate_limits=rates) as w:
+        async with world(rate_limits=rates) as w:
             await w.shop.execute(add("pace-1"))
             created = await w.product.execute(product_create(w))
             assert created.upstream_id is not None
             product_id = created.upstream_id
             await asyncio.gather(
-                *(w.shop.read("pace-1") for _ in range(100)), *(w.product.read(product_id) for _ in range(100))
+                *(paced("shop.get", lambda: w.shop.read("pace-1")) for _ in range(100)),
+                *(paced("product.get", lambda: w.product.read(product_id)) for _ in range(100)),
             )
             return await w.calls()
 

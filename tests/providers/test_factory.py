@@ -6,16 +6,14 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
-import httpx
 import pytest
 
 from reconciler.config import Settings, ShopSettings, WechatPaySettings
 from reconciler.errors import ConfigError
-from reconciler.plan.model import Call
 from reconciler.providers.factory import build_providers
 from reconciler.providers.shop import ShopProvider
 from reconciler.providers.wechatpay import WechatPayProvider
-from tests.providers.fake_shop import APPID, SECRET, FakeShop
+from tests.providers.fake_shop import APPID, SECRET
 from tests.providers.fake_wechatpay import BRAND_ID, MCHID, PUBLIC_KEY_ID, SERIAL_NO, FakeWechatPay
 
 
@@ -40,31 +38,34 @@ def make_settings(root: Path, fake_pay: FakeWechatPay) -> tuple[Settings, dict[s
     return settings, environ
 
 
-def test_build_providers_wires_both_families_to_their_transports(tmp_path: Path) -> None:
-    """Both providers are built from settings plus environment and reach the transport chosen for their family."""
-    fake_shop, fake_pay = FakeShop(), FakeWechatPay()
-    settings, environ = make_settings(tmp_path, fake_pay)
-    transports = {"shop": httpx.MockTransport(fake_shop), "product": httpx.MockTransport(fake_pay)}
+def test_build_providers_configures_both_families_from_settings_and_environment(tmp_path: Path) -> None:
+    """Both providers are built from settings plus environment, each aimed at its configured base_url.
 
-    async def main() -> tuple[str | None, str | None]:
-        providers = build_providers(settings, transport_for=transports.get, environ=environ)
+    (That they then sign, verify and authenticate against a real server is what every end-to-end test checks: the
+    CLI runs in real mode through build_providers against a sandbox served over HTTP.)"""
+    settings, environ = make_settings(tmp_path, FakeWechatPay())
+    settings = dataclasses.replace(
+        settings,
+        shop=dataclasses.replace(settings.shop, base_url="https://shop.example.test"),
+        wechatpay=dataclasses.replace(settings.wechatpay, base_url="https://pay.example.test"),
+    )
+
+    async def main() -> dict[str, str]:
+        providers = build_providers(settings, environ=environ)
         try:
-            assert list(providers) == ["shop", "product"]
             assert isinstance(providers["shop"], ShopProvider)
             assert isinstance(providers["product"], WechatPayProvider)
-            shop = await providers["shop"].execute(
-                Call(operation="shop.add", payload={"coupon": {"out_coupon_id": "c1"}}, target="c1")
-            )
-            product = await providers["product"].execute(
-                Call(operation="product.create", payload={"out_request_no": "abc-123456", "brand_id": BRAND_ID})
-            )
-            return shop.upstream_id, product.upstream_id
+            assert providers["product"].brand_id == BRAND_ID
+            return {family: repr(provider) for family, provider in providers.items()}
         finally:
             for provider in providers.values():
                 await provider.aclose()
 
-    assert asyncio.run(main()) == ("c1", "1000000013")
-    assert "c1" in fake_shop.coupons
+    shown = asyncio.run(main())
+    assert list(shown) == ["shop", "product"]
+    assert shown["shop"] == f"ShopProvider(appid={APPID!r}, base_url='https://shop.example.test')"
+    assert shown["product"] == f"WechatPayProvider(mchid={MCHID!r}, base_url='https://pay.example.test')"
+    assert SECRET not in "".join(shown.values())
 
 
 def test_only_the_requested_families_need_configuration(tmp_path: Path) -> None:

@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from reconciler.config import DEFAULT_RATE_LIMITS, Secret
+from reconciler.config import Secret
 from reconciler.errors import SignatureError, TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Call
-from reconciler.providers.pacing import RateLimiter, backoff_cap, retry_call
+from reconciler.providers.pacing import Pacer, RateLimiter, backoff_cap, retry_call
 from reconciler.providers.shop import ShopProvider
+from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 from tests.providers.fake_shop import APPID, SECRET, FakeShop, answer
 
 
@@ -96,21 +97,6 @@ def test_operations_have_independent_buckets_and_unknown_ones_are_not_paced() ->
     assert limiter.reserve("product.create") > 0.0
     assert [limiter.reserve("stable_token") for _ in range(5)] == [0.0] * 5
     assert limiter.interval("stable_token") == 0.0
-
-
-def test_slot_context_manager_waits_for_the_bucket() -> None:
-    """`async with limiter.slot(op)` enters only when the operation may start."""
-    vt = VirtualTime()
-    limiter = RateLimiter({"shop.get": 10.0}, safety=1.0, clock=vt.clock, sleep=vt.sleep)
-
-    async def main() -> list[float]:
-        entered = []
-        for _ in range(3):
-            async with limiter.slot("shop.get"):
-                entered.append(vt.now)
-        return entered
-
-    assert asyncio.run(main()) == pytest.approx([0.0, 0.1, 0.2])
 
 
 @pytest.mark.parametrize("rates", [{"shop.add": 0.0}, {"shop.add": -1.0}])
@@ -234,3 +220,37 @@ def test_retry_call_drives_a_real_provider_through_transient_faults() -> None:
     assert bodies == [dict(add.payload)] * 3
     assert fake.coupons["c1"]["status"] == 1
     assert vt.sleeps == [0.5, 1.0]
+
+
+def test_pacer_wait_returns_only_when_the_operation_may_start() -> None:
+    """A run's Pacer spaces the starts of one operation by its bucket and leaves unpaced operations alone."""
+    vt = VirtualTime()
+    pacer = Pacer({"shop.get": 10.0}, clock=vt.clock, sleep=vt.sleep)
+
+    async def main() -> list[float]:
+        started = []
+        for op in ("shop.get", "shop.get", "stable_token", "shop.get"):
+            await pacer.wait(op)
+            started.append(vt.now)
+        return started
+
+    # 10/s × the 0.98 safety margin: one start every 1 / 9.8 s; stable_token has no rate.
+    step = 1 / 9.8
+    assert asyncio.run(main()) == pytest.approx([0.0, step, step, 2 * step])
+
+
+def test_pacer_retry_counts_retries_and_uses_its_injected_sleep() -> None:
+    """Pacer.retry is the run's retry policy: transient errors retried with backoff, each retry counted and told."""
+    vt = VirtualTime()
+    told: list[int] = []
+    pacer = Pacer(
+        {},
+        max_attempts=3,
+        base_delay=0.25,
+        on_retry=lambda n, err, delay: told.append(n),
+        sleep=vt.sleep,
+        jitter=lambda cap: cap,
+    )
+    fn, attempts = flaky([transient(1), transient(2)])
+    assert asyncio.run(pacer.retry(fn)) == "ok"
+    assert (attempts[0], pacer.retries, told, vt.sleeps) == (3, 2, [1, 2], [0.25, 0.5])

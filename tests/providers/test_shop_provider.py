@@ -14,7 +14,6 @@ from reconciler.config import Secret
 from reconciler.errors import TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Call
 from reconciler.providers.base import Provider
-from reconciler.providers.pacing import RateLimiter
 from reconciler.providers.shop import ShopProvider, request_id_of
 from tests.providers.fake_shop import APPID, SECRET, FakeShop, answer
 
@@ -398,38 +397,6 @@ def test_concurrent_calls_refused_with_40001_share_one_refresh() -> None:
     assert fake.token_fetches == 2
     gets = [c for c in coupon_calls(fake) if c[0] == "/shop/coupon/get"]
     assert sum(1 for c in gets if c[1] == fake.token) == 5  # each read landed once, with the one new token
-
-
-def test_limiter_given_to_the_provider_paces_every_sending() -> None:
-    """With a limiter, each HTTP sending of an operation takes a slot, including the resend after a token refresh."""
-    fake = FakeShop()
-    slept: list[float] = []
-    now = [0.0]
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    limiter = RateLimiter({"shop.add": 10.0, "shop.update_status": 10.0}, safety=1.0, clock=lambda: now[0], sleep=sleep)
-
-    async def main() -> None:
-        provider = ShopProvider(
-            APPID, Secret(SECRET), "https://api.weixin.qq.com", transport=httpx.MockTransport(fake), limiter=limiter
-        )
-        try:
-            await provider.execute(ADD)
-            fake.rotate()
-            await provider.execute(ACTIVATE)
-        finally:
-            await provider.aclose()
-
-    asyncio.run(main())
-    assert [c[0] for c in coupon_calls(fake)] == [
-        "/shop/coupon/add",
-        "/shop/coupon/update_status",
-        "/shop/coupon/update_status",
-    ]
-    assert slept == pytest.approx([0.1])  # the resend waited for update_status's next slot; add was not delayed
 
 
 def test_malformed_answers_are_errors_not_crashes() -> None:
