@@ -187,6 +187,85 @@ def test_token_bucket_is_exact_with_an_injected_clock() -> None:
     run(SandboxConfig(clock=clock, rate_limits={"product.get": 4}), scenario)
 
 
+async def set_limits(client: Client, rates: dict[str, float]) -> None:
+    """Merge rate limits through the admin API, as an operator of the served sandbox would."""
+    response = await client.put("/_sandbox/limits", json={"rate_limits": rates})
+    assert response.status_code == 200, response.text
+
+
+STEP = 1 / 64  # simulated seconds per request: a power of two, so the clock and the buckets add up exactly
+
+
+def test_burst_above_the_limit_is_refused_at_the_configured_rate() -> None:
+    """With product.get at 5/s, a burst sent for 1.25 s gets 5 + 5 x elapsed answers (rounded down) and
+    429 RATELIMIT_EXCEEDED for every other call."""
+    clock = Clock()
+
+    async def scenario(client: Client) -> None:
+        pid = (await signed(client, "POST", PRODUCTS, product_body(CREDS, unique("rl")), clock.now)).json()[
+            "product_coupon_id"
+        ]
+        await set_limits(client, {"product.get": 5})
+        url = f"{PRODUCTS}/{pid}?brand_id={CREDS.brand_id}"
+        accepted, refused_codes = 0, []
+        for _ in range(80):  # 80 x 1/64 s: the last call goes out at 79/64 s
+            response = await signed(client, "GET", url, timestamp=clock.now)
+            if response.status_code == 429:
+                refused_codes.append(response.json()["code"])
+            else:
+                assert response.status_code == 200, response.text
+                accepted += 1
+            clock.now += STEP
+        elapsed = 79 * STEP
+        assert accepted == int(5 + 5 * elapsed) == 11
+        assert len(refused_codes) == 80 - 11
+        assert set(refused_codes) == {"RATELIMIT_EXCEEDED"}
+
+    run(SandboxConfig(clock=clock), scenario)
+
+
+def test_shop_burst_is_refused_with_errcode_300000() -> None:
+    """Shop operations over their limit answer HTTP 200 with errcode 300000 (reference A.8 / A.10), at the
+    configured rate: 4/s for 0.625 s gives 4 + 2 answers."""
+    clock = Clock()
+
+    async def scenario(client: Client) -> None:
+        access_token = await token(client)
+        await set_limits(client, {"shop.get_list": 4})
+        results = []
+        for _ in range(41):  # the last call goes out at 40/64 s = 0.625 s
+            response = await client.post(
+                "/shop/coupon/get_list", params={"access_token": access_token}, json={"page_size": 1}
+            )
+            assert response.status_code == 200
+            results.append(int(response.json()["errcode"]))
+            clock.now += STEP
+        assert set(results) == {0, 300000}
+        assert results.count(0) == int(4 + 4 * 40 * STEP) == 6
+
+    run(SandboxConfig(clock=clock), scenario)
+
+
+def test_a_client_pacing_at_the_limit_never_sees_a_429() -> None:
+    """A client that empties the bucket with a full burst and then sends exactly R requests per second is never
+    refused (token bucket: one token per 1/R s)."""
+    clock = Clock()
+
+    async def scenario(client: Client) -> None:
+        await set_limits(client, {"product.get": 8})
+        url = f"{PRODUCTS}/9999999999?brand_id={CREDS.brand_id}"
+        burst = [(await signed(client, "GET", url, timestamp=clock.now)).status_code for _ in range(8)]
+        assert burst == [404] * 8
+        assert (await signed(client, "GET", url, timestamp=clock.now)).status_code == 429
+        statuses = []
+        for _ in range(40):
+            clock.now += 1 / 8
+            statuses.append((await signed(client, "GET", url, timestamp=clock.now)).status_code)
+        assert statuses == [404] * 40
+
+    run(SandboxConfig(clock=clock), scenario)
+
+
 def test_drop_after_commit_in_process_is_a_transport_error() -> None:
     """In-process, a dropped answer surfaces as httpx.TransportError after the coupon was stored."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -26,76 +26,25 @@ def no_faults(served: ServedSandbox) -> Iterator[None]:
     served.set_faults([])
 
 
-def hammer(send: Callable[[], bool], seconds: float) -> tuple[int, int, float]:
-    """Send as fast as possible for `seconds`; returns (accepted, refused, elapsed)."""
-
-    accepted = refused = 0
-    start = time.monotonic()
-    while time.monotonic() - start < seconds:
-        if send():
-            accepted += 1
-        else:
-            refused += 1
-    return accepted, refused, time.monotonic() - start
-
-
-def test_burst_above_the_limit_is_refused_at_the_configured_rate(served: ServedSandbox, pay: PayClient) -> None:
-    """With product.get at 5/s, a 1.2 s burst gets about 5 + 5 x 1.2 answers and 429 RATELIMIT_EXCEEDED for the rest."""
-    pid = pay.create(product_body(pay.creds, unique("rl"))).json()["product_coupon_id"]
-    served.set_limits({"product.get": 5})
-    codes: list[str] = []
-
-    def send() -> bool:
-        response = pay.get(pid)
-        if response.status_code == 429:
-            codes.append(response.json()["code"])
-            return False
-        assert response.status_code == 200
-        return True
-
-    try:
-        accepted, refused, elapsed = hammer(send, 1.2)
-    finally:
-        served.set_limits({"product.get": 20})
-    assert refused > 20
-    assert set(codes) == {"RATELIMIT_EXCEEDED"}
-    expected = 5 + 5 * elapsed
-    assert expected - 1.5 <= accepted <= expected + 1.5, (accepted, elapsed)
-
-
-def test_shop_burst_is_refused_with_errcode_300000(served: ServedSandbox, shop: ShopClient) -> None:
-    """Shop operations over their limit answer HTTP 200 with errcode 300000 (reference A.8 / A.10)."""
+def test_limits_set_through_the_admin_api_refuse_on_both_families(
+    served: ServedSandbox, pay: PayClient, shop: ShopClient
+) -> None:
+    """Over real HTTP, a limit set with PUT /_sandbox/limits refuses the call after the burst: 429
+    RATELIMIT_EXCEEDED for WeChat Pay, HTTP 200 with errcode 300000 for the shop. The rate is so low (one call per
+    1000 s) that no refill can happen during the test, however slow the machine; the exact bucket arithmetic is
+    pinned with an injected clock in test_inprocess.py."""
     shop.fetch_token()
-    served.set_limits({"shop.get_list": 4})
-    results: list[int] = []
-
-    def send() -> bool:
-        code = int(shop.call("get_list", {"page_size": 1})["errcode"])
-        results.append(code)
-        return code == 0
-
+    assert served.set_limits({"product.get": 0.001, "shop.get_list": 0.001})["product.get"] == 0.001
     try:
-        accepted, _refused, elapsed = hammer(send, 0.6)
+        assert pay.get("9999999999").status_code == 404
+        refused = pay.get("9999999999")
+        assert refused.status_code == 429 and refused.json()["code"] == "RATELIMIT_EXCEEDED"
+        assert shop.call("get_list", {"page_size": 1})["errcode"] == 0
+        assert shop.call("get_list", {"page_size": 1})["errcode"] == 300000
     finally:
-        served.set_limits({"shop.get_list": 800 / 30})
-    assert set(results) == {0, 300000}
-    assert 4 + 4 * elapsed - 1.5 <= accepted <= 4 + 4 * elapsed + 1.5
-
-
-def test_a_client_pacing_at_the_limit_never_sees_a_429(served: ServedSandbox, pay: PayClient) -> None:
-    """A client sending exactly R requests per second after a full burst is never refused (token bucket)."""
-    served.set_limits({"product.get": 10})
-    try:
-        statuses = []
-        start = time.monotonic()
-        for i in range(20):
-            delay = start + i * 0.1 - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            statuses.append(pay.get("9999999999").status_code)
-    finally:
-        served.set_limits({"product.get": 20})
-    assert statuses == [404] * 20
+        served.set_limits({"product.get": 20, "shop.get_list": 800 / 30})
+    assert pay.get("9999999999").status_code == 404
+    assert shop.call("get_list", {"page_size": 1})["errcode"] == 0
 
 
 def test_call_log_matches_what_was_sent(served: ServedSandbox, shop: ShopClient, pay: PayClient) -> None:
