@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
-from typing import Any
-
 import click
 
 from reconciler.cli import app
-from reconciler.config import Settings
-from reconciler.errors import StateError, UpstreamError
-from reconciler.plan.render_drift import DriftReport, PendingChange, pending_from_actions, render_drift
-from reconciler.providers.pacing import Pacer
-from reconciler.refresh import UpstreamSnapshot, drift_of, read_upstream, refreshed_state
-from reconciler.resources import IgnoreRule, ResourceState, split_address
-from reconciler.upstream import open_upstream
-from reconciler.workflow import actor, build_plan, git_commit, iso, now_utc, open_state
 
 DRIFT_EXAMPLES = """\b
 Examples:
@@ -24,14 +12,6 @@ Examples:
   couponctl drift --format json > drift.json
   couponctl drift --format markdown >> "$GITHUB_STEP_SUMMARY"
 """
-
-
-def _snapshot(settings: Settings, resources: Mapping[str, ResourceState]) -> UpstreamSnapshot:
-    async def go() -> UpstreamSnapshot:
-        async with open_upstream(settings) as upstream:
-            return await read_upstream(upstream, resources, Pacer.from_settings(settings))
-
-    return asyncio.run(go())
 
 
 @click.command(epilog=DRIFT_EXAMPLES)
@@ -45,20 +25,10 @@ def drift(ctx: click.Context, fmt: str, no_manifests: bool) -> None:
     ended upstream, shop coupons nobody manages, and (for context) manifest changes not yet applied.
     Exit 0 in sync, 2 when anything drifted, 1 on error.
     """
-    settings = app(ctx).settings
-    store = open_state(settings)
-    try:
-        resources = store.resources()
-        ignore: dict[str, tuple[IgnoreRule, ...]] = {}
-        pending: tuple[PendingChange, ...] = ()
-        if not no_manifests:
-            inputs = build_plan(settings, store, paths=(), targets=(), now=now_utc(), state=resources)
-            pending = pending_from_actions([a for a in inputs.plan.actions if a.calls or a.type.value == "forget"])
-            ignore = {c.address: c.ignore_drift for c in inputs.coupons if c.ignore_drift}
-        snap = _snapshot(settings, resources)
-    finally:
-        store.close()
-    report = DriftReport(tuple(drift_of(resources, snap, ignore)), pending, len(resources), snap.reads)
+    from reconciler.commands.drift import drift as find_drift
+    from reconciler.plan.render_drift import render_drift
+
+    report = find_drift(app(ctx).settings, manifests=not no_manifests)
     click.echo(render_drift(report, fmt).rstrip("\n"))
     if report.drifted:
         ctx.exit(2)
@@ -72,30 +42,10 @@ def refresh(ctx: click.Context, lock_timeout: float | None) -> None:
 
     Coupons missing upstream are removed from state, so the next plan proposes creating them again.
     """
-    settings = app(ctx).settings
-    store = open_state(settings)
-    try:
-        timeout = settings.state.lock_timeout if lock_timeout is None else lock_timeout
-        with store.lock("refresh", timeout=timeout):
-            resources = store.resources()
-            snap = _snapshot(settings, resources)
-            items = drift_of(resources, snap)
-            run_id = store.begin_run("refresh", actor=actor(), git_commit=git_commit(settings.root))
-            new_state = refreshed_state(resources, snap, iso(now_utc()))
-            changed = 0
-            for address, resource in resources.items():
-                if address not in new_state:
-                    store.remove(address)
-                    changed += 1
-                elif new_state[address].upstream != resource.upstream:
-                    store.put(new_state[address])
-                    changed += 1
-            store.end_run(
-                run_id, "ok", {"changed": changed, "drift": [d.address for d in items if d.category != "unmanaged"]}
-            )
-    finally:
-        store.close()
-    click.echo(f"Refreshed {len(resources)} coupon(s) from upstream: {changed} updated in state.")
+    from reconciler.commands.drift import refresh as accept_upstream
+
+    result = accept_upstream(app(ctx).settings, lock_timeout_s=lock_timeout)
+    click.echo(f"Refreshed {result.checked} coupon(s) from upstream: {result.changed} updated in state.")
 
 
 IMPORT_EXAMPLES = """\b
@@ -130,40 +80,21 @@ def import_(
     lock_timeout: float | None,
 ) -> None:
     """Adopt an existing upstream coupon into state, or generate manifests for coupons no manifest declares."""
-    from reconciler.importer import adopt, generate
+    from reconciler.commands.imports import import_coupon, import_generated
 
     settings = app(ctx).settings
     if generate_dir is None and (address is None or upstream_id is None):
         raise click.UsageError("give ADDRESS and UPSTREAM_ID, or --generate DIR")
     if generate_dir is not None and address is not None:
         raise click.UsageError("--generate takes no ADDRESS / UPSTREAM_ID")
-    if address is not None:
-        try:
-            split_address(address)
-        except ValueError as exc:
-            raise StateError(str(exc)) from None
-    store = open_state(settings)
-    try:
-        timeout = settings.state.lock_timeout if lock_timeout is None else lock_timeout
-        with store.lock("import", timeout=timeout):
-            run_id = store.begin_run("import", actor=actor(), git_commit=git_commit(settings.root))
-            try:
-                if generate_dir is not None:
-                    written = asyncio.run(generate(settings, store, generate_dir, product_ids, brand_id))
-                    summary: dict[str, Any] = {"generated": written}
-                    for line in written:
-                        click.echo(f"wrote {line}")
-                    click.echo(f"Generated and adopted {len(written)} coupon(s). Run `couponctl plan` to check.")
-                else:
-                    assert address is not None and upstream_id is not None
-                    resource = asyncio.run(adopt(settings, store, address, upstream_id, brand_id))
-                    summary = {"imported": address}
-                    click.echo(
-                        f"Imported {address} ({resource.upstream_id}). Declare it in a manifest, then `couponctl plan`."
-                    )
-            except UpstreamError:
-                store.end_run(run_id, "failed", {})
-                raise
-            store.end_run(run_id, "ok", summary)
-    finally:
-        store.close()
+    if generate_dir is not None:
+        written = import_generated(
+            settings, generate_dir, product_ids=product_ids, brand_id=brand_id, lock_timeout_s=lock_timeout
+        )
+        for line in written:
+            click.echo(f"wrote {line}")
+        click.echo(f"Generated and adopted {len(written)} coupon(s). Run `couponctl plan` to check.")
+        return
+    assert address is not None and upstream_id is not None
+    resource = import_coupon(settings, address, upstream_id, brand_id=brand_id, lock_timeout_s=lock_timeout)
+    click.echo(f"Imported {address} ({resource.upstream_id}). Declare it in a manifest, then `couponctl plan`.")

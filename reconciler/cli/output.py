@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import click
 
 from reconciler.errors import Diagnostic
 from reconciler.plan.model import Plan
+from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 
 
-def render_plan(plan: Plan, fmt: str, *, color: bool) -> str:
+def render_plan(plan: Plan, fmt: str, *, color: bool, rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS) -> str:
+    """The plan as text, JSON or Markdown; its ETA at `rate_limits` (the configured `[apply] rate_limits`)."""
     if fmt == "json":
         from reconciler.plan.render_json import render_json
 
-        return render_json(plan)
+        return render_json(plan, rate_limits=rate_limits)
     if fmt == "markdown":
         from reconciler.plan.render_markdown import render_markdown
 
-        return render_markdown(plan)
+        return render_markdown(plan, rate_limits=rate_limits)
     from reconciler.plan.render_text import render_text
 
-    return render_text(plan, color=color)
+    return render_text(plan, color=color, rate_limits=rate_limits)
 
 
-def emit_plan(plan: Plan, fmt: str, *, color: bool) -> None:
-    click.echo(render_plan(plan, fmt, color=color).rstrip("\n"))
+def emit_plan(plan: Plan, fmt: str, *, color: bool, rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS) -> None:
+    click.echo(render_plan(plan, fmt, color=color, rate_limits=rate_limits).rstrip("\n"))
 
 
 def print_warnings(warnings: Iterable[Diagnostic]) -> None:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 
 from reconciler.cli import app
 from reconciler.cli.output import emit_plan, print_warnings
-from reconciler.config import Settings
-from reconciler.errors import CouponctlError, PlanError
-from reconciler.workflow import PlanInputs, build_plan, now_utc, open_state
 
 EXAMPLES = """\b
 Examples:
@@ -44,41 +40,18 @@ def plan(
 
     Nothing is changed, upstream or in state. A plan with a blocked action exits 1 and names the remedy.
     """
+    from reconciler.commands.plan import blocked_error
+    from reconciler.commands.plan import plan as make_plan
+
     a = app(ctx)
-    settings = a.settings
-    inputs = make_plan_inputs(settings, paths=paths, targets=targets, refresh=refresh)
-    print_warnings(inputs.warnings)
-    emit_plan(inputs.plan, fmt, color=a.color)
-    if out:
-        from reconciler.plan.planfile import save_plan
-
-        Path(out).write_bytes(save_plan(inputs.plan))
-        if fmt == "text":
-            click.echo(f"\nSaved the plan to {out}. Apply it exactly with: couponctl apply {out}")
-    if not inputs.plan.applyable:
-        from reconciler.plan.render_text import blocked_message
-
-        raise PlanError(blocked_message(inputs.plan) or "the plan contains blocked changes")
-    if detailed_exitcode and inputs.plan.has_changes:
+    result = make_plan(
+        a.settings, paths=paths, targets=targets, refresh=refresh, out=Path(out) if out is not None else None
+    )
+    print_warnings(result.warnings)
+    emit_plan(result.plan, fmt, color=a.color, rate_limits=result.rate_limits)
+    if out and fmt == "text":
+        click.echo(f"\nSaved the plan to {out}. Apply it exactly with: couponctl apply {out}")
+    if not result.plan.applyable:
+        raise blocked_error(result.plan)
+    if detailed_exitcode and result.plan.has_changes:
         ctx.exit(2)
-
-
-def make_plan_inputs(
-    settings: Settings, *, paths: tuple[str, ...], targets: tuple[str, ...], refresh: bool
-) -> PlanInputs:
-    """Load, refresh (reading upstream, writing nothing) and plan."""
-    store = open_state(settings)
-    try:
-        now = now_utc()
-        if refresh:
-            from reconciler.refresh import refresh_state
-
-            state, drift = asyncio.run(refresh_state(settings, store.resources()))
-            return build_plan(
-                settings, store, paths=paths, targets=targets, now=now, state=state, drift=drift, refreshed=True
-            )
-        return build_plan(settings, store, paths=paths, targets=targets, now=now)
-    except CouponctlError:
-        raise
-    finally:
-        store.close()

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from reconciler.apply.applier import ActionResult
+from reconciler.commands.apply import ActionResult
 
 
 class ApplyProgress:

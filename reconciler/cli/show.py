@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from reconciler.cli import app
-from reconciler.errors import SavedPlanError
+from reconciler.cli.output import render_plan
+from reconciler.errors import ConfigError
 
 
 @click.command(
@@ -26,22 +27,12 @@ from reconciler.errors import SavedPlanError
 @click.pass_context
 def show(ctx: click.Context, plan_file: Path, fmt: str) -> None:
     """Show a saved plan (made with `plan --out FILE`) as text, JSON or Markdown."""
-    from reconciler.plan.planfile import load_plan
+    from reconciler.commands.plan import show as show_plan
 
-    try:
-        data = plan_file.read_bytes()
-    except OSError as exc:
-        raise SavedPlanError(f"cannot read plan file {plan_file}: {exc.strerror}") from None
-    plan = load_plan(data)
-    if fmt == "json":
-        from reconciler.plan.render_json import render_json
-
-        click.echo(render_json(plan), nl=False)
-    elif fmt == "markdown":
-        from reconciler.plan.render_markdown import render_markdown
-
-        click.echo(render_markdown(plan), nl=False)
-    else:
-        from reconciler.plan.render_text import render_text
-
-        click.echo(render_text(plan, color=app(ctx).color), nl=False)
+    a = app(ctx)
+    try:  # the ETA uses the configured rates; a saved plan still shows when couponctl.toml is broken
+        settings = a.settings
+    except ConfigError:
+        settings = None
+    shown = show_plan(settings, plan_file)
+    click.echo(render_plan(shown.plan, fmt, color=a.color, rate_limits=shown.rate_limits), nl=False)

@@ -7,39 +7,21 @@ cannot do safely (the store says why), and record a run in history. Nothing here
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from reconciler.cli import app
-from reconciler.config import Settings
-from reconciler.errors import StateError
-from reconciler.resources import ResourceState, split_address
-from reconciler.store import NoStateError, SqlStateStore, open_store, upgrade_state
-from reconciler.store.api import CallRecord, RunRecord
+from reconciler.commands import state as commands
+from reconciler.commands.state import CallRecord, RunRecord
+from reconciler.resources import ResourceState
 
 LOCK_TIMEOUT_HELP = "Wait up to SECONDS for the state lock instead of failing at once (default: [state] lock_timeout)."
 
 
-def _open(settings: Settings, *, create: bool) -> SqlStateStore:
-    return open_store(settings.state_url, create=create)
-
-
-def _open_existing_or_none(settings: Settings) -> SqlStateStore | None:
-    """The state if it exists; None (with a note on stderr) when there is none yet."""
-    try:
-        return _open(settings, create=False)
-    except NoStateError as exc:
-        click.echo(f"No state yet ({exc}): nothing is managed.", err=True)
-        return None
-
-
-def _check_address(address: str) -> None:
-    try:
-        split_address(address)
-    except ValueError as exc:
-        raise StateError(str(exc)) from None
+def _no_state(reason: str) -> None:
+    click.echo(f"No state yet ({reason}): nothing is managed.", err=True)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -66,17 +48,6 @@ def _resource_json(r: ResourceState) -> dict[str, Any]:
 
 def _dump(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def _lock_timeout(settings: Settings, option: float | None) -> float:
-    return settings.state.lock_timeout if option is None else option
-
-
-def _record(store: SqlStateStore, settings: Settings, command: str, summary: dict[str, Any]) -> None:
-    from reconciler.workflow import actor, git_commit
-
-    run_id = store.begin_run(command, actor=actor(), git_commit=git_commit(settings.root))
-    store.end_run(run_id, "ok", summary)
 
 
 @click.group(
@@ -106,13 +77,10 @@ def state() -> None:
 @click.pass_context
 def list_(ctx: click.Context, prefixes: tuple[str, ...], fmt: str) -> None:
     """List the managed coupons (address, upstream id, status), optionally only those under ADDRESS_PREFIX."""
-    store = _open_existing_or_none(app(ctx).settings)
-    resources: list[ResourceState] = []
-    if store is not None:
-        try:
-            resources = [r for a, r in store.resources().items() if not prefixes or a.startswith(prefixes)]
-        finally:
-            store.close()
+    listed = commands.state_list(app(ctx).settings, prefixes)
+    if listed.no_state is not None:
+        _no_state(listed.no_state)
+    resources = listed.resources
     if fmt == "json":
         click.echo(
             _dump([{k: v for k, v in _resource_json(r).items() if k not in ("upstream", "extra")} for r in resources])
@@ -130,14 +98,7 @@ def list_(ctx: click.Context, prefixes: tuple[str, ...], fmt: str) -> None:
 @click.pass_context
 def show(ctx: click.Context, address: str) -> None:
     """Print everything state knows about ADDRESS, as JSON."""
-    _check_address(address)
-    store = _open(app(ctx).settings, create=False)
-    try:
-        resource = store.get(address)
-    finally:
-        store.close()
-    if resource is None:
-        raise StateError(f"no resource {address} in state; `couponctl state list` shows what state holds")
+    resource = commands.state_show(app(ctx).settings, address)
     click.echo(_dump(_resource_json(resource)))
 
 
@@ -158,28 +119,8 @@ def rm(ctx: click.Context, address: str, lock_timeout: float | None) -> None:
     Refused for an address state does not hold, while an apply that did not finish left an open intent on it,
     and while a coupon it replaced still awaits deactivation (run `couponctl apply` to settle those first).
     """
-    _check_address(address)
-    settings = app(ctx).settings
-    store = _open(settings, create=False)
-    try:
-        with store.lock(f"state rm {address}", timeout=_lock_timeout(settings, lock_timeout)):
-            resource = store.get(address)
-            deposed = resource.extra.get("deposed") if resource is not None else None
-            if isinstance(deposed, Mapping):
-                # The old half of a replacement whose deactivation has not landed (reconciler.apply.outcome):
-                # forgetting the address would leave that coupon active upstream with nobody to deactivate it.
-                raise StateError(
-                    f"refusing to remove {address}: the product coupon it replaced "
-                    f"({deposed.get('product_coupon_id', '?')}) is still waiting to be deactivated; run "
-                    "`couponctl apply` to settle it first"
-                )
-            serial = store.remove(address)
-            assert resource is not None  # remove() refused an unknown address
-            _record(
-                store, settings, "state rm", {"removed": address, "upstream_id": resource.upstream_id, "serial": serial}
-            )
-    finally:
-        store.close()
+    removed = commands.state_rm(app(ctx).settings, address, lock_timeout_s=lock_timeout)
+    resource, serial = removed.resource, removed.serial
     click.echo(f"Removed {address} from state (serial {serial}).")
     click.echo(
         f"Warning: the coupon still exists upstream ({resource.kind} {resource.upstream_id}, status "
@@ -208,16 +149,7 @@ def mv(ctx: click.Context, old: str, new: str, lock_timeout: float | None) -> No
     Refused for a malformed address, a kind change (shop_coupon.x to product_coupon.y), an OLD state does not
     hold, a NEW that already exists, and while an open intent concerns OLD.
     """
-    _check_address(old)
-    _check_address(new)
-    settings = app(ctx).settings
-    store = _open(settings, create=False)
-    try:
-        with store.lock(f"state mv {old} {new}", timeout=_lock_timeout(settings, lock_timeout)):
-            serial = store.move(old, new)
-            _record(store, settings, "state mv", {"moved": old, "to": new, "serial": serial})
-    finally:
-        store.close()
+    serial = commands.state_mv(app(ctx).settings, old, new, lock_timeout_s=lock_timeout)
     click.echo(f"Moved {old} to {new} (serial {serial}).")
 
 
@@ -236,11 +168,7 @@ def unlock(ctx: click.Context, lock_id: str) -> None:
     Refused when LOCK_ID is not the current lock, and when its holder is provably still running (a live process
     on this host for SQLite; a live session for PostgreSQL, which frees the lock by itself when the process dies).
     """
-    store = _open(app(ctx).settings, create=False)
-    try:
-        store.force_unlock(lock_id)
-    finally:
-        store.close()
+    commands.state_unlock(app(ctx).settings, lock_id)
     click.echo(f"Released lock {lock_id}.")
 
 
@@ -252,7 +180,8 @@ def upgrade(ctx: click.Context) -> None:
     Every command does this by itself when it opens the state; this makes it explicit (e.g. as a CI step).
     A state written by a newer couponctl is refused, never downgraded.
     """
-    before, after = upgrade_state(app(ctx).settings.state_url)
+    upgraded = commands.state_upgrade(app(ctx).settings)
+    before, after = upgraded.before, upgraded.after
     if before == after:
         click.echo(f"State schema is already at revision {after}, the newest this couponctl knows.")
     else:
@@ -311,24 +240,14 @@ def history(ctx: click.Context, run_id: int | None, limit: int, fmt: str) -> Non
 
     With --run, one run's calls: request numbers (out_request_no), WeChat Request-IDs, HTTP status and codes.
     """
-    store = _open_existing_or_none(app(ctx).settings)
-    if store is None:
+    found = commands.history(app(ctx).settings, run_id=run_id, limit=limit)
+    if found.no_state is not None:
+        _no_state(found.no_state)
         click.echo("[]" if fmt == "json" else "No runs yet.")
         return
-    try:
-        if run_id is not None:
-            run = store.run(run_id)
-            if run is None:
-                raise StateError(f"no run {run_id} in history; `couponctl history` lists the latest runs")
-            calls = store.calls(run_id)
-            runs, counts = [run], {run_id: len(calls)}
-        else:
-            runs = store.runs(limit)
-            counts = store.call_counts([r.run_id for r in runs])
-    finally:
-        store.close()
-    if run_id is not None:
-        _print_run(runs[0], calls, fmt)
+    runs, counts = list(found.runs), found.call_counts
+    if found.calls is not None:
+        _print_run(runs[0], list(found.calls), fmt)
         return
     if fmt == "json":
         click.echo(_dump([_run_json(r, counts.get(r.run_id, 0)) for r in runs]))

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.commands.plan import build_plan
+from reconciler.commands.upstream import default_brand_id
 from reconciler.config import load_settings
 from reconciler.errors import ManifestError
 from reconciler.store import open_store
-from reconciler.workflow import build_plan
 
 REPO = Path(__file__).resolve().parents[2]
 AFTER_CAMPAIGN = datetime(2030, 1, 1, tzinfo=UTC)  # the example campaign's windows are in November 2028
@@ -33,14 +34,28 @@ def test_an_ended_window_is_an_error_for_new_coupons_only(tmp_path: Path) -> Non
     store = open_store(settings.state_url)
     try:
         with pytest.raises(ManifestError, match="ended"):
-            build_plan(settings, store, paths=manifests, targets=(), now=AFTER_CAMPAIGN)
+            build_plan(
+                settings,
+                store,
+                paths=manifests,
+                targets=(),
+                now=AFTER_CAMPAIGN,
+                default_brand_id=default_brand_id(settings),
+            )
     finally:
         store.close()
     cli(tmp_path, "plan", "--out", "plan.bin", *manifests)
     cli(tmp_path, "apply", "plan.bin")
     store = open_store(settings.state_url)
     try:
-        later = build_plan(settings, store, paths=manifests, targets=(), now=AFTER_CAMPAIGN)
+        later = build_plan(
+            settings,
+            store,
+            paths=manifests,
+            targets=(),
+            now=AFTER_CAMPAIGN,
+            default_brand_id=default_brand_id(settings),
+        )
         assert not later.plan.has_changes
     finally:
         store.close()

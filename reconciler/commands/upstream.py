@@ -15,14 +15,13 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from reconciler.config import Secret, Settings
-from reconciler.providers.base import Provider
-from reconciler.providers.factory import build_providers
-from reconciler.providers.shop import ShopProvider
-from reconciler.providers.wechatpay import WechatPayProvider
+
+if TYPE_CHECKING:  # httpx, the providers and the sandbox load when a run opens its upstream (start-up, D1)
+    from reconciler.providers.base import Provider
+    from reconciler.sandbox import SandboxCredentials
 
 SANDBOX_BASE_URL = "http://sandbox.invalid"  # never resolved: the ASGI transport answers in-process
 
@@ -36,12 +35,35 @@ class Upstream:
     description: str
 
 
-def _embedded_parts(settings: Settings) -> tuple[httpx.AsyncBaseTransport, Upstream]:
-    from reconciler.sandbox import SandboxConfig, create_app, load_or_create_credentials
+def sandbox_credentials(settings: Settings) -> SandboxCredentials:
+    """The embedded sandbox's credentials under `[upstream] sandbox_dir`, generated (and written) on first use."""
+    from reconciler.sandbox import load_or_create_credentials
 
     sandbox_dir = settings.resolve(settings.upstream.sandbox_dir)
     sandbox_dir.mkdir(parents=True, exist_ok=True)
-    creds = load_or_create_credentials(sandbox_dir / "keys")
+    return load_or_create_credentials(sandbox_dir / "keys")
+
+
+def default_brand_id(settings: Settings) -> str | None:
+    """The brand of product coupons whose manifest names none: `[wechatpay] brand_id`, else (embedded sandbox) the
+    sandbox's own brand, which asks for the sandbox credentials (creating them on first use). A command that opens
+    the upstream reads the same value from `Upstream.default_brand_id` instead."""
+    if settings.wechatpay.brand_id:
+        return settings.wechatpay.brand_id
+    if settings.upstream.mode == "sandbox":
+        return sandbox_credentials(settings).brand_id
+    return None
+
+
+def _embedded_upstream(settings: Settings) -> Upstream:
+    import httpx
+
+    from reconciler.providers.shop import ShopProvider
+    from reconciler.providers.wechatpay import WechatPayProvider
+    from reconciler.sandbox import SandboxConfig, create_app
+
+    sandbox_dir = settings.resolve(settings.upstream.sandbox_dir)
+    creds = sandbox_credentials(settings)
     config = SandboxConfig(extra_brand_ids=tuple(settings.upstream.sandbox_brand_ids))
     app = create_app(creds, config, data=str(sandbox_dir / "sandbox.db"))
     transport = httpx.ASGITransport(app=app)
@@ -63,11 +85,13 @@ def _embedded_parts(settings: Settings) -> tuple[httpx.AsyncBaseTransport, Upstr
         ),
     }
     brand = settings.wechatpay.brand_id or creds.brand_id
-    return transport, Upstream(providers, brand, f"embedded sandbox ({_display(sandbox_dir, settings.root)})")
+    return Upstream(providers, brand, f"embedded sandbox ({_display(sandbox_dir, settings.root)})")
 
 
 def _wechat_upstream(settings: Settings) -> Upstream:
     """The configured families only: a shop-only project needs no WeChat Pay keys, and the other way round."""
+    from reconciler.providers.factory import build_providers
+
     families = [f for f, on in (("shop", settings.shop.appid), ("product", settings.wechatpay.mchid)) if on]
     providers = build_providers(settings, families=families)
     return Upstream(providers, settings.wechatpay.brand_id or None, "WeChat")
@@ -83,10 +107,7 @@ def _display(path: Path, root: Path) -> str:
 @contextlib.asynccontextmanager
 async def open_upstream(settings: Settings) -> AsyncIterator[Upstream]:
     """The providers for this run; closes their HTTP clients on exit."""
-    if settings.upstream.mode == "sandbox":
-        _, upstream = _embedded_parts(settings)
-    else:
-        upstream = _wechat_upstream(settings)
+    upstream = _embedded_upstream(settings) if settings.upstream.mode == "sandbox" else _wechat_upstream(settings)
     try:
         yield upstream
     finally:

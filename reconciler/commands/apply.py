@@ -1,0 +1,199 @@
+"""`couponctl apply`: settle what an interrupted apply left, take the saved or a fresh plan, apply it, record the run.
+
+The command talks to its user only through `ApplyHooks` (the CLI prints the settled calls and the fresh plan, asks
+for confirmation and shows progress); everything else it returns as an `ApplyOutcome`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from reconciler.apply.applier import ActionResult, Applier, ApplyReport
+from reconciler.apply.settle import Settlement, settle
+from reconciler.commands.common import Clock, git_commit, iso, lock_timeout, now_utc, open_state
+from reconciler.commands.drift import refreshed_plan
+from reconciler.commands.plan import PlanInputs, blocked_error, build_plan, read_plan_file
+from reconciler.commands.runs import recorded_run
+from reconciler.commands.upstream import Upstream, open_upstream
+from reconciler.config import Settings
+from reconciler.errors import PlanError
+from reconciler.plan.model import Plan
+from reconciler.providers.pacing import Pacer
+from reconciler.resources import ResourceState
+from reconciler.store.api import StateStore
+
+# The applier's types, re-exported: the CLI renders them and may not import the applier itself.
+__all__ = ["ActionResult", "ApplyHooks", "ApplyOutcome", "ApplyReport", "ProgressFn", "Settlement", "apply"]
+
+ProgressFn = Callable[[str, ActionResult], None]  # ("start" | "applied" | "failed", the action's result so far)
+
+
+class ApplyHooks(Protocol):
+    """What apply needs from whoever runs it, in the order it needs it."""
+
+    def settled(self, settlements: Sequence[Settlement]) -> None:
+        """Calls an interrupted apply left open were settled (before anything is planned)."""
+
+    def review(self, inputs: PlanInputs, rate_limits: Mapping[str, float]) -> None:
+        """A fresh plan was made (not called for a saved plan: it was reviewed when it was made)."""
+
+    def confirm(self, plan: Plan) -> None:
+        """The fresh plan has changes and can be applied: raise (PlanError) to stop before any call."""
+
+    def progress(self, total: int) -> AbstractContextManager[ProgressFn]:
+        """Progress of the `total` actions about to be applied."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOutcome:
+    """How apply ended: `report` is None when nothing was applied because the plan had no changes."""
+
+    plan: Plan
+    report: ApplyReport | None
+    settled: tuple[Settlement, ...]
+    saved: bool  # the plan came from a plan file
+
+
+def apply(
+    settings: Settings,
+    hooks: ApplyHooks,
+    *,
+    plan_file: Path | None = None,
+    targets: Sequence[str] = (),
+    refresh: bool = True,
+    parallelism: int | None = None,
+    lock_timeout_s: float | None = None,
+    clock: Clock = now_utc,
+) -> ApplyOutcome:
+    """Apply the saved plan in `plan_file` (refused when stale or expired), or a fresh one the hooks confirm.
+
+    Runs under the state lock. Open intents and deposed coupons are settled first; the apply itself is recorded
+    in history with the plan's digest. A failed apply returns its report (`report.ok` is False); errors before any
+    call (stale plan, blocked plan, no confirmation, lock held) raise.
+    """
+    if plan_file is not None and targets:
+        raise PlanError("--target cannot be combined with a saved plan: the plan already fixes what is applied")
+    saved = read_plan_file(plan_file) if plan_file is not None else None
+    store = open_state(settings)
+    try:
+        with store.lock("apply", timeout=lock_timeout(settings, lock_timeout_s)):
+            return asyncio.run(
+                _apply(
+                    settings,
+                    store,
+                    hooks,
+                    saved,
+                    targets=targets,
+                    refresh=refresh,
+                    parallelism=parallelism,
+                    clock=clock,
+                )
+            )
+    finally:
+        store.close()
+
+
+async def _apply(
+    settings: Settings,
+    store: StateStore,
+    hooks: ApplyHooks,
+    saved: Plan | None,
+    targets: Sequence[str],
+    *,
+    refresh: bool,
+    parallelism: int | None,
+    clock: Clock,
+) -> ApplyOutcome:
+    from reconciler.plan.planfile import check_saved_plan, plan_digest
+
+    async with open_upstream(settings) as upstream:
+        pacer = Pacer.from_settings(settings)
+        commit = git_commit(settings.root)
+
+        def make_applier(run_id: int, progress: ProgressFn | None = None) -> Applier:
+            return Applier(
+                store,
+                upstream.providers,
+                pacer,
+                run_id=run_id,
+                now_iso=lambda: iso(clock()),
+                parallelism=parallelism or settings.apply.parallelism,
+                progress=progress,
+            )
+
+        # 1. Settle what an interrupted apply left behind, before anything new.
+        settled: tuple[Settlement, ...] = ()
+        resources = store.resources()
+        if store.open_intents() or any(r.extra.get("deposed") for r in resources.values()):
+            with recorded_run(store, settings, "apply (settle)", commit=commit) as run:
+                settled = tuple(await settle(make_applier(run.run_id), store.lineage))
+                run.summary = {"settled": [f"{s.address} {s.operation}: {s.outcome}" for s in settled]}
+            hooks.settled(settled)
+            resources = store.resources()
+
+        # 2. The plan: the saved one (refused when stale or expired), or a fresh one confirmed through the hooks.
+        now = clock()
+        if saved is not None:
+            max_age = timedelta(hours=settings.apply.plan_max_age_hours)
+            check_saved_plan(saved, lineage=store.lineage, serial=store.serial, now=now, max_age=max_age)
+            plan = saved
+        else:
+            inputs = await _fresh_plan(settings, store, upstream, pacer, resources, targets, refresh, now)
+            hooks.review(inputs, settings.apply.rate_limits)
+            plan = inputs.plan
+            if not plan.applyable:
+                raise _nothing_applied(plan)
+            if not plan.has_changes:
+                return ApplyOutcome(plan, None, settled, saved=False)
+            hooks.confirm(plan)
+        if not plan.applyable:
+            raise _nothing_applied(plan)
+        if not plan.has_changes:
+            return ApplyOutcome(plan, None, settled, saved=saved is not None)
+
+        # 3. Apply.
+        with recorded_run(
+            store, settings, "apply", commit=plan.git_commit or commit, plan_digest=plan_digest(plan)
+        ) as run:
+            with hooks.progress(len(plan.actions)) as progress:
+                report = await make_applier(run.run_id, progress).apply(plan)
+            run.outcome = "ok" if report.ok else ("partial" if report.with_status("applied") else "failed")
+            run.summary = report.summary()
+        return ApplyOutcome(plan, report, settled, saved=saved is not None)
+
+
+async def _fresh_plan(
+    settings: Settings,
+    store: StateStore,
+    upstream: Upstream,
+    pacer: Pacer,
+    resources: Mapping[str, ResourceState],
+    targets: Sequence[str],
+    refresh: bool,
+    now: datetime,
+) -> PlanInputs:
+    """A plan of every manifest, against state refreshed through this run's upstream (or as recorded)."""
+    if refresh:
+        return await refreshed_plan(
+            settings, store, resources, paths=(), targets=targets, now=now, upstream=upstream, pacer=pacer
+        )
+    return build_plan(
+        settings,
+        store,
+        paths=(),
+        targets=targets,
+        now=now,
+        state=resources,
+        default_brand_id=upstream.default_brand_id,
+    )
+
+
+def _nothing_applied(plan: Plan) -> PlanError:
+    error = blocked_error(plan)
+    return PlanError(f"{error}\nNothing was applied.")

@@ -1,0 +1,87 @@
+"""What every command gathers from its surroundings: the clock, who runs it, the git commit, paths, the state store.
+
+These are the inputs the pure core never reaches for itself; command functions take a `Clock` so tests can pin time.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import subprocess
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler.config import Settings
+
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy: imported when a command opens it, not when this module loads
+    from reconciler.store import SqlStateStore
+
+Clock = Callable[[], datetime]
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def actor() -> str:
+    """Who runs this: CI's actor when known, else user@host."""
+    for var in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "COUPONCTL_ACTOR"):
+        if os.environ.get(var):
+            return os.environ[var]
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def git_commit(root: Path) -> str | None:
+    """The commit of the manifests' repository, if any (no network: a local `git rev-parse`)."""
+    for var in ("GITHUB_SHA", "CI_COMMIT_SHA"):
+        if os.environ.get(var):
+            return os.environ[var]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = out.stdout.strip()
+    if out.returncode != 0 or not sha:
+        return None
+    dirty = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=False,
+    )
+    return sha + ("-dirty" if dirty.returncode == 0 and dirty.stdout.strip() else "")
+
+
+def manifest_paths(settings: Settings, paths: Sequence[str]) -> list[str]:
+    """The paths given, else the configured manifest paths (relative to the cwd, as diagnostics show them)."""
+    if paths:
+        return list(paths)
+    if settings.config_file is None:
+        return list(settings.manifests)
+    return [os.path.relpath(settings.resolve(p)) for p in settings.manifests]
+
+
+def open_state(settings: Settings, *, create: bool = True) -> SqlStateStore:
+    """The configured state store (created on first use unless `create=False`)."""
+    from reconciler.store import open_store
+
+    return open_store(settings.state_url, create=create)
+
+
+def lock_timeout(settings: Settings, option: float | None) -> float:
+    """`--lock-timeout` when given, else `[state] lock_timeout`."""
+    return settings.state.lock_timeout if option is None else option

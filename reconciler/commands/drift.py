@@ -1,0 +1,226 @@
+"""Reading upstream (drift, refresh and the refreshed plan), and the `drift` and `refresh` commands.
+
+Every managed coupon is read at the rate limits (design §2.6). Shop coupons are enumerated with `get_list` pages
+(<= 200 each, reference A.6.4), which also reveals unmanaged ones. Product coupons have no list API (B.1): one GET
+per known product_coupon_id, several in flight, paced at the documented 20/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reconciler.commands.common import Clock, iso, lock_timeout, now_utc, open_state
+from reconciler.commands.plan import PlanInputs, build_plan
+from reconciler.commands.runs import recorded_run
+from reconciler.commands.upstream import Upstream, default_brand_id, open_upstream
+from reconciler.config import Settings
+from reconciler.plan.drift import compare, refreshed, unmanaged_shop
+from reconciler.plan.model import DriftItem
+from reconciler.plan.render_drift import DriftReport, PendingChange, pending_from_actions
+from reconciler.providers.pacing import Pacer
+from reconciler.resources import IgnoreRule, ResourceState
+from reconciler.store.api import StateStore
+
+
+@dataclass
+class UpstreamSnapshot:
+    """What upstream holds now for each managed address (None = missing), plus coupons nobody manages."""
+
+    current: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    listed_shop: list[Mapping[str, Any]] = field(default_factory=list)
+    reads: int = 0
+
+
+async def read_upstream(
+    upstream: Upstream, resources: Mapping[str, ResourceState], pacer: Pacer, *, parallelism: int = 16
+) -> UpstreamSnapshot:
+    snap = UpstreamSnapshot()
+    shop = {r.upstream_id: r for r in resources.values() if r.kind == "ShopCoupon"}
+    products = [r for r in resources.values() if r.kind == "ProductCoupon"]
+    if shop or "shop" in upstream.providers:
+        provider = upstream.providers.get("shop")
+        if provider is not None:
+            async for coupon in _paced_list(provider, pacer, snap):
+                snap.listed_shop.append(coupon)
+            by_id = {str(c.get("out_coupon_id")): c for c in snap.listed_shop}
+            for out_id, resource in shop.items():
+                snap.current[resource.address] = by_id.get(out_id)
+    if products:
+        provider = upstream.providers["product"]
+        semaphore = asyncio.Semaphore(parallelism)
+
+        async def read_one(resource: ResourceState) -> None:
+            async with semaphore:
+
+                async def attempt() -> Mapping[str, Any] | None:
+                    await pacer.wait("product.get")
+                    return await provider.read(resource.upstream_id, brand_id=resource.brand_id)
+
+                snap.current[resource.address] = await pacer.retry(attempt)
+                snap.reads += 1
+
+        await asyncio.gather(*(read_one(r) for r in products))
+    return snap
+
+
+async def _paced_list(provider: Any, pacer: Pacer, snap: UpstreamSnapshot) -> Any:
+    """All shop coupons, page by page (the provider pages get_list; each page is one paced call)."""
+    async for item in provider.list_all(before_page=lambda: pacer.wait("shop.get_list"), retry=pacer.retry):
+        snap.reads += 1
+        yield item
+
+
+def drift_of(
+    resources: Mapping[str, ResourceState],
+    snap: UpstreamSnapshot,
+    ignore: Mapping[str, Sequence[IgnoreRule]] | None = None,
+) -> list[DriftItem]:
+    items: list[DriftItem] = []
+    for address, resource in sorted(resources.items()):
+        if address not in snap.current:
+            continue
+        item = compare(resource, snap.current[address], (ignore or {}).get(address, ()))
+        if item is not None:
+            items.append(item)
+    managed = {r.upstream_id for r in resources.values() if r.kind == "ShopCoupon"}
+    items.extend(unmanaged_shop(snap.listed_shop, managed))
+    return items
+
+
+def refreshed_state(
+    resources: Mapping[str, ResourceState], snap: UpstreamSnapshot, now_iso: str
+) -> dict[str, ResourceState]:
+    """State as upstream holds it now: missing coupons dropped (the plan re-creates them), others updated."""
+    out: dict[str, ResourceState] = {}
+    for address, resource in resources.items():
+        if address not in snap.current:
+            out[address] = resource
+            continue
+        current = snap.current[address]
+        if current is not None:
+            out[address] = refreshed(resource, current, now_iso)
+    return out
+
+
+async def snapshot(
+    settings: Settings, resources: Mapping[str, ResourceState], pacer: Pacer | None = None
+) -> UpstreamSnapshot:
+    """Open the upstream and read every managed coupon (and the unmanaged shop coupons)."""
+    async with open_upstream(settings) as upstream:
+        return await read_upstream(upstream, resources, pacer or Pacer.from_settings(settings))
+
+
+async def refreshed_plan(
+    settings: Settings,
+    store: StateStore,
+    resources: Mapping[str, ResourceState],
+    *,
+    paths: Sequence[str],
+    targets: Sequence[str],
+    now: datetime,
+    upstream: Upstream | None = None,
+    pacer: Pacer | None = None,
+) -> PlanInputs:
+    """Plan against `resources` as upstream holds them now (nothing is written), with the drift found.
+
+    Reads through `upstream` when the caller has it open (apply), else opens one (not at all without resources).
+    """
+    if not resources:
+        brand = upstream.default_brand_id if upstream is not None else default_brand_id(settings)
+        return build_plan(
+            settings, store, paths=paths, targets=targets, now=now, default_brand_id=brand, state={}, refreshed=True
+        )
+    pacer = pacer or Pacer.from_settings(settings)
+    if upstream is None:
+        async with open_upstream(settings) as opened:
+            snap = await read_upstream(opened, resources, pacer)
+            brand = opened.default_brand_id
+    else:
+        snap = await read_upstream(upstream, resources, pacer)
+        brand = upstream.default_brand_id
+    return build_plan(
+        settings,
+        store,
+        paths=paths,
+        targets=targets,
+        now=now,
+        default_brand_id=brand,
+        state=refreshed_state(resources, snap, iso(now)),
+        drift=drift_of(resources, snap),
+        refreshed=True,
+    )
+
+
+def drift(settings: Settings, *, manifests: bool = True, clock: Clock = now_utc) -> DriftReport:
+    """`couponctl drift`: what changed upstream outside couponctl (read-only; takes no lock).
+
+    With `manifests`, also the manifest changes not yet applied (for context) and the manifests' ignore_drift rules.
+    """
+    store = open_state(settings)
+    try:
+        resources = store.resources()
+        ignore: dict[str, tuple[IgnoreRule, ...]] = {}
+        pending: tuple[PendingChange, ...] = ()
+        if manifests:
+            inputs = build_plan(
+                settings,
+                store,
+                paths=(),
+                targets=(),
+                now=clock(),
+                state=resources,
+                default_brand_id=default_brand_id(settings),
+            )
+            pending = pending_from_actions([a for a in inputs.plan.actions if a.calls or a.type.value == "forget"])
+            ignore = {c.address: c.ignore_drift for c in inputs.coupons if c.ignore_drift}
+        snap = asyncio.run(snapshot(settings, resources))
+    finally:
+        store.close()
+    return DriftReport(tuple(drift_of(resources, snap, ignore)), pending, len(resources), snap.reads)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """What `couponctl refresh` did: coupons read, coupons whose state changed, the drift it accepted."""
+
+    checked: int
+    changed: int
+    drift: tuple[DriftItem, ...]
+
+
+def refresh(settings: Settings, *, lock_timeout_s: float | None = None, clock: Clock = now_utc) -> RefreshResult:
+    """`couponctl refresh`: accept upstream's current values into state, under the lock, recorded in history.
+
+    Coupons missing upstream are removed from state, so the next plan proposes creating them again.
+    """
+    store = open_state(settings)
+    try:
+        with store.lock("refresh", timeout=lock_timeout(settings, lock_timeout_s)):
+            resources = store.resources()
+            snap = asyncio.run(snapshot(settings, resources))
+            items = tuple(drift_of(resources, snap))
+            with recorded_run(store, settings, "refresh") as run:
+                changed = _write_refreshed(store, resources, refreshed_state(resources, snap, iso(clock())))
+                run.summary = {"changed": changed, "drift": [d.address for d in items if d.category != "unmanaged"]}
+    finally:
+        store.close()
+    return RefreshResult(len(resources), changed, items)
+
+
+def _write_refreshed(
+    store: StateStore, resources: Mapping[str, ResourceState], new_state: Mapping[str, ResourceState]
+) -> int:
+    """Write the refreshed state, one resource at a time; returns how many changed."""
+    changed = 0
+    for address, resource in resources.items():
+        if address not in new_state:
+            store.remove(address)
+            changed += 1
+        elif new_state[address].upstream != resource.upstream:
+            store.put(new_state[address])
+            changed += 1
+    return changed

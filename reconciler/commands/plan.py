@@ -1,0 +1,175 @@
+"""`plan` and `show`, and the pipeline apply and drift share: manifests -> state -> (refresh) -> plan.
+
+Everything here gathers inputs (files, database, clock, git, upstream reads) and hands them to the pure planner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler import __version__
+from reconciler.commands.common import Clock, git_commit, manifest_paths, now_utc, open_state
+from reconciler.config import Settings
+from reconciler.errors import Diagnostic, ManifestError, PlanError, SavedPlanError
+from reconciler.plan.model import DriftItem, Plan
+from reconciler.resources import DesiredCoupon, ResourceState
+from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
+
+if TYPE_CHECKING:
+    from reconciler.store.api import StateStore
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    plan: Plan
+    warnings: tuple[Diagnostic, ...]
+    manifest_files: tuple[str, ...]
+    coupons: tuple[DesiredCoupon, ...]  # as loaded from the manifests (drift reads their ignore_drift rules)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    """What `couponctl plan` made: the plan, the manifests' warnings, the rates its ETA uses, where it was saved."""
+
+    plan: Plan
+    warnings: tuple[Diagnostic, ...]
+    rate_limits: Mapping[str, float]
+    saved_to: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShownPlan:
+    """A saved plan read back for `couponctl show`, with the rates its ETA uses."""
+
+    plan: Plan
+    rate_limits: Mapping[str, float]
+
+
+def build_plan(
+    settings: Settings,
+    store: StateStore,
+    *,
+    paths: Sequence[str],
+    targets: Sequence[str],
+    now: datetime,
+    default_brand_id: str | None,
+    state: Mapping[str, ResourceState] | None = None,
+    drift: Sequence[DriftItem] = (),
+    refreshed: bool = False,
+) -> PlanInputs:
+    """Load and check manifests, then plan against `state` (the store's, unless a refreshed copy is given).
+
+    `default_brand_id` is the brand of product coupons whose manifest names none: the caller gets it from the
+    upstream it opened, or from `commands.upstream.default_brand_id` (which may create sandbox credentials).
+    """
+    from reconciler.manifest import check_time_windows, load_manifests
+    from reconciler.manifest.cache import cache_for
+    from reconciler.plan.planner import make_plan
+
+    loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
+    current = dict(store.resources() if state is None else state)
+    # Time sanity (design §1.2) concerns coupons about to be created: a live coupon whose claim window has ended
+    # is simply over, not an error in the manifests (else every plan would fail once a campaign ends).
+    time_diags = check_time_windows([c for c in loaded.coupons if c.address not in current], now)
+    errors = [d for d in time_diags if d.severity == "error"]
+    if errors:
+        raise ManifestError(errors)
+    for target in targets:
+        _check_target(target)
+    plan = make_plan(
+        loaded.coupons,
+        current,
+        lineage=store.lineage,
+        serial=store.serial,
+        manifest_digest=loaded.digest,
+        now=now,
+        tool_version=__version__,
+        default_brand_id=default_brand_id,
+        targets=tuple(targets),
+        refreshed=refreshed,
+        drift=tuple(drift),
+        plan_ttl=timedelta(hours=settings.apply.plan_max_age_hours),
+        git_commit=git_commit(settings.root),
+    )
+    warnings = tuple(loaded.warnings) + tuple(d for d in time_diags if d.severity != "error")
+    return PlanInputs(plan=plan, warnings=warnings, manifest_files=tuple(loaded.files), coupons=tuple(loaded.coupons))
+
+
+def plan(
+    settings: Settings,
+    *,
+    paths: Sequence[str] = (),
+    targets: Sequence[str] = (),
+    refresh: bool = True,
+    out: Path | None = None,
+    clock: Clock = now_utc,
+) -> PlanResult:
+    """`couponctl plan`: load, refresh (reading upstream, writing nothing), plan, and save the plan to `out`."""
+    import asyncio
+
+    from reconciler.commands.drift import refreshed_plan
+
+    store = open_state(settings)
+    try:
+        now = clock()
+        if refresh:
+            inputs = asyncio.run(
+                refreshed_plan(settings, store, store.resources(), paths=paths, targets=targets, now=now)
+            )
+        else:
+            from reconciler.commands.upstream import default_brand_id
+
+            inputs = build_plan(
+                settings, store, paths=paths, targets=targets, now=now, default_brand_id=default_brand_id(settings)
+            )
+    finally:
+        store.close()
+    if out is not None:
+        from reconciler.plan.planfile import save_plan
+
+        out.write_bytes(save_plan(inputs.plan))
+    return PlanResult(inputs.plan, inputs.warnings, settings.apply.rate_limits, out)
+
+
+def read_plan_file(path: Path) -> Plan:
+    """A saved plan (`plan --out FILE`), checked for integrity; SavedPlanError when unreadable or tampered with."""
+    from reconciler.plan.planfile import load_plan
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SavedPlanError(f"cannot read plan file {path}: {exc.strerror}") from None
+    return load_plan(data)
+
+
+def show(settings: Settings | None, plan_file: Path) -> ShownPlan:
+    """`couponctl show`: a saved plan, with the configured rates (the defaults without a usable configuration:
+    a saved plan is self-contained, so a broken couponctl.toml must not stop anyone reading it)."""
+    plan_ = read_plan_file(plan_file)
+    return ShownPlan(plan_, settings.apply.rate_limits if settings is not None else dict(DEFAULT_RATE_LIMITS))
+
+
+def blocked_error(plan_: Plan) -> PlanError:
+    """The error of a plan that cannot be applied: every blocked address, its reason and remedy."""
+    from reconciler.plan.render_text import blocked_message
+
+    return PlanError(blocked_message(plan_) or "the plan contains blocked changes")
+
+
+def _check_target(target: str) -> None:
+    from reconciler.resources import split_address
+
+    name = target[:-2] if target.endswith(".*") else target
+    if target.endswith(".*") and name in ("shop_coupon", "product_coupon"):
+        return
+    try:
+        split_address(target)
+    except ValueError as exc:
+        raise PlanError(f"--target {exc}") from None
+
+
+__all__ = ["PlanInputs", "PlanResult", "ShownPlan", "blocked_error", "build_plan", "plan", "read_plan_file", "show"]

@@ -1,0 +1,53 @@
+"""The history record of a state-writing command (apply, refresh, import, state rm/mv), written in one place.
+
+`recorded_run` opens a run, hands the command a `RunRecord` to fill in (outcome, summary), and closes it on exit;
+when the command raises, the run is closed as "failed" (with whatever summary it had) and the error goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.commands.common import actor, git_commit
+from reconciler.config import Settings
+from reconciler.store.api import StateStore
+
+
+@dataclass
+class OpenRun:
+    """A run being recorded: the command sets `outcome` and `summary` before it ends."""
+
+    run_id: int
+    outcome: str = "ok"
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def recorded_run(
+    store: StateStore,
+    settings: Settings,
+    command: str,
+    *,
+    commit: str | None = None,
+    plan_digest: str | None = None,
+) -> Iterator[OpenRun]:
+    """Record `command` in history: begun on entry, ended on exit ("failed" when the body raised).
+
+    `commit` overrides the git commit read from the project (apply records the commit its plan was made at).
+    """
+    run_id = store.begin_run(
+        command, actor=actor(), git_commit=commit or git_commit(settings.root), plan_digest=plan_digest
+    )
+    run = OpenRun(run_id)
+    try:
+        yield run
+    except BaseException:
+        # Also on Ctrl-C: the run did not finish. If the store itself is what failed, the original error matters
+        # more than the bookkeeping, so a failure to record the failure is dropped.
+        with contextlib.suppress(Exception):
+            store.end_run(run_id, "failed", run.summary)
+        raise
+    store.end_run(run_id, run.outcome, run.summary)
