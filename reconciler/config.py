@@ -14,24 +14,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reconciler.errors import ConfigError
+from reconciler.upstream_facts import DEFAULT_RATE_LIMITS  # documented limits (B.12, A.10)
 
 DEFAULT_CONFIG = "couponctl.toml"
 SHOP_BASE_URL = "https://api.weixin.qq.com"
 WECHATPAY_BASE_URL = "https://api.mch.weixin.qq.com"
-
-# Documented per-endpoint limits (reference B.12 and A.10). Shop: the v1 doc's "800 calls / 30 s" is the only
-# figure published, not restated for /shop [??]: our default, named here.
-DEFAULT_RATE_LIMITS: dict[str, float] = {
-    "shop.add": 800 / 30,
-    "shop.update": 800 / 30,
-    "shop.update_status": 800 / 30,
-    "shop.get": 800 / 30,
-    "shop.get_list": 800 / 30,
-    "product.create": 20.0,
-    "product.get": 20.0,
-    "product.patch": 20.0,
-    "product.deactivate": 20.0,
-}
 
 
 class Secret:

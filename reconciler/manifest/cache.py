@@ -3,11 +3,11 @@ and the model validation of every file that did not change.
 
 An entry is the list of `DesiredCoupon`s one file produced, stored as JSON (never pickle: a cache file can only
 ever yield data). Its key is the sha256 of the file's bytes, its displayed path (coupons carry `file:line`) and a
-fingerprint of everything validation depends on: the couponctl version, the source of `reconciler.manifest` and
-`reconciler.resources`, and the installed files of yaml_rs, pydantic and pydantic-core. Any change to one of them
-is a miss; only a file that loaded with no diagnostic at all is stored, so warnings and errors are always computed
-afresh. Cross-file checks (duplicate addresses and out_coupon_ids) and the plan-time claim-window check are
-never cached.
+fingerprint of everything validation depends on: the couponctl version, the source of `reconciler.manifest`,
+`reconciler.resources` and `reconciler.times`, and the installed files of yaml_rs, pydantic and pydantic-core. Any
+change to one of them is a miss; only a file that loaded with no diagnostic at all is stored, so warnings and errors
+are always computed afresh. Cross-file checks (duplicate addresses and out_coupon_ids) and the plan-time claim-window
+check are never cached.
 
 The cache lives beside a SQLite state database (`<state dir>/cache/manifests/`), and only when there is a
 couponctl.toml; set COUPONCTL_MANIFEST_CACHE=0 to turn it off.
@@ -46,7 +46,7 @@ def code_fingerprint() -> bytes:
 
     hasher = hashlib.sha256(f"{FORMAT}\0{__version__}\0".encode())
     package = Path(__file__).resolve().parent
-    for source in [*sorted(package.glob("*.py")), package.parent / "resources.py"]:
+    for source in [*sorted(package.glob("*.py")), package.parent / "resources.py", package.parent / "times.py"]:
         hasher.update(source.name.encode() + b"\0" + source.read_bytes())
     for name in ("pydantic", "pydantic_core", "yaml_rs"):
         spec = importlib.util.find_spec(name)

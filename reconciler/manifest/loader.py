@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml_rs
 
+from reconciler.claim_window import claim_window
 from reconciler.errors import Diagnostic, ManifestError
 from reconciler.manifest.cache import ManifestCache
 from reconciler.resources import DesiredCoupon, IgnoreRule, Kind, SourceRef, make_address
+from reconciler.times import cn_iso
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
     )
     from reconciler.manifest.product import ProductCouponSpec, four_byte_issues, product_rules
     from reconciler.manifest.shop import READ_ONLY_COUPON_INFO_FIELDS, READ_ONLY_SPEC_FIELDS, CouponInfo, shop_rules
-    from reconciler.manifest.timeutil import describe, format_unix, rfc3339_to_unix
+    from reconciler.manifest.timeutil import describe
 
 
 def _import_validation() -> None:
@@ -63,7 +65,7 @@ def _import_validation() -> None:
         ProductCouponSpec=product.ProductCouponSpec, four_byte_issues=product.four_byte_issues,
         product_rules=product.product_rules, READ_ONLY_COUPON_INFO_FIELDS=shop.READ_ONLY_COUPON_INFO_FIELDS,
         READ_ONLY_SPEC_FIELDS=shop.READ_ONLY_SPEC_FIELDS, CouponInfo=shop.CouponInfo, shop_rules=shop.shop_rules,
-        describe=timeutil.describe, format_unix=timeutil.format_unix, rfc3339_to_unix=timeutil.rfc3339_to_unix,
+        describe=timeutil.describe,
     )  # fmt: skip
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -578,46 +580,27 @@ def format_loc(loc: Loc) -> str:
 def check_time_windows(coupons: Sequence[DesiredCoupon], now: datetime) -> list[Diagnostic]:
     """Claim windows at plan time: one that already ended is an error, one that already started is a warning.
 
-    Shop: coupon_info.receive_info (Unix seconds). Product: the stock's coupon_available_period (RFC3339).
-    Shop coupons declared `expired` or `voided` are skipped: their window is over by design.
+    The rule (where each kind states its window; ended vs started) is `reconciler.claim_window`, shared with the
+    planner and the saved-plan expiry check. Shop coupons declared `expired` or `voided` are skipped: their window
+    is over by design.
     """
-    if "rfc3339_to_unix" not in globals():  # only the time helpers: a plan from the cache needs no models
-        from reconciler.manifest import timeutil
-
-        globals().update(format_unix=timeutil.format_unix, rfc3339_to_unix=timeutil.rfc3339_to_unix)
-    moment = int(now.timestamp())
     out: list[Diagnostic] = []
     for coupon in coupons:
-        window = _claim_window(coupon)
-        if window is None:
+        if coupon.kind == "ShopCoupon" and coupon.status in ("expired", "voided"):
             continue
-        path, start, end = window
+        window = claim_window(coupon.kind, coupon.body)
+        verdict = window.verdict(now) if window is not None else None
+        if window is None or verdict is None:
+            continue
         where = coupon.source
-        if end <= moment:
+        field = f"spec.{window.path}"
+        if verdict == "ended" and window.end is not None:
             out.append(Diagnostic(where.file, where.line, where.col,
-                                  f"the claim window already ended at {format_unix(end)}; "
+                                  f"the claim window already ended at {cn_iso(window.end)}; "
                                   "a coupon cannot be created for the past",
-                                  address=coupon.address, field=path))
-        elif start <= moment:
+                                  address=coupon.address, field=field))
+        elif window.start is not None:
             out.append(Diagnostic(where.file, where.line, where.col,
-                                  f"the claim window already started at {format_unix(start)}",
-                                  address=coupon.address, field=path, severity="warning"))
+                                  f"the claim window already started at {cn_iso(window.start)}",
+                                  address=coupon.address, field=field, severity="warning"))
     return out
-
-
-def _claim_window(coupon: DesiredCoupon) -> tuple[str, int, int] | None:
-    body = coupon.body
-    if coupon.kind == "ShopCoupon":
-        if coupon.status in ("expired", "voided"):
-            return None
-        receive = body["coupon_info"]["receive_info"]
-        return "spec.coupon_info.receive_info", int(receive["start_time"]), int(receive["end_time"])
-    for stock_key, rule_key in (("stock", "single_usage_rule"), ("stock", "sequential_usage_rule"),
-                                ("stock_bundle", "progressive_bundle_usage_rule")):
-        rule = body.get(stock_key, {}).get(rule_key)
-        if rule is not None:
-            period = rule["coupon_available_period"]
-            return (f"spec.{stock_key}.{rule_key}.coupon_available_period",
-                    rfc3339_to_unix(period["available_begin_time"]), rfc3339_to_unix(period["available_end_time"]))
-    return None
-

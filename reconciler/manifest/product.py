@@ -16,7 +16,8 @@ from pydantic_core import PydanticCustomError
 
 from reconciler.manifest import limits
 from reconciler.manifest.base import Issue, Loc, StrictModel
-from reconciler.manifest.timeutil import rfc3339_to_unix, to_rfc3339_cn
+from reconciler.manifest.timeutil import to_rfc3339_cn
+from reconciler.times import rfc3339_to_unix
 
 _HTTPS_URL = re.compile(r"https://\S+")
 

@@ -12,7 +12,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from reconciler.manifest import limits
 from reconciler.manifest.base import Issue, Loc, StrictModel, enum_check
-from reconciler.manifest.timeutil import format_unix, to_unix_seconds
+from reconciler.manifest.timeutil import to_unix_seconds
+from reconciler.times import format_unix
 
 # A.4.1 coupon types [D].
 SHOP_TYPES: dict[int, str] = {

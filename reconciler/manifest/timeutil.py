@@ -7,14 +7,14 @@ the same instant always has the same text and the planner never sees a spurious 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from pydantic_core import PydanticCustomError
 
 from reconciler.manifest.limits import SHOP_TIMESTAMP_MAX
+from reconciler.times import BEIJING, cn_iso
 
-CHINA_TZ = timezone(timedelta(hours=8))
 MILLISECONDS_HINT = "milliseconds? WeChat wants seconds"
 _MS_MIN = 100_000_000_000  # 12+ digits cannot be seconds in any plausible campaign year
 
@@ -100,19 +100,9 @@ def to_rfc3339_cn(value: Any) -> str:
     if isinstance(value, bool):
         raise _time_error(value)
     if isinstance(value, int):
-        instant = datetime.fromtimestamp(check_unix_seconds(value), CHINA_TZ)
+        instant = datetime.fromtimestamp(check_unix_seconds(value), BEIJING)
     elif isinstance(value, str):
-        instant = parse_iso(value).astimezone(CHINA_TZ)
+        instant = parse_iso(value)
     else:
         raise _time_error(value)
-    return instant.strftime("%Y-%m-%dT%H:%M:%S+08:00")
-
-
-def rfc3339_to_unix(text: str) -> int:
-    """Seconds since the epoch of a normalised RFC3339 string (as produced by `to_rfc3339_cn`)."""
-    return int(datetime.fromisoformat(text).timestamp())
-
-
-def format_unix(seconds: int) -> str:
-    """Unix seconds as readable +08:00 text, for messages."""
-    return datetime.fromtimestamp(seconds, CHINA_TZ).strftime("%Y-%m-%dT%H:%M:%S+08:00")
+    return cn_iso(instant)

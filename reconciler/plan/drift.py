@@ -11,9 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from reconciler.plan.diff import diff_values as planner_diff
+from reconciler.plan.diff import under
 from reconciler.plan.kinds import SHOP_RULES, STOCK_KEYS
 from reconciler.plan.model import DriftItem, FieldChange
-from reconciler.plan.planner import diff_values as planner_diff
 from reconciler.resources import IgnoreRule, ResourceState, make_address
 
 # Upstream-maintained fields that are not drift: the response-only fields of kinds.py, except the lifecycle
@@ -26,7 +27,7 @@ def diff_values(before: Any, after: Any, path: str = "", ignored: frozenset[str]
     """The planner's field-level diff, without the changes at or under an ignored path."""
 
     def kept(change: FieldChange) -> bool:
-        return not any(change.path == p or change.path.startswith((f"{p}.", f"{p}[")) for p in ignored)
+        return not any(under(change.path, p) for p in ignored)
 
     return [c for c in planner_diff(before, after, path) if kept(c)]
 

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from reconciler.claim_window import claim_window
 from reconciler.errors import SavedPlanError
 from reconciler.plan.model import PLAN_FORMAT_VERSION, Action, ActionType, Call, DriftItem, FieldChange, Plan
-from reconciler.plan.planner import beijing, claim_window
 from reconciler.resources import SourceRef, canonical_json, digest
+from reconciler.times import beijing
 
 PLAN_FILE_KIND = "couponctl-plan"
 SUPPORTED_FORMAT_VERSIONS: frozenset[str] = frozenset({PLAN_FORMAT_VERSION})
@@ -266,20 +267,30 @@ def check_saved_plan(plan: Plan, *, lineage: str, serial: int, now: datetime, ma
     if now >= expires:
         raise SavedPlanError(f"saved plan expired at {plan.expires_at}; make the plan again")
     for action in plan.actions:
-        creates = [c for c in action.calls if c.operation in ("shop.add", "product.create")]
-        if not creates or action.after is None:
-            continue
-        start, end = claim_window(action.kind, action.after)
-        if end is not None and end <= now:
-            raise SavedPlanError(
-                f"saved plan expired: it would create {action.address}, whose claim window ended at "
-                f"{beijing(end)}; make the plan again"
-            )
-        if start is not None and created < start <= now:
-            raise SavedPlanError(
-                f"saved plan expired: it would create {action.address}, whose claim window started at "
-                f"{beijing(start)}, after the plan was made; review a new plan"
-            )
+        problem = _claim_window_expiry(action, created, now)
+        if problem is not None:
+            raise SavedPlanError(problem)
+
+
+def _claim_window_expiry(action: Action, created: datetime, now: datetime) -> str | None:
+    """Why a saved plan that creates this coupon has expired by its claim window, if it has: the window ended, or
+    started after the plan was made (the rule itself: `reconciler.claim_window`)."""
+    if action.after is None or not any(c.operation in ("shop.add", "product.create") for c in action.calls):
+        return None
+    window = claim_window(action.kind, action.after)
+    if window is None:
+        return None
+    if window.verdict(now) == "ended" and window.end is not None:
+        return (
+            f"saved plan expired: it would create {action.address}, whose claim window ended at "
+            f"{beijing(window.end)}; make the plan again"
+        )
+    if window.start is not None and created < window.start <= now:
+        return (
+            f"saved plan expired: it would create {action.address}, whose claim window started at "
+            f"{beijing(window.start)}, after the plan was made; review a new plan"
+        )
+    return None
 
 
 def canonical_plan_json(plan: Plan) -> str:

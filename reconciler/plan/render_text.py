@@ -14,8 +14,8 @@ from typing import Any
 
 from reconciler.config import DEFAULT_RATE_LIMITS
 from reconciler.plan import kinds
+from reconciler.plan.diff import compare_view, top_key
 from reconciler.plan.model import Action, ActionType, DriftItem, FieldChange, Plan
-from reconciler.plan.planner import beijing, compare_view, parse_time, top_key
 from reconciler.plan.summary import (
     PlanSummary,
     also_line,
@@ -26,6 +26,7 @@ from reconciler.plan.summary import (
     summary_line,
 )
 from reconciler.resources import KINDS
+from reconciler.times import beijing, parse_time
 
 SYMBOL: dict[ActionType, str] = {
     ActionType.CREATE: "+",

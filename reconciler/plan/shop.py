@@ -1,0 +1,219 @@
+"""The ShopCoupon rules of the planner: the ShopCoupon table of design §2.2 (status machine: reference A.4.2). Pure.
+
+A shop coupon is edited in place while in status 1 (`update`), moves along 1 -> 2 -> 3/4 (`update_status`), and
+has no delete (reference A.6): removing an active one voids it, removing a draft only forgets it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from reconciler.plan import kinds
+from reconciler.plan.actions import (
+    PROTECT_REMEDY,
+    PROTECT_REMOVED_REMEDY,
+    REFRESH_REMEDY,
+    PlanContext,
+    Subject,
+    with_effect,
+)
+from reconciler.plan.diff import compare, keep_ignored
+from reconciler.plan.model import Action, ActionType, Call, FieldChange
+from reconciler.plan.time_rules import check_window
+from reconciler.resources import SHOP_STATUS_BY_NAME, SHOP_STATUS_NAME, DesiredCoupon, ResourceState
+
+SHOP_ACTIVE_REMEDY = "declare it under a new name (new out_coupon_id); the old one can be voided with status: voided"
+
+
+def plan_shop(ctx: PlanContext, address: str, want: DesiredCoupon | None, have: ResourceState | None) -> Action | None:
+    """The action for one shop coupon address, or None when it matches."""
+    subject = Subject.of(address, want, have)
+    if want is None:
+        assert have is not None
+        return plan_shop_removed(subject, have)
+    wanted = SHOP_STATUS_BY_NAME[want.status]
+    out_coupon_id = str(want.body["out_coupon_id"])
+    subject = replace(subject, status_after=str(wanted), upstream_id=out_coupon_id)
+    if have is None:
+        return _create(ctx, subject, want, wanted, out_coupon_id)
+    return _change(ctx, subject, want, have, wanted, out_coupon_id)
+
+
+def status_call(out_coupon_id: str, status: int) -> Call:
+    return Call(
+        operation="shop.update_status", payload={"out_coupon_id": out_coupon_id, "status": status}, target=out_coupon_id
+    )
+
+
+def _status_change(before: int | None, after: int) -> FieldChange:
+    return FieldChange(path="status", change="change" if before is not None else "add", before=before, after=after)
+
+
+def _upstream_status(have: ResourceState) -> int:
+    try:
+        return int(have.upstream.get("status", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _create(ctx: PlanContext, subject: Subject, want: DesiredCoupon, wanted: int, out_coupon_id: str) -> Action:
+    path = kinds.shop_status_path(1, wanted) or ()
+    add = Call(operation="shop.add", payload={"coupon": dict(want.body)}, target=out_coupon_id)
+    calls = (add, *(status_call(out_coupon_id, s) for s in path))
+    if want.protect and kinds.SHOP_VOID in path:
+        return subject.blocked((), "protect: true forbids voiding this coupon", PROTECT_REMEDY)
+    warnings: list[str] = []
+    blocked = check_window(ctx, subject, (), warnings)
+    if blocked:
+        return blocked
+    reason = "created and activated" if wanted >= 2 else "created as a draft (status 1)"
+    return subject.action(ActionType.CREATE, calls=calls, reason=reason, warnings=warnings)
+
+
+def _change(
+    ctx: PlanContext, subject: Subject, want: DesiredCoupon, have: ResourceState, wanted: int, out_coupon_id: str
+) -> Action | None:
+    """A declared coupon that is in state: refuse what the status machine forbids, else move it."""
+    found = compare(kinds.SHOP_RULES, want, have.upstream)
+    changes = found.changes
+    current = _upstream_status(have)
+    if current not in kinds.SHOP_STATUS_MEANING:
+        return subject.blocked(
+            changes,
+            f"upstream status {have.upstream.get('status')!r} is unknown (reference A.4.2 documents 1-4)",
+            REFRESH_REMEDY,
+        )
+    if any(c.path in kinds.SHOP_RULES.immutable for c in changes):
+        return subject.blocked(
+            with_effect(changes, "blocked", "out_coupon_id is the coupon's identity"),
+            f"out_coupon_id changed from {have.upstream_id!r} to {out_coupon_id!r}: that is a different coupon",
+            "keep out_coupon_id, or declare the new coupon under a new name and remove this one",
+        )
+    if current in kinds.SHOP_TERMINAL:
+        if changes or wanted != current:
+            return _terminal(subject, changes, current, wanted)
+        ctx.unchanged(subject.address, found.ignored)
+        return None
+    path = kinds.shop_status_path(current, wanted)
+    if path is None:  # 2 -> 1: an active coupon can never go back to editing (reference A.4.2)
+        return subject.blocked(
+            with_effect((*changes, _status_change(current, wanted)), "blocked", "status cannot go back from 2 to 1"),
+            "an active coupon (status 2) cannot go back to draft (status 1) (reference A.4.2)",
+            "set status: active (or expired / voided); to edit the content, " + SHOP_ACTIVE_REMEDY,
+        )
+    if current == 2 and changes:
+        fields = ", ".join(c.path for c in changes)
+        return subject.blocked(
+            with_effect(changes, "blocked", "status is 2 (active); content is editable only in status 1"),
+            f"content differs ({fields}) but the coupon is active (status 2); `update` works only in status 1 "
+            "(reference A.4.2)",
+            SHOP_ACTIVE_REMEDY,
+        )
+    if want.protect and kinds.SHOP_VOID in path:
+        return subject.blocked(
+            (_status_change(current, wanted),), "protect: true forbids voiding this coupon", PROTECT_REMEDY
+        )
+    return _move(ctx, subject, want, have, changes, found.ignored, current=current, wanted=wanted, path=path)
+
+
+def _terminal(subject: Subject, changes: tuple[FieldChange, ...], current: int, wanted: int) -> Action:
+    status_changes = (_status_change(current, wanted),) if wanted != current else ()
+    word = kinds.SHOP_STATUS_MEANING[current]
+    return subject.blocked(
+        with_effect(changes + status_changes, "blocked", f"terminal: status is {current} {word}"),
+        f"the coupon is terminal (status {current}, {word}); nothing about it can change (reference A.4.2)",
+        "declare the change under a new name (new out_coupon_id), and set this one's manifest back to "
+        f"status: {SHOP_STATUS_NAME.get(current, str(current))} with its current content, or remove it from the "
+        "manifests",
+    )
+
+
+def _move(
+    ctx: PlanContext,
+    subject: Subject,
+    want: DesiredCoupon,
+    have: ResourceState,
+    changes: tuple[FieldChange, ...],
+    notes: tuple[str, ...],
+    *,
+    current: int,
+    wanted: int,
+    path: tuple[int, ...],
+) -> Action | None:
+    """An allowed move from `current` to `wanted` along the `update_status` values in `path`: update the content
+    (status 1 only), then move the status."""
+    out_coupon_id = str(want.body["out_coupon_id"])
+    status_calls = tuple(status_call(out_coupon_id, s) for s in path)
+    status_changes = (_status_change(current, wanted),) if path else ()
+    warnings = list(notes)
+    if changes or 2 in path:
+        blocked = check_window(ctx, subject, (*changes, *status_changes), warnings)
+        if blocked:
+            return blocked
+    # current == 1: update the whole coupon, then move its status (design §2.4: update before update_status)
+    if changes:
+        body = keep_ignored(want.body, have.upstream, want.ignore_drift)
+        update = Call(operation="shop.update", payload={"coupon": body}, target=out_coupon_id)
+        return subject.action(
+            ActionType.UPDATE,
+            changes=(*changes, *status_changes),
+            calls=(update, *status_calls),
+            reason="content is editable while status is 1",
+            warnings=warnings,
+        )
+    if not path:
+        ctx.unchanged(subject.address, notes)
+        return None
+    if wanted == kinds.SHOP_VOID and current == 2:
+        return subject.action(
+            ActionType.DEACTIVATE,
+            changes=status_changes,
+            calls=status_calls,
+            reason="voided: update_status(4) is irreversible (reference A.4.2)",
+            warnings=warnings,
+        )
+    return subject.action(
+        ActionType.TRANSITION,
+        changes=status_changes,
+        calls=status_calls,
+        reason="status " + " -> ".join(str(s) for s in (current, *path)),
+        warnings=warnings,
+    )
+
+
+def plan_shop_removed(subject: Subject, have: ResourceState) -> Action:
+    """A shop coupon in state but no longer declared: void it if active, else forget it (no delete, A.6)."""
+    current = _upstream_status(have)
+    if current == 2:
+        if have.protect:
+            return subject.blocked(
+                (_status_change(2, 4),),
+                "removed from the manifests, but protect: true (in state) forbids voiding it",
+                PROTECT_REMOVED_REMEDY,
+            )
+        return replace(subject, status_after="4").action(
+            ActionType.DEACTIVATE,
+            changes=(_status_change(2, 4),),
+            calls=(status_call(have.upstream_id, 4),),
+            reason="removed from the manifests: voided with update_status(4), irreversible (reference A.4.2)",
+        )
+    if current == 1:
+        return subject.action(
+            ActionType.FORGET,
+            reason="removed from the manifests while in status 1 (never active)",
+            warnings=(
+                "the shop coupon API has no delete (reference A.6): the coupon stays upstream in status 1 "
+                "(editing, not claimable) and is only dropped from state",
+            ),
+        )
+    if current in kinds.SHOP_TERMINAL:
+        return subject.action(
+            ActionType.FORGET,
+            reason=f"removed from the manifests; already terminal upstream (status {current}, "
+            f"{kinds.SHOP_STATUS_MEANING[current]}): dropped from state, no call",
+        )
+    return subject.blocked(
+        (),
+        f"removed from the manifests, but upstream status {have.upstream.get('status')!r} is unknown",
+        REFRESH_REMEDY,
+    )
