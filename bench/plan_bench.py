@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reconciler.plan.planfile import save_plan
 from reconciler.plan.planner import make_plan
-from reconciler.plan.render_markdown import render_markdown
-from reconciler.plan.render_text import render_text
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_text
 from reconciler.resources import DesiredCoupon, ResourceState, SourceRef
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

@@ -26,7 +26,7 @@ def drift(ctx: click.Context, fmt: str, no_manifests: bool) -> None:
     Exit 0 in sync, 2 when anything drifted, 1 on error.
     """
     from reconciler.commands.drift import drift as find_drift
-    from reconciler.plan.render_drift import render_drift
+    from reconciler.render.drift import render_drift
 
     report = find_drift(app(ctx).settings, manifests=not no_manifests)
     click.echo(render_drift(report, fmt).rstrip("\n"))

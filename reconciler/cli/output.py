@@ -14,14 +14,14 @@ from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 def render_plan(plan: Plan, fmt: str, *, color: bool, rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS) -> str:
     """The plan as text, JSON or Markdown; its ETA at `rate_limits` (the configured `[apply] rate_limits`)."""
     if fmt == "json":
-        from reconciler.plan.render_json import render_json
+        from reconciler.render.json_doc import render_json
 
         return render_json(plan, rate_limits=rate_limits)
     if fmt == "markdown":
-        from reconciler.plan.render_markdown import render_markdown
+        from reconciler.render.markdown import render_markdown
 
         return render_markdown(plan, rate_limits=rate_limits)
-    from reconciler.plan.render_text import render_text
+    from reconciler.render.text import render_text
 
     return render_text(plan, color=color, rate_limits=rate_limits)
 

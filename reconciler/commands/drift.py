@@ -20,8 +20,8 @@ from reconciler.commands.upstream import Upstream, default_brand_id, open_upstre
 from reconciler.config import Settings
 from reconciler.plan.drift import compare, refreshed, unmanaged_shop
 from reconciler.plan.model import DriftItem
-from reconciler.plan.render_drift import DriftReport, PendingChange, pending_from_actions
 from reconciler.providers.pacing import Pacer
+from reconciler.render.drift import DriftReport, PendingChange, pending_from_actions
 from reconciler.resources import IgnoreRule, ResourceState
 from reconciler.store.api import StateStore
 

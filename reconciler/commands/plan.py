@@ -155,7 +155,7 @@ def show(settings: Settings | None, plan_file: Path) -> ShownPlan:
 
 def blocked_error(plan_: Plan) -> PlanError:
     """The error of a plan that cannot be applied: every blocked address, its reason and remedy."""
-    from reconciler.plan.render_text import blocked_message
+    from reconciler.render.text import blocked_message
 
     return PlanError(blocked_message(plan_) or "the plan contains blocked changes")
 

@@ -12,8 +12,8 @@ import pytest
 
 from reconciler.errors import SavedPlanError
 from reconciler.plan.planfile import check_saved_plan, load_plan, plan_digest, save_plan
-from reconciler.plan.render_json import render_json
-from reconciler.plan.render_text import render_text
+from reconciler.render.json_doc import render_json
+from reconciler.render.text import render_text
 from tests.plan.literals import LINEAGE, NOW, plan_of, shop, shop_body
 from tests.plan.test_render import showcase_plan
 

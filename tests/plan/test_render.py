@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.plan.model import DriftItem, FieldChange, Plan
-from reconciler.plan.render_json import render_json
-from reconciler.plan.render_markdown import GITHUB_COMMENT_LIMIT, compress_names, expand_names, render_markdown
-from reconciler.plan.render_text import render_text
+from reconciler.render.json_doc import render_json
+from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, compress_names, expand_names, render_markdown
+from reconciler.render.text import render_text
 from reconciler.resources import IgnoreRule
 from tests.plan.literals import (
     plan_of,

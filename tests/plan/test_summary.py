@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.config import DEFAULT_RATE_LIMITS
-from reconciler.plan.summary import eta_seconds, fen_to_yuan, format_duration, summarize, summary_line
+from reconciler.render.summary import eta_seconds, fen_to_yuan, format_duration, summarize, summary_line
+from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 from tests.plan.literals import plan_of, product, product_body, product_state, shop, shop_body, shop_state
 from tests.plan.test_render import showcase_plan
 

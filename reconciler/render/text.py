@@ -12,11 +12,10 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from reconciler.config import DEFAULT_RATE_LIMITS
 from reconciler.plan import kinds
 from reconciler.plan.diff import compare_view, top_key
 from reconciler.plan.model import Action, ActionType, DriftItem, FieldChange, Plan
-from reconciler.plan.summary import (
+from reconciler.render.summary import (
     PlanSummary,
     also_line,
     calls_line,
@@ -27,6 +26,7 @@ from reconciler.plan.summary import (
 )
 from reconciler.resources import KINDS
 from reconciler.times import beijing, parse_time
+from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 
 SYMBOL: dict[ActionType, str] = {
     ActionType.CREATE: "+",
@@ -69,6 +69,7 @@ REMOVED_GROUP = "(removed from the manifests)"
 
 class Paint:
     """Wraps text in ANSI colour codes when enabled; the identity otherwise."""
+
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
 
@@ -214,6 +215,7 @@ def _change_lines(kind: str, change: FieldChange, paint: Paint) -> list[tuple[st
 def _format_rows(rows: Sequence[tuple[str, str, str | None]], indent: str, paint: Paint) -> list[str]:
     """`symbol path = value  # note` lines; the `=` signs line up within each run of rows under one top-level key
     (like Terraform aligns the attributes of one nested block), so one deep path does not widen everything."""
+
     def group_of(row: tuple[str, str, str | None]) -> str:
         path = row[1].split(" = ", 1)[0]
         return top_key(path) if path != top_key(path) else ""  # top-level scalars align together

@@ -23,10 +23,10 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
-from reconciler.config import DEFAULT_RATE_LIMITS
 from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.plan.planfile import plan_digest
-from reconciler.plan.render_text import (
+from reconciler.render.summary import also_line, calls_line, exposure_line, summarize, summary_line
+from reconciler.render.text import (
     REMOVED_GROUP,
     SYMBOL,
     Paint,
@@ -35,8 +35,8 @@ from reconciler.plan.render_text import (
     render_action,
     render_drift_section,
 )
-from reconciler.plan.summary import also_line, calls_line, exposure_line, summarize, summary_line
 from reconciler.resources import ADDRESS_PREFIX, KINDS
+from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 
 GITHUB_COMMENT_LIMIT = 65_536
 DEFAULT_BUDGET = 60_000  # leaves room for a bot's own header/footer around our text
@@ -291,7 +291,7 @@ def _changes(plan: Plan, room: int) -> str | None:
                 levels[i] = level
                 total += delta
     note = _SHORTENED if any(level != FULL for level in levels) else ""
-    return "\n".join([_CHANGES_TITLE, *( [note] if note else []), *sections])
+    return "\n".join([_CHANGES_TITLE, *([note] if note else []), *sections])
 
 
 def _compact_lines(plan: Plan) -> list[tuple[str, list[str]]]:

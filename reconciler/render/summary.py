@@ -14,7 +14,8 @@ this plan, counted at most once per coupon, in fen:
 It is an upper bound (every coupon claimed and used); coupons already claimed stay valid after a void or deactivate
 (reference A.4.2, B.8), so "removed" is what can no longer be claimed.
 
-ETA: each operation has a token bucket at its documented rate (config.DEFAULT_RATE_LIMITS; reference A.10, B.12).
+ETA: each operation has a token bucket at its rate: the configured `[apply] rate_limits`, passed in by the caller,
+defaulting to the documented limits (upstream_facts.DEFAULT_RATE_LIMITS; reference A.10, B.12).
 Operations sharing a bucket are paced serially (their calls add up); different buckets run side by side, so the ETA
 is the slowest bucket: max over buckets of (calls in the bucket ÷ its rate).
 """
@@ -26,11 +27,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.config import DEFAULT_RATE_LIMITS
 from reconciler.plan import kinds
 from reconciler.plan.model import Action, ActionType, Plan
-
-FALLBACK_RATE = 1.0  # calls/s for an operation with no configured limit: deliberately slow, so the ETA is honest
+from reconciler.upstream_facts import DEFAULT_RATE_LIMITS, FALLBACK_RATE
 
 
 @dataclass(frozen=True, slots=True)

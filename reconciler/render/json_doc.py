@@ -7,10 +7,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.config import DEFAULT_RATE_LIMITS
 from reconciler.plan.model import Plan
 from reconciler.plan.planfile import plan_digest, plan_to_data
-from reconciler.plan.summary import PlanSummary, summarize, summary_line
+from reconciler.render.summary import PlanSummary, summarize, summary_line
+from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 
 
 def summary_to_data(summary: PlanSummary) -> dict[str, Any]:
