@@ -13,6 +13,7 @@ README tour, the e2e suite) so the entry point itself stays covered.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -31,6 +32,20 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
+
+
+@contextlib.contextmanager
+def _console_logging() -> Iterator[None]:
+    """Logging as in a fresh couponctl process: the CLI configures no handler, so a warning (e.g. the store's
+    lock-takeover note) reaches stderr through `logging.lastResort`. Under pytest the root logger holds pytest's
+    capture handlers, which would swallow it: they are set aside for the call."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers.clear()
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved
 
 
 @contextlib.contextmanager
@@ -56,7 +71,7 @@ def couponctl(
     variable) and NO_COLOR set; the captured output is decoded as the console would show it."""
     runner = CliRunner()
     overrides: dict[str, str | None] = {"NO_COLOR": "1", **(env or {})}
-    with runner.isolation(input=input, env=overrides) as (out, err, _mixed), _cwd(cwd):
+    with runner.isolation(input=input, env=overrides) as (out, err, _mixed), _cwd(cwd), _console_logging():
         try:
             main(list(args))
             code = 0

@@ -1,4 +1,8 @@
-"""`couponctl state ...` and `couponctl history` as a user runs them: real processes, exit codes, messages."""
+"""`couponctl state ...` and `couponctl history` as a user runs them: exit codes, messages, locking.
+
+The commands run in-process through the real entry point (tests/inprocess.py); the last test runs the installed
+executable, so the console script's error path (one message, exit 1, no traceback) is covered end to end.
+"""
 
 from __future__ import annotations
 
@@ -15,25 +19,20 @@ import sqlalchemy as sa
 from reconciler.resources import ResourceState
 from reconciler.store import open_store
 from reconciler.store.api import CallRecord
+from tests.inprocess import Result, couponctl
 from tests.store.test_locking import Holder
 from tests.store.test_migrations import write_first_schema_state
 
 
 class Cli:
-    """Runs `python -m reconciler --config <tmp couponctl.toml> ...` against one state."""
+    """Runs `couponctl --config <tmp couponctl.toml> ...` against one state, in the config's directory."""
 
     def __init__(self, config: Path, url: str) -> None:
         self.config = config
         self.url = url
 
-    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "reconciler", "--config", str(self.config), *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=self.config.parent,
-        )
+    def __call__(self, *args: str) -> Result:
+        result = couponctl("--config", str(self.config), *args, cwd=self.config.parent)
         assert "Traceback" not in result.stderr, result.stderr
         return result
 
@@ -52,8 +51,7 @@ def cli(tmp_path: Path, store_url: str) -> Cli:
 
 @pytest.fixture
 def sqlite_cli(tmp_path: Path) -> Cli:
-    """The CLI on a new SQLite state, for behaviour the store tests already pin on both backends (keeps the
-    suite fast: every call here is a new process)."""
+    """The CLI on a new SQLite state, for behaviour the store tests already pin on both backends."""
     return make_cli(tmp_path, f"sqlite:///{tmp_path}/state/couponctl.db")
 
 
@@ -69,16 +67,22 @@ def seed(url: str) -> None:
     store = open_store(url)
     store.put(
         ResourceState(
-            address="shop_coupon.d11", kind="ShopCoupon", upstream_id="d11",
+            address="shop_coupon.d11",
+            kind="ShopCoupon",
+            upstream_id="d11",
             upstream={"out_coupon_id": "d11", "status": 2, "coupon_info": {"name": "双11满100减20"}},
             desired_digest="d" * 64,
         )
     )
     store.put(
         ResourceState(
-            address="product_coupon.coffee", kind="ProductCoupon", upstream_id="1000000013",
-            upstream={"product_coupon_id": "1000000013", "state": "EFFECTIVE"}, desired_digest="e" * 64,
-            protect=True, brand_id="120344",
+            address="product_coupon.coffee",
+            kind="ProductCoupon",
+            upstream_id="1000000013",
+            upstream={"product_coupon_id": "1000000013", "state": "EFFECTIVE"},
+            desired_digest="e" * 64,
+            protect=True,
+            brand_id="120344",
         )
     )
     store.close()
@@ -126,8 +130,13 @@ def test_rm_refuses_unknown_malformed_and_open_intent(sqlite_cli: Cli) -> None:
     store = open_store(sqlite_cli.url)
     run = store.begin_run("apply", actor="ci")
     store.open_intent(
-        run, address="shop_coupon.d11", operation="shop.update_status", target="d11", out_request_no=None,
-        payload={"status": 4}, payload_digest="p",
+        run,
+        address="shop_coupon.d11",
+        operation="shop.update_status",
+        target="d11",
+        out_request_no=None,
+        payload={"status": 4},
+        payload_digest="p",
     )
     store.close()
     unknown = sqlite_cli("state", "rm", "shop_coupon.ghost")
@@ -185,8 +194,14 @@ def test_writers_fail_fast_wait_and_survive_a_killed_holder(cli: Cli, holders: l
     holders.append(holder)
     locked = cli("state", "rm", "shop_coupon.d11")
     assert locked.returncode == 1
-    for part in ("state is locked", f"pid {holder.proc.pid}", "'apply'", holder.info["holder"], "held for",
-                 f"couponctl state unlock {holder.info['lock_id']}"):
+    for part in (
+        "state is locked",
+        f"pid {holder.proc.pid}",
+        "'apply'",
+        holder.info["holder"],
+        "held for",
+        f"couponctl state unlock {holder.info['lock_id']}",
+    ):
         assert part in locked.stderr, part
     holder.kill()
     after_kill = cli("state", "rm", "shop_coupon.d11")
@@ -220,8 +235,15 @@ def test_history_lists_runs_and_shows_calls(sqlite_cli: Cli) -> None:
     store = open_store(sqlite_cli.url)
     run = store.begin_run("apply", actor="alice@ci", git_commit="0123456789abcdef", plan_digest="f" * 64)
     store.record_call(
-        run, CallRecord("product_coupon.coffee", "product.create", "ok", out_request_no="REQ-0001", request_id="RID-9",
-                        http_status=200)
+        run,
+        CallRecord(
+            "product_coupon.coffee",
+            "product.create",
+            "ok",
+            out_request_no="REQ-0001",
+            request_id="RID-9",
+            http_status=200,
+        ),
     )
     store.record_call(run, CallRecord("shop_coupon.d11", "shop.add", "error", code="9401020", message="参数错误"))
     store.end_run(run, "partial", {"applied": 1, "failed": 1})
@@ -265,10 +287,18 @@ def test_a_newer_state_is_refused_by_every_command(sqlite_cli: Cli) -> None:
 
 
 def test_an_unreachable_state_names_the_url_without_the_password(tmp_path: Path) -> None:
-    """A PostgreSQL state that cannot be reached is one clear error, and the password never shows."""
+    """A PostgreSQL state that cannot be reached is one clear error, and the password never shows (the installed
+    executable, as a user runs it)."""
     config = tmp_path / "couponctl.toml"
     config.write_text('[state]\nurl = "postgresql+psycopg://ci:s3cr3t@127.0.0.1:1/couponctl"\n', encoding="utf-8")
-    result = Cli(config, "")("state", "list")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "couponctl"), "--config", str(config), "state", "list"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 1
     assert "cannot open state at postgresql+psycopg://ci:***@127.0.0.1:1/couponctl" in result.stderr
     assert "s3cr3t" not in result.stderr + result.stdout
