@@ -134,6 +134,27 @@ def product_body(
     }
 
 
+def sequential_body(*, begin: str, end: str) -> dict[str, Any]:
+    """A legacy usage_mode SEQUENTIAL body (reference B.0, B.4): its claim window is in stock.sequential_usage_rule."""
+    body = product_body(begin=begin, end=end)
+    del body["single_usage_info"]
+    stock = dict(body["stock"])
+    period = stock.pop("single_usage_rule")["coupon_available_period"]
+    stock["sequential_usage_rule"] = {
+        "coupon_available_period": period,
+        "normal_coupon_list": [
+            {"threshold": 10000, "discount_amount": 1000},
+            {"threshold": 10000, "discount_amount": 2000},
+        ],
+    }
+    return {
+        **body,
+        "usage_mode": "SEQUENTIAL",
+        "sequential_usage_info": {"type": "INCREMENTAL", "count": 2, "available_days": 30},
+        "stock": stock,
+    }
+
+
 def product(
     name: str,
     *,

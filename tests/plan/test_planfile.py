@@ -14,7 +14,7 @@ from reconciler.errors import SavedPlanError
 from reconciler.plan.planfile import check_saved_plan, load_plan, plan_digest, save_plan
 from reconciler.render.json_doc import render_json
 from reconciler.render.text import render_text
-from tests.plan.literals import LINEAGE, NOW, plan_of, shop, shop_body
+from tests.plan.literals import LINEAGE, NOW, plan_of, product, sequential_body, shop, shop_body
 from tests.plan.test_render import showcase_plan
 
 DAY = timedelta(hours=24)
@@ -96,6 +96,24 @@ def test_plan_creating_a_coupon_whose_window_started_since_is_expired() -> None:
     """A saved create whose claim window opened after the plan was made is refused (it must be re-reviewed)."""
     start = int(NOW.timestamp()) + 600
     plan = plan_of([shop("c1", body=shop_body("c1", start=start, end=start + 86400))], [])
+    with pytest.raises(SavedPlanError, match="claim window started at 2026-11-01 08:10:00 \\+08:00, after"):
+        check_saved_plan(plan, lineage=LINEAGE, serial=7, now=NOW + timedelta(hours=1), max_age=DAY)
+
+
+def test_plan_creating_a_sequential_coupon_whose_window_ended_is_expired() -> None:
+    """A legacy SEQUENTIAL coupon states its window in stock.sequential_usage_rule; its saved plan expires alike."""
+    body = sequential_body(begin="2026-11-01T08:30:00+08:00", end="2026-11-01T09:00:00+08:00")
+    plan = plan_of([product("p1", body=body)], [])
+    assert [a.type.value for a in plan.actions] == ["create"]
+    with pytest.raises(SavedPlanError, match=r"product_coupon\.p1, whose claim window ended at 2026-11-01 09:00:00"):
+        check_saved_plan(plan, lineage=LINEAGE, serial=7, now=NOW + timedelta(hours=2), max_age=DAY)
+
+
+def test_plan_creating_a_sequential_coupon_whose_window_started_since_is_expired() -> None:
+    """A SEQUENTIAL coupon whose claim window opened after the plan was made is refused, like the others."""
+    body = sequential_body(begin="2026-11-01T08:10:00+08:00", end="2026-12-01T00:00:00+08:00")
+    plan = plan_of([product("p1", body=body)], [])
+    check_saved_plan(plan, lineage=LINEAGE, serial=7, now=NOW + timedelta(minutes=5), max_age=DAY)
     with pytest.raises(SavedPlanError, match="claim window started at 2026-11-01 08:10:00 \\+08:00, after"):
         check_saved_plan(plan, lineage=LINEAGE, serial=7, now=NOW + timedelta(hours=1), max_age=DAY)
 
