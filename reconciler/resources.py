@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -30,6 +31,12 @@ KIND_BY_PREFIX: dict[str, Kind] = {v: k for k, v in ADDRESS_PREFIX.items()}
 # (reference A.4.2: 1 editing, 2 active, 3 expired, 4 voided).
 SHOP_STATUS_BY_NAME: dict[str, int] = {"draft": 1, "active": 2, "expired": 3, "voided": 4}
 SHOP_STATUS_NAME: dict[int, str] = {v: k for k, v in SHOP_STATUS_BY_NAME.items()}
+
+
+# A coupon's name, the second half of its address: our own rule (design §1.2), listed with the limits manifests
+# enforce (manifest/limits.py NAME_MAX_CHARS). Used by the manifest schema and by `couponctl import` alike.
+NAME_MAX_CHARS = 64
+NAME_PATTERN = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{NAME_MAX_CHARS - 1}}}")
 
 
 def make_address(kind: Kind, name: str) -> str:

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from reconciler.apply.applier import ActionResult, Applier, ApplyReport
 from reconciler.apply.settle import Settlement, settle
-from reconciler.commands.common import Clock, git_commit, iso, lock_timeout, now_utc, open_state
+from reconciler.commands.common import Clock, git_commit, lock_timeout, now_utc, open_state
 from reconciler.commands.drift import refreshed_plan
 from reconciler.commands.plan import PlanInputs, blocked_error, build_plan, read_plan_file
 from reconciler.commands.runs import recorded_run
@@ -27,6 +27,7 @@ from reconciler.plan.model import Plan
 from reconciler.providers.pacing import Pacer
 from reconciler.resources import ResourceState
 from reconciler.store.api import StateStore
+from reconciler.times import iso_utc
 
 # The applier's types, re-exported: the CLI renders them and may not import the applier itself.
 __all__ = ["ActionResult", "ApplyHooks", "ApplyOutcome", "ApplyReport", "ProgressFn", "Settlement", "apply"]
@@ -122,7 +123,7 @@ async def _apply(
                 upstream.providers,
                 pacer,
                 run_id=run_id,
-                now_iso=lambda: iso(clock()),
+                now_iso=lambda: iso_utc(clock()),
                 parallelism=parallelism or settings.apply.parallelism,
                 progress=progress,
             )

@@ -26,10 +26,6 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def actor() -> str:
     """Who runs this: CI's actor when known, else user@host."""
     for var in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "COUPONCTL_ACTOR"):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler.commands.common import Clock, iso, lock_timeout, now_utc, open_state
+from reconciler.commands.common import Clock, lock_timeout, now_utc, open_state
 from reconciler.commands.plan import PlanInputs, build_plan
 from reconciler.commands.runs import recorded_run
 from reconciler.commands.upstream import Upstream, default_brand_id, open_upstream
@@ -24,6 +24,7 @@ from reconciler.providers.pacing import Pacer
 from reconciler.render.drift import DriftReport, PendingChange, pending_from_actions
 from reconciler.resources import IgnoreRule, ResourceState
 from reconciler.store.api import StateStore
+from reconciler.times import iso_utc
 
 
 @dataclass
@@ -149,7 +150,7 @@ async def refreshed_plan(
         targets=targets,
         now=now,
         default_brand_id=brand,
-        state=refreshed_state(resources, snap, iso(now)),
+        state=refreshed_state(resources, snap, iso_utc(now)),
         drift=drift_of(resources, snap),
         refreshed=True,
     )
@@ -204,7 +205,7 @@ def refresh(settings: Settings, *, lock_timeout_s: float | None = None, clock: C
             snap = asyncio.run(snapshot(settings, resources))
             items = tuple(drift_of(resources, snap))
             with recorded_run(store, settings, "refresh") as run:
-                changed = _write_refreshed(store, resources, refreshed_state(resources, snap, iso(clock())))
+                changed = _write_refreshed(store, resources, refreshed_state(resources, snap, iso_utc(clock())))
                 run.summary = {"changed": changed, "drift": [d.address for d in items if d.category != "unmanaged"]}
     finally:
         store.close()

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.commands.common import Clock, iso, lock_timeout, now_utc, open_state
+from reconciler.commands.common import Clock, lock_timeout, now_utc, open_state
 from reconciler.commands.runs import recorded_run
 from reconciler.commands.upstream import Upstream, open_upstream
 from reconciler.config import Settings
@@ -23,10 +23,16 @@ from reconciler.errors import StateError, UpstreamError
 from reconciler.plan.kinds import NESTED_READ_ONLY, PRODUCT_RULES, SHOP_RULES, STOCK_KEYS
 from reconciler.providers.pacing import Pacer
 from reconciler.providers.wechatpay import WechatPayProvider
-from reconciler.resources import SHOP_STATUS_NAME, ResourceState, make_address, split_address
+from reconciler.resources import (
+    NAME_MAX_CHARS,
+    NAME_PATTERN,
+    SHOP_STATUS_NAME,
+    ResourceState,
+    make_address,
+    split_address,
+)
 from reconciler.store.api import StateStore
-
-_NAME_OK = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+from reconciler.times import iso_utc
 
 
 async def _read(upstream: Upstream, kind: str, upstream_id: str, brand_id: str | None) -> Mapping[str, Any] | None:
@@ -73,7 +79,7 @@ async def adopt(
         obj = await _read(upstream, kind, upstream_id, brand)
     if obj is None:
         raise StateError(f"{address}: upstream has no coupon {upstream_id}")
-    resource = _resource(address, kind, upstream_id, obj, brand, iso(clock()))
+    resource = _resource(address, kind, upstream_id, obj, brand, iso_utc(clock()))
     store.put(resource)
     return resource
 
@@ -84,7 +90,9 @@ def shop_manifest(coupon: Mapping[str, Any]) -> dict[str, Any]:
     info.pop("ext_info", None)
     spec["coupon_info"] = info
     out_id = str(coupon["out_coupon_id"])
-    name = out_id.lower() if _NAME_OK.match(out_id.lower()) else re.sub(r"[^a-z0-9_-]", "-", out_id.lower())[:64]
+    name = out_id.lower()
+    if not NAME_PATTERN.fullmatch(name):
+        name = re.sub(r"[^a-z0-9_-]", "-", name)[:NAME_MAX_CHARS]
     doc: dict[str, Any] = {
         "kind": "ShopCoupon",
         "name": name,
@@ -134,7 +142,8 @@ async def generate(
                 if store.get(address) is not None:
                     continue
                 written.append(_write(out_dir, doc))
-                store.put(_resource(address, "ShopCoupon", str(coupon["out_coupon_id"]), coupon, None, iso(clock())))
+                out_id = str(coupon["out_coupon_id"])
+                store.put(_resource(address, "ShopCoupon", out_id, coupon, None, iso_utc(clock())))
         for pid in product_ids:
             if pid in managed_product:
                 raise StateError(f"product coupon {pid} is already managed")
@@ -153,7 +162,7 @@ async def generate(
             if stock is not None:
                 upstream_obj["stock_bundle" if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE" else "stock"] = stock
             address = make_address("ProductCoupon", doc["name"])
-            store.put(_resource(address, "ProductCoupon", pid, upstream_obj, brand, iso(clock())))
+            store.put(_resource(address, "ProductCoupon", pid, upstream_obj, brand, iso_utc(clock())))
     return written
 
 

@@ -15,8 +15,8 @@ from reconciler.manifest import limits
 from reconciler.manifest.base import StrictModel
 from reconciler.manifest.product import ProductCouponSpec
 from reconciler.manifest.shop import ShopCouponSpec
+from reconciler.resources import NAME_PATTERN
 
-NAME_PATTERN = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{limits.NAME_MAX_CHARS - 1}}}")
 BRAND_ID_PATTERN = re.compile(r"[0-9]{1,32}")
 
 

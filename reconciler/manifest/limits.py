@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler import resources
+
 
 @dataclass(frozen=True, slots=True)
 class Limit:
@@ -62,7 +64,7 @@ LIMITS: dict[str, Limit] = {
     "PRODUCT_ENTRANCE_WORDING_MAX_CHARS": Limit(5, "B.4", "D", "entrance_mini_program.entrance_wording"),
     "PRODUCT_GUIDANCE_WORDING_MAX_CHARS": Limit(6, "B.4", "D", "entrance_mini_program.guidance_wording"),
     # --- Both ---
-    "NAME_MAX_CHARS": Limit(64, "design §1.2", "OURS", "manifest name (the address)"),
+    "NAME_MAX_CHARS": Limit(resources.NAME_MAX_CHARS, "design §1.2", "OURS", "manifest name (the address)"),
 }
 
 

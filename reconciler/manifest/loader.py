@@ -23,7 +23,7 @@ import yaml_rs
 from reconciler.claim_window import claim_window
 from reconciler.errors import Diagnostic, ManifestError
 from reconciler.manifest.cache import ManifestCache
-from reconciler.resources import DesiredCoupon, IgnoreRule, Kind, SourceRef, make_address
+from reconciler.resources import NAME_PATTERN, DesiredCoupon, IgnoreRule, Kind, SourceRef, make_address
 from reconciler.times import cn_iso
 
 if TYPE_CHECKING:
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from reconciler.manifest.base import Issue, Loc
     from reconciler.manifest.document import (
         DOCUMENT_MODELS,
-        NAME_PATTERN,
         OTHER_KIND_FIELDS,
         ShopCouponDocument,
         field_paths,
@@ -60,7 +59,7 @@ def _import_validation() -> None:
 
     globals().update(
         ValidationError=ValidationError, Issue=Issue, DOCUMENT_MODELS=document.DOCUMENT_MODELS,
-        NAME_PATTERN=document.NAME_PATTERN, OTHER_KIND_FIELDS=document.OTHER_KIND_FIELDS,
+        OTHER_KIND_FIELDS=document.OTHER_KIND_FIELDS,
         ShopCouponDocument=document.ShopCouponDocument, field_paths=document.field_paths, model_at=document.model_at,
         ProductCouponSpec=product.ProductCouponSpec, four_byte_issues=product.four_byte_issues,
         product_rules=product.product_rules, READ_ONLY_COUPON_INFO_FIELDS=shop.READ_ONLY_COUPON_INFO_FIELDS,
