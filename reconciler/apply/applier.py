@@ -229,7 +229,7 @@ class Applier:
 
     async def _shop_landed(self, provider: Provider, call: Call) -> CallResult | None:
         """After a transient failure, has this shop call already taken effect? (read back by out_coupon_id)"""
-        out_coupon_id = str(call.target or call.payload.get("out_coupon_id") or call.payload["coupon"]["out_coupon_id"])
+        out_coupon_id = call.out_coupon_id
         await self.pacer.wait("shop.get")
         coupon = await provider.read(out_coupon_id)
         if coupon is None:

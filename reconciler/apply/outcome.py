@@ -37,7 +37,7 @@ def state_after_call(
     if op == "shop.add":
         coupon = dict(call.payload["coupon"])
         coupon["status"] = 1
-        return StateChange(put=_resource(action, str(coupon["out_coupon_id"]), coupon, previous, now_iso))
+        return StateChange(put=_resource(action, call.out_coupon_id, coupon, previous, now_iso))
     if op == "shop.update":
         assert previous is not None, "shop.update needs a known coupon"
         coupon = dict(call.payload["coupon"])

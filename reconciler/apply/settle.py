@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from reconciler.apply.applier import Applier, provider_for
 from reconciler.apply.outcome import state_after_call
 from reconciler.errors import UpstreamError
-from reconciler.plan.model import Action, ActionType, Call
+from reconciler.plan.model import Action, ActionType, Call, shop_coupon_id
 from reconciler.plan.request_numbers import out_request_no, payload_digest
 from reconciler.resources import ResourceState
 from reconciler.store.api import CallRecord, Intent
@@ -78,7 +78,7 @@ async def _settle_intent(applier: Applier, intent: Intent) -> Settlement:
         return Settlement(intent.address, intent.operation, "re-sent")
     # Shop: read back by out_coupon_id.
     provider = provider_for(intent.operation, applier.providers)
-    out_coupon_id = str(intent.target or _shop_id(intent))
+    out_coupon_id = shop_coupon_id(intent.target, intent.payload)
     await applier.pacer.wait("shop.get")
     coupon = await applier.pacer.retry(lambda: provider.read(out_coupon_id))
     if coupon is None:
@@ -151,13 +151,6 @@ def _pseudo_action(intent: Intent, previous: ResourceState | None) -> Action:
         protect=previous.protect if previous else False,
         brand_id=str(intent.payload.get("brand_id")) if intent.payload.get("brand_id") else None,
     )
-
-
-def _shop_id(intent: Intent) -> str:
-    payload = intent.payload
-    if "coupon" in payload:
-        return str(payload["coupon"]["out_coupon_id"])
-    return str(payload["out_coupon_id"])
 
 
 def _record(applier: Applier, intent: Intent, outcome: str, request_id: str | None, status: int | None) -> CallRecord:

@@ -58,6 +58,22 @@ class Call:
     out_request_no: str | None = None
     role: Literal["new", "old"] = "new"
 
+    @property
+    def out_coupon_id(self) -> str:
+        """The shop coupon this shop call addresses (see `shop_coupon_id`)."""
+        return shop_coupon_id(self.target, self.payload)
+
+
+def shop_coupon_id(target: str | None, payload: Mapping[str, Any]) -> str:
+    """The out_coupon_id a shop call (or its recorded intent) addresses: the call's target, else the payload's own
+    (`update_status`) or its coupon's (`add`, `update`; reference A.3, A.4). The one place that knows where it is."""
+    if target:
+        return target
+    coupon = payload.get("coupon")
+    if isinstance(coupon, Mapping):
+        return str(coupon["out_coupon_id"])
+    return str(payload["out_coupon_id"])
+
 
 FieldEffect = Literal["update", "forces_replacement", "blocked", "deferred", "not_applied"]
 
