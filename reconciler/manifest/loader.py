@@ -23,6 +23,14 @@ import yaml_rs
 from reconciler.claim_window import claim_window
 from reconciler.errors import Diagnostic, ManifestError
 from reconciler.manifest.cache import ManifestCache
+from reconciler.manifest.positions import (
+    compose,
+    document_lines,
+    document_lines_from_nodes,
+    format_loc,
+    locate,
+    syntax_error,
+)
 from reconciler.resources import NAME_PATTERN, DesiredCoupon, IgnoreRule, Kind, SourceRef, make_address
 from reconciler.times import cn_iso
 
@@ -69,9 +77,6 @@ def _import_validation() -> None:
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 _FOUR_BYTE = re.compile("[\U00010000-\U0010FFFF]")
-_MARKER = re.compile(r"^(---|\.\.\.)(?=[ \t]|\r?$)(.*)$", re.MULTILINE)
-_CONTENT = re.compile(r"^(?![ \t]*(?:#|\r?$))(?!%)", re.MULTILINE)
-_YAML_RS_POSITION = re.compile(r"at line (\d+), column (\d+)")
 
 # Fields of the product-coupon create request or entity that do not belong in a manifest spec (B.2, B.9).
 _PRODUCT_SPEC_MISPLACED = {
@@ -176,7 +181,7 @@ def load_manifests(
     for entry in loaded:
         if entry.pending and id(entry) in from_cache:  # positions for a cross-file problem in a cached file
             entry.text = from_cache[id(entry)].decode("utf-8-sig")
-            entry.doc_lines = _document_lines(entry.text)
+            entry.doc_lines = document_lines(entry.text)
         diagnostics.extend(_resolve(entry))
     errors = [d for d in diagnostics if d.severity == "error"]
     if not files and not errors:
@@ -247,15 +252,15 @@ def _load_file(entry: _File, raw: bytes) -> None:
     try:
         parsed = yaml_rs.loads(text, parse_datetime=False)
     except yaml_rs.YAMLDecodeError as exc:
-        entry.position, message = _syntax_error(text, str(exc))
+        entry.position, message = syntax_error(text, str(exc))
         entry.pending.append(_Pending(None, Issue((), message), None))
         return
     if "<<" in text:
         parsed = _merge_keys(parsed)
-    entry.doc_lines = _document_lines(text)
+    entry.doc_lines = document_lines(text)
     documents = parsed if isinstance(parsed, list) and len(entry.doc_lines) > 1 else [parsed]
     if len(documents) != len(entry.doc_lines):
-        entry.doc_lines = _document_lines_from_nodes(text, len(documents))
+        entry.doc_lines = document_lines_from_nodes(text, len(documents))
     if all(doc is None for doc in documents):
         entry.pending.append(_Pending(None, Issue((), "empty manifest file: no documents (each document needs kind, "
                                                       "name and spec)"), None))
@@ -421,95 +426,6 @@ def _unknown_field(loc: Loc, root: type[BaseModel], kind: str) -> str:
     return f"unknown field{_did_you_mean(key, candidates)}"
 
 
-def _syntax_error(text: str, message: str) -> tuple[tuple[int, int], str]:
-    """Position and text of a YAML syntax error reported by yaml_rs (PyYAML finds duplicate-key positions)."""
-    lines = [line for line in message.splitlines() if line.strip()]
-    problem = lines[-1].strip() if lines else message
-    match = _YAML_RS_POSITION.search(message)
-    if match:
-        return (int(match.group(1)), int(match.group(2))), f"YAML syntax error: {problem}"
-    duplicate = _find_duplicate_key(text)
-    if duplicate is not None:
-        return duplicate
-    return (1, 1), f"YAML syntax error: {problem}"
-
-
-def _find_duplicate_key(text: str) -> tuple[tuple[int, int], str] | None:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        nodes = list(yaml.compose_all(text, Loader=loader))
-    except yaml.YAMLError:
-        return None
-    stack: list[Any] = list(nodes)
-    found: list[tuple[tuple[int, int], str]] = []
-    while stack:
-        node = stack.pop()
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    if key.value in seen:
-                        mark = key.start_mark
-                        message = f"YAML syntax error: duplicate key {key.value!r}"
-                        found.append(((mark.line + 1, mark.column + 1), message))
-                    seen.add(key.value)
-                stack.append(value)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return min(found) if found else None
-
-
-def _document_lines(text: str) -> list[int]:
-    """The 1-based line where each document of a multi-document YAML text starts, by scanning for `---`.
-
-    Cheap (regular expressions over the text, no parsing) and good enough for well-formed manifests;
-    `_load_file` falls back to PyYAML when the count of documents found here differs from the parser's.
-    An empty document starts at its `---` line.
-    """
-    line, counted = 1, 0
-
-    def line_of(pos: int) -> int:
-        nonlocal line, counted
-        line += text.count("\n", counted, pos)
-        counted = pos
-        return line
-
-    def first_content(begin: int, end: int) -> int | None:
-        found = _CONTENT.search(text, begin, end)
-        return found.start() if found is not None and found.start() < end else None
-
-    markers = list(_MARKER.finditer(text))
-    starts: list[int] = []
-    head = first_content(0, markers[0].start() if markers else len(text))
-    if head is not None:
-        starts.append(line_of(head))
-    for i, marker in enumerate(markers):
-        end = markers[i + 1].start() if i + 1 < len(markers) else len(text)
-        rest = marker.group(2).strip()
-        if marker.group(1) == "---" and rest and not rest.startswith("#"):
-            starts.append(line_of(marker.start()))
-            continue
-        content = first_content(marker.end(), end)
-        if content is not None:
-            starts.append(line_of(content))
-        elif marker.group(1) == "---":
-            starts.append(line_of(marker.start()))
-    return starts or [1]
-
-
-def _document_lines_from_nodes(text: str, count: int) -> list[int]:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        lines = [node.start_mark.line + 1 for node in yaml.compose_all(text, Loader=loader)]
-    except yaml.YAMLError:
-        lines = []
-    return (lines + [1] * count)[:count]
-
-
 def _resolve(entry: _File) -> list[Diagnostic]:
     """Turn the file's pending problems into located diagnostics (parsing the file for positions only now)."""
     if not entry.pending:
@@ -522,57 +438,15 @@ def _resolve(entry: _File) -> list[Diagnostic]:
             line, col = entry.position or (1, 1)
         else:
             if nodes is None:
-                nodes = _compose(entry.text)
+                nodes = compose(entry.text)
             node = nodes[pending.doc] if pending.doc < len(nodes) else None
             if node is None:
                 line, col = entry.doc_lines[pending.doc] if pending.doc < len(entry.doc_lines) else 1, 1
             else:
-                line, col = _locate(node, issue.loc, issue.at_key)
+                line, col = locate(node, issue.loc, issue.at_key)
         out.append(Diagnostic(file=entry.display, line=line, col=col, message=issue.message,
                               address=pending.address, field=format_loc(issue.loc) or None,
                               severity=issue.severity))
-    return out
-
-
-def _compose(text: str) -> list[Any]:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return list(yaml.compose_all(text, Loader=loader))
-    except yaml.YAMLError:
-        return []
-
-
-def _locate(node: Any, loc: Loc, at_key: bool) -> tuple[int, int]:
-    import yaml
-
-    current = node
-    for i, part in enumerate(loc):
-        last = i == len(loc) - 1
-        if isinstance(current, yaml.MappingNode) and isinstance(part, str):
-            for key, value in current.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    current = key if last and at_key else value
-                    break
-            else:
-                break  # a missing field: point at the mapping that should hold it
-        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int) and part < len(current.value):
-            current = current.value[part]
-        else:
-            break
-    mark = current.start_mark
-    return mark.line + 1, mark.column + 1
-
-
-def format_loc(loc: Loc) -> str:
-    """`("spec", "stock", "x", 0, "name")` → `spec.stock.x[0].name`."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
     return out
 
 

@@ -15,7 +15,7 @@ import yaml_rs
 
 from reconciler.errors import ManifestError
 from reconciler.manifest import check_time_windows, load_manifests, manifest_json_schema
-from reconciler.manifest.loader import _document_lines
+from reconciler.manifest.positions import document_lines
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "manifests"
@@ -163,10 +163,10 @@ def test_check_time_windows_errors_for_ended_and_warns_for_started() -> None:
 
 def test_document_scan_matches_the_parser() -> None:
     """The cheap `---` scan finds the same document starts as a YAML parser, including empty and leading docs."""
-    assert _document_lines("a: 1\n") == [1]
-    assert _document_lines("---\n# c\na: 1\n") == [3]
-    assert _document_lines("a: 1\n---\nb: 2\n---\n") == [1, 3, 4]
-    assert _document_lines("a: 1\n...\n---\nb: 2\n") == [1, 4]
+    assert document_lines("a: 1\n") == [1]
+    assert document_lines("---\n# c\na: 1\n") == [3]
+    assert document_lines("a: 1\n---\nb: 2\n---\n") == [1, 3, 4]
+    assert document_lines("a: 1\n...\n---\nb: 2\n") == [1, 4]
 
 
 def test_validate_command_prints_success_and_imports_no_heavy_modules() -> None:
