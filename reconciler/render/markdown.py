@@ -25,16 +25,9 @@ from collections.abc import Mapping, Sequence
 
 from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.plan.planfile import plan_digest
+from reconciler.render.blocks import SYMBOL, Paint, render_action, render_drift_section
 from reconciler.render.summary import also_line, calls_line, exposure_line, summarize, summary_line
-from reconciler.render.text import (
-    REMOVED_GROUP,
-    SYMBOL,
-    Paint,
-    group_by_file,
-    partial_notice,
-    render_action,
-    render_drift_section,
-)
+from reconciler.render.text import REMOVED_GROUP, group_by_file, partial_notice
 from reconciler.resources import ADDRESS_PREFIX, KINDS
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 
