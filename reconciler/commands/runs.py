@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.commands.common import actor, git_commit
 from reconciler.config import Settings
-from reconciler.store.api import StateStore
+
+if TYPE_CHECKING:  # the store package loads SQLAlchemy; its user has opened a store already
+    from reconciler.store.api import StateStore
 
 
 @dataclass

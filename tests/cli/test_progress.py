@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.apply.applier import ActionResult
 from reconciler.cli.progress import ApplyProgress
+from reconciler.commands.apply import ActionResult
 
 
 def test_plain_lines_without_a_tty(capsys: pytest.CaptureFixture[str]) -> None:
