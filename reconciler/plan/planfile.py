@@ -214,7 +214,7 @@ def load_plan(data: bytes) -> Plan:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SavedPlanError(f"not a couponctl plan file: {exc}") from None
     if not isinstance(document, dict) or document.get("kind") != PLAN_FILE_KIND:
-        raise SavedPlanError("not a couponctl plan file (no \"kind\": \"couponctl-plan\")")
+        raise SavedPlanError('not a couponctl plan file (no "kind": "couponctl-plan")')
     version = document.get("format_version")
     if version not in SUPPORTED_FORMAT_VERSIONS:
         raise SavedPlanError(
@@ -225,9 +225,7 @@ def load_plan(data: bytes) -> Plan:
     if not isinstance(content, dict):
         raise SavedPlanError("plan file has no plan")
     if document.get("integrity") != digest(content):
-        raise SavedPlanError(
-            "plan file integrity check failed: it was edited after it was saved; make the plan again"
-        )
+        raise SavedPlanError("plan file integrity check failed: it was edited after it was saved; make the plan again")
     if content.get("format_version") != version:
         raise SavedPlanError("plan file format_version does not match its content")
     return plan_from_data(content)
