@@ -46,7 +46,8 @@ if TYPE_CHECKING:
         field_paths,
         model_at,
     )
-    from reconciler.manifest.product import ProductCouponSpec, four_byte_issues, product_rules
+    from reconciler.manifest.product import ProductCouponSpec
+    from reconciler.manifest.product_rules import four_byte_issues, product_rules
     from reconciler.manifest.shop import READ_ONLY_COUPON_INFO_FIELDS, READ_ONLY_SPEC_FIELDS, CouponInfo, shop_rules
     from reconciler.manifest.timeutil import describe
 
@@ -62,15 +63,15 @@ def _import_validation() -> None:
         return
     from pydantic import ValidationError
 
-    from reconciler.manifest import document, product, shop, timeutil
+    from reconciler.manifest import document, product, product_rules, shop, timeutil
     from reconciler.manifest.base import Issue
 
     globals().update(
         ValidationError=ValidationError, Issue=Issue, DOCUMENT_MODELS=document.DOCUMENT_MODELS,
         OTHER_KIND_FIELDS=document.OTHER_KIND_FIELDS,
         ShopCouponDocument=document.ShopCouponDocument, field_paths=document.field_paths, model_at=document.model_at,
-        ProductCouponSpec=product.ProductCouponSpec, four_byte_issues=product.four_byte_issues,
-        product_rules=product.product_rules, READ_ONLY_COUPON_INFO_FIELDS=shop.READ_ONLY_COUPON_INFO_FIELDS,
+        ProductCouponSpec=product.ProductCouponSpec, four_byte_issues=product_rules.four_byte_issues,
+        product_rules=product_rules.product_rules, READ_ONLY_COUPON_INFO_FIELDS=shop.READ_ONLY_COUPON_INFO_FIELDS,
         READ_ONLY_SPEC_FIELDS=shop.READ_ONLY_SPEC_FIELDS, CouponInfo=shop.CouponInfo, shop_rules=shop.shop_rules,
         describe=timeutil.describe,
     )  # fmt: skip
