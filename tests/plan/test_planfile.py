@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from reconciler.errors import SavedPlanError
 from reconciler.plan.planfile import check_saved_plan, load_plan, plan_digest, save_plan
 from reconciler.render.json_doc import render_json
 from reconciler.render.text import render_text
+from tests.inprocess import couponctl
 from tests.plan.literals import LINEAGE, NOW, plan_of, product, sequential_body, shop, shop_body
 from tests.plan.test_render import showcase_plan
 
@@ -118,21 +117,19 @@ def test_plan_creating_a_sequential_coupon_whose_window_started_since_is_expired
         check_saved_plan(plan, lineage=LINEAGE, serial=7, now=NOW + timedelta(hours=1), max_age=DAY)
 
 
-def _couponctl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", "--no-color", *args], capture_output=True, text=True, check=False
-    )
-
-
 def test_show_renders_a_saved_plan_as_text_and_json(tmp_path: Path) -> None:
-    """`couponctl show PLAN_FILE` prints exactly the renderers' output for the saved plan."""
+    """`couponctl show PLAN_FILE` prints exactly the renderers' output for the saved plan.
+
+    In-process and in its own directory: the command and the expected text come from the same imported code, and
+    no couponctl.toml of the working directory (nor a new interpreter reading the tree later) takes part."""
     plan = showcase_plan()
     path = tmp_path / "plan.json"
     path.write_bytes(save_plan(plan))
-    text = _couponctl("show", str(path))
+    text = couponctl("--no-color", "show", str(path), cwd=tmp_path)
     assert text.returncode == 0, text.stderr
     assert text.stdout == render_text(plan)
-    as_json = _couponctl("show", str(path), "--format", "json")
+    as_json = couponctl("--no-color", "show", str(path), "--format", "json", cwd=tmp_path)
+    assert as_json.returncode == 0, as_json.stderr
     assert as_json.stdout == render_json(plan)
 
 
@@ -140,7 +137,7 @@ def test_show_refuses_a_tampered_plan_with_one_message(tmp_path: Path) -> None:
     """A hand-edited plan file exits 1 with one error line and no traceback."""
     path = tmp_path / "plan.json"
     path.write_bytes(save_plan(showcase_plan()).replace(b"d11-void", b"d11-v0id"))
-    result = _couponctl("show", str(path))
+    result = couponctl("--no-color", "show", str(path), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: plan file integrity check failed")
     assert "Traceback" not in result.stderr
