@@ -5,12 +5,17 @@ Modes: "tamper_body" (change the body, keep the signature), "wrong_key" (re-sign
 published), "strip_signature" (drop Wechatpay-Signature), "stale" (re-sign with a timestamp 10 minutes old),
 "replay" (answer every call after the first with the first signed answer, headers and all), "pass" (forward).
 Only 2xx responses under /v3/ are spoiled; everything else is forwarded as is.
+
+The proxy does no costly work per request (the TLS context of its upstream client and the keys it signs with
+are made once): the CLI under test gives every call a short timeout, and a proxy that spent a few hundred ms of CPU
+per answer turned load on the machine into timeouts, retries and, at worst, a run that failed for the wrong reason.
 """
 
 from __future__ import annotations
 
 import base64
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -37,6 +42,19 @@ class HostileProxy:
     spoiled: int = 0
     _first: tuple[int, dict[str, str], bytes] | None = field(default=None, repr=False)
     url: str = ""
+    # Made once, not per request: loading the CA bundle for a new client costs ~0.2 s of CPU, an RSA key ~0.4 s.
+    _tls: ssl.SSLContext = field(default_factory=ssl.create_default_context, repr=False)
+    _wrong_key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
+    _real_key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.mode == "wrong_key":
+            self._wrong_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if self.mode == "stale":
+            assert self.wechatpay_private_key_pem is not None, "stale mode re-signs with the real key"
+            real = serialization.load_pem_private_key(self.wechatpay_private_key_pem, password=None)
+            assert isinstance(real, rsa.RSAPrivateKey)
+            self._real_key = real
 
     def _sign(self, key: rsa.RSAPrivateKey, timestamp: str, nonce: str, body: bytes) -> str:
         message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
@@ -59,18 +77,16 @@ class HostileProxy:
         if self.mode == "strip_signature":
             return status, {k: v for k, v in headers.items() if k.lower() != "wechatpay-signature"}, body
         if self.mode == "wrong_key":
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            assert self._wrong_key is not None
             headers["wechatpay-signature"] = self._sign(
-                key, headers["wechatpay-timestamp"], headers["wechatpay-nonce"], body
+                self._wrong_key, headers["wechatpay-timestamp"], headers["wechatpay-nonce"], body
             )
             return status, headers, body
         if self.mode == "stale":
-            assert self.wechatpay_private_key_pem is not None, "stale mode re-signs with the real key"
-            real = serialization.load_pem_private_key(self.wechatpay_private_key_pem, password=None)
-            assert isinstance(real, rsa.RSAPrivateKey)
+            assert self._real_key is not None
             old = str(int(time.time()) - 600)
             headers["wechatpay-timestamp"] = old
-            headers["wechatpay-signature"] = self._sign(real, old, headers["wechatpay-nonce"], body)
+            headers["wechatpay-signature"] = self._sign(self._real_key, old, headers["wechatpay-nonce"], body)
             return status, headers, body
         self.spoiled -= 1
         return status, headers, body
@@ -79,7 +95,7 @@ class HostileProxy:
         async def forward(request: Request) -> Response:
             url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             headers = {k: v for k, v in request.headers.items() if k.lower() not in {"host", *HOP_HEADERS}}
-            async with httpx.AsyncClient(base_url=self.upstream, timeout=30) as client:
+            async with httpx.AsyncClient(base_url=self.upstream, timeout=30, verify=self._tls) as client:
                 upstream = await client.request(request.method, url, content=await request.body(), headers=headers)
             out_headers = {k.lower(): v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS}
             status, body = upstream.status_code, upstream.content
@@ -98,13 +114,13 @@ def hostile_proxy(upstream: str, mode: str, wechatpay_private_key_pem: bytes | N
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    # Listening before the server thread runs: a client connecting early waits in the backlog until uvicorn
+    # accepts, instead of being refused (a start-up race that load on the machine could lose).
+    sock.listen(128)
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(proxy.app(), log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
     proxy.url = f"http://127.0.0.1:{port}"
     try:
         yield proxy
