@@ -26,6 +26,7 @@ import pytest
 
 PG_BIN = Path(os.environ.get("COUPONCTL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DATABASE = "couponctl"
+START_ATTEMPTS = 3
 
 
 class PostgresUnavailable(RuntimeError):
@@ -121,22 +122,56 @@ def start_postgres(tmpdir: Path | None = None, *, bin_dir: Path | None = None) -
     run = [*prefix]
     try:
         subprocess.run(
-            [*run, str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-             "--locale=C", "--no-sync"],
+            [
+                *run,
+                str(pg_bin / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
             capture_output=True,
             check=True,
         )
-        port = _free_port()
-        options = (
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=100"
-        )
-        subprocess.run(
-            [*run, str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w",
-             "start"],
-            capture_output=True,
-            check=True,
-        )
+        # The free port is only free when we look: a parallel test worker starting its own cluster can take it
+        # first (pytest-xdist runs one session, so one cluster, per worker). A start that fails for that reason is
+        # tried again on another port.
+        for attempt in range(START_ATTEMPTS):
+            port = _free_port()
+            options = (
+                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+                "-c full_page_writes=off -c max_connections=100"
+            )
+            try:
+                subprocess.run(
+                    [
+                        *run,
+                        str(pg_bin / "pg_ctl"),
+                        "-D",
+                        str(data),
+                        "-l",
+                        str(root / "server.log"),
+                        "-o",
+                        options,
+                        "-w",
+                        "start",
+                    ],
+                    capture_output=True,
+                    check=True,
+                )
+                break
+            except subprocess.CalledProcessError:
+                server_log = root / "server.log"
+                port_taken = server_log.exists() and "could not bind" in server_log.read_text(errors="replace")
+                if attempt == START_ATTEMPTS - 1 or not port_taken:
+                    raise
+                server_log.unlink()
     except subprocess.CalledProcessError as exc:
         log = (root / "server.log").read_text(errors="replace") if (root / "server.log").exists() else ""
         shutil.rmtree(root, ignore_errors=True)
