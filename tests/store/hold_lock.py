@@ -2,7 +2,7 @@
 
     python tests/store/hold_lock.py URL OPERATION SECONDS     (SECONDS = 0: hold until killed)
 
-Prints one JSON line (the LockInfo) once the lock is held.
+Prints one JSON line (the LockInfo) once the lock is held, and `released` once it has let the lock go.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def main(url: str, operation: str, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while seconds == 0 or time.monotonic() < deadline:
             time.sleep(0.05)
+    print("released", flush=True)
     store.close()
 
 
