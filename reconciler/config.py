@@ -277,4 +277,3 @@ def _upstream(values: dict[str, Any], file: Path) -> UpstreamSettings:
         sandbox_dir=str(values.get("sandbox_dir", "state/sandbox")),
         sandbox_brand_ids=tuple(str(b) for b in brands),
     )
-

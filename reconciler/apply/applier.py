@@ -34,6 +34,7 @@ from reconciler.store.api import CallRecord, StateStore
 Status = Literal["applied", "failed", "not_started", "partial"]
 STATE_ONLY = (ActionType.FORGET, ActionType.UPDATE)  # actions that may change state without a call
 
+
 @dataclass
 class ActionResult:
     """How one action of the plan ended."""

@@ -107,9 +107,7 @@ def run_trial(seed: int, root: Path, sandbox: ServedSandbox, state_url: str) -> 
         event = HOOK_EVENTS[(seed // 2) % len(HOOK_EVENTS)]
         nth = rng.randint(1, calls)
         how = f"{event}:{nth}"
-        result = project.run(
-            "apply", "--auto-approve", "--parallelism", parallelism, crash_at=how
-        )
+        result = project.run("apply", "--auto-approve", "--parallelism", parallelism, crash_at=how)
         killed = result.returncode == -signal.SIGKILL
         assert killed, f"crash point {how} not reached: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     else:
