@@ -5,9 +5,7 @@ These are the inputs the pure core never reaches for itself; command functions t
 
 from __future__ import annotations
 
-import getpass
 import os
-import socket
 import subprocess
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -24,18 +22,6 @@ Clock = Callable[[], datetime]
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-def actor() -> str:
-    """Who runs this: CI's actor when known, else user@host."""
-    for var in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "COUPONCTL_ACTOR"):
-        if os.environ.get(var):
-            return os.environ[var]
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}"
 
 
 def git_commit(root: Path) -> str | None:

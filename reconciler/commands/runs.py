@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reconciler.commands.common import actor, git_commit
+from reconciler.actor import actor
+from reconciler.commands.common import git_commit
 from reconciler.config import Settings
 
 if TYPE_CHECKING:  # the store package loads SQLAlchemy; its user has opened a store already

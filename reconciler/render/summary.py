@@ -59,6 +59,7 @@ class PlanSummary:
     calls: Mapping[str, int] = field(default_factory=dict)  # operation -> number of calls
     eta_seconds: float = 0.0
     exposure: Exposure = field(default_factory=Exposure)
+    configured_rates: bool = False  # the ETA used `[apply] rate_limits` that differ from the documented ones
 
     @property
     def total_calls(self) -> int:
@@ -166,6 +167,8 @@ def summarize(
         unchanged=plan.unchanged,
         calls=dict(sorted(calls.items())),
         eta_seconds=eta_seconds(calls, rate_limits, buckets),
+        configured_rates=any(rate_limits.get(op) != rate for op, rate in DEFAULT_RATE_LIMITS.items())
+        or any(op not in DEFAULT_RATE_LIMITS for op in rate_limits),
         exposure=Exposure(
             added_fen=added,
             removed_fen=removed,
@@ -246,11 +249,13 @@ def format_duration(seconds: float) -> str:
 
 
 def calls_line(summary: PlanSummary) -> str | None:
-    """`Calls: 3 upstream calls (shop.add 1, ...); ETA 12 s at the documented rate limits.`"""
+    """`Calls: 3 upstream calls (shop.add 1, ...); ETA 12 s at the documented rate limits.` ("configured" when
+    `[apply] rate_limits` changed any rate)."""
     if not summary.total_calls:
         return None
     per = ", ".join(f"{op} {n}" for op, n in summary.calls.items())
+    rates = "configured" if summary.configured_rates else "documented"
     return (
         f"Calls: {_plural(summary.total_calls, 'upstream call')} ({per}); "
-        f"ETA {format_duration(summary.eta_seconds)} at the documented rate limits."
+        f"ETA {format_duration(summary.eta_seconds)} at the {rates} rate limits."
     )

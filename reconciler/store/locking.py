@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import socket
@@ -24,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from reconciler.actor import os_user
 from reconciler.errors import LockError, LockInfo, StateError
 from reconciler.store import tables as t
 
@@ -44,18 +44,10 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def current_actor() -> str:
-    """The user name recorded as lock holder and run actor."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER") or f"uid {os.getuid()}"
-
-
 def new_lock_info(operation: str) -> LockInfo:
     return LockInfo(  # lengths fit the `lock` columns (PostgreSQL enforces them)
         lock_id=uuid.uuid4().hex[:12],
-        holder=current_actor()[:200],
+        holder=os_user()[:200],
         host=socket.gethostname()[:255],
         pid=os.getpid(),
         operation=operation[:100],

@@ -36,7 +36,7 @@ def test_a_configured_rate_changes_the_eta_printed_by_plan(projects: tuple[Path,
     assert json.loads(_plan(default, "--format", "json"))["summary"]["eta_seconds"] < 1
     assert json.loads(_plan(slow, "--format", "json"))["summary"]["eta_seconds"] == 200.0
     assert "ETA under 1 s" in _plan(default)
-    assert "ETA 3 min 20 s" in _plan(slow)
+    assert "ETA 3 min 20 s at the configured rate limits." in _plan(slow)
     assert "ETA 3 min 20 s" in _plan(slow, "--format", "markdown")
 
 
