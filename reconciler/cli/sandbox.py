@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -104,47 +102,24 @@ def serve(
 
     Clients authenticate with the credentials in --keys-dir; nothing secret is printed.
     """
-    from reconciler.errors import ConfigError
-    from reconciler.sandbox import config_from_mapping, create_app, load_or_create_credentials
-    from reconciler.sandbox.server import serve as serve_app
+    from reconciler.commands.sandbox import Serving, serve_sandbox
 
-    values: dict[str, Any] = {}
-    if config_json is not None:
-        try:
-            loaded = json.loads(config_json.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ConfigError(f"{config_json}: not valid JSON ({exc})") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{config_json}: expected a JSON object of sandbox settings")
-        values.update(loaded)
+    overrides: dict[str, Any] = {}
     if token_lifetime is not None:
-        values["token_lifetime_s"] = token_lifetime
+        overrides["token_lifetime_s"] = token_lifetime
     if token_grace is not None:
-        values["token_grace_s"] = token_grace
+        overrides["token_grace_s"] = token_grace
     if product_initial_state is not None:
-        values["product_initial_state"] = product_initial_state
+        overrides["product_initial_state"] = product_initial_state
     if rate_limits:
-        values["rate_limits"] = {**values.get("rate_limits", {}), **_parse_rate(rate_limits)}
-    try:
-        config = config_from_mapping(values)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"sandbox configuration: {exc}") from None
-    keys = Path(keys_dir) if keys_dir else Path(tempfile.mkdtemp(prefix="couponctl-sandbox-"))
-    try:
-        credentials = load_or_create_credentials(keys)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"sandbox credentials in {keys}: {exc}") from None
-    if data:
-        Path(data).parent.mkdir(parents=True, exist_ok=True)
-    app = create_app(credentials, config, data)
+        overrides["rate_limits"] = _parse_rate(rate_limits)
 
-    def announce(url: str) -> None:
-        click.echo(f"couponctl sandbox serving on {url}")
-        click.echo(f"credentials: {keys.resolve()}")
-        click.echo(f"data: {Path(data).resolve() if data else 'memory (lost on exit)'}")
+    def announce(serving: Serving) -> None:
+        click.echo(f"couponctl sandbox serving on {serving.url}")
+        click.echo(f"credentials: {serving.keys_dir}")
+        click.echo(f"data: {serving.data if serving.data else 'memory (lost on exit)'}")
         click.echo("Press Ctrl+C to stop.")
 
-    try:
-        serve_app(app, host, port, announce)
-    except OSError as exc:
-        raise ConfigError(f"cannot serve on {host}:{port}: {exc}") from None
+    serve_sandbox(
+        host, port, data=data, keys_dir=keys_dir, config_json=config_json, overrides=overrides, announce=announce
+    )

@@ -1,1 +1,1 @@
-"""Plans: the data (`model`), the planner that makes it, and the renderers that show it."""
+"""Plans: the data (`model`), the planner that makes it (`planner` and its rule modules), saved plans (`planfile`). Pure."""
