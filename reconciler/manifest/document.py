@@ -53,6 +53,15 @@ class IgnoreDrift(StrictModel):
     reason: str = Field(min_length=1, description="why the field is edited outside git")
 
 
+class Moved(StrictModel):
+    """A reviewed rename, like Terraform's `moved {}` block: the coupon declared here was declared as `from` before.
+
+    The plan moves the state entry from `<kind>.<from>` to this address without any upstream call (the upstream
+    coupon and its id are kept); once no state holds the old address the declaration is a harmless no-op."""
+
+    from_: Name = Field(alias="from", description="the name this coupon was declared under before (same kind)")
+
+
 class ShopCouponDocument(StrictModel):
     """A `kind: ShopCoupon` document: a Mini Program `/shop/coupon` coupon."""
 
@@ -62,6 +71,8 @@ class ShopCouponDocument(StrictModel):
         default="active", description="desired lifecycle (A.4.2: 1 draft, 2 active, 3 expired, 4 voided)")
     protect: bool = Field(default=False, description="refuse to void or replace it")
     ignore_drift: list[IgnoreDrift] | None = Field(default=None, description="fields edited outside git on purpose")
+    moved: Moved | None = Field(default=None, description="renamed from an earlier name: {from: old-name}; "
+                                "moves state, no upstream call (spec.out_coupon_id must keep the old value)")
     spec: ShopCouponSpec = Field(description="the upstream `coupon` object (A.3)")
 
 
@@ -73,6 +84,8 @@ class ProductCouponDocument(StrictModel):
     protect: bool = Field(default=False, description="refuse to deactivate or replace it")
     brand_id: BrandId | None = Field(default=None, description="brand; defaults to the configured brand (B.0)")
     ignore_drift: list[IgnoreDrift] | None = Field(default=None, description="fields edited outside git on purpose")
+    moved: Moved | None = Field(default=None, description="renamed from an earlier name: {from: old-name}; "
+                                "moves state, no upstream call")
     spec: ProductCouponSpec = Field(description="the create request minus out_request_no and brand_id (B.5)")
 
 
