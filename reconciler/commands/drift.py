@@ -18,7 +18,7 @@ from reconciler.commands.plan import PlanInputs, build_plan
 from reconciler.commands.runs import recorded_run
 from reconciler.commands.upstream import Upstream, default_brand_id, open_upstream
 from reconciler.config import Settings
-from reconciler.plan.drift import compare, refreshed, unmanaged_shop
+from reconciler.plan.drift import ExpectedItem, ExpectedUnmanaged, compare, partition_unmanaged, refreshed
 from reconciler.plan.model import DriftItem
 from reconciler.providers.pacing import Pacer
 from reconciler.render.drift import DriftReport, PendingChange, pending_from_actions
@@ -79,7 +79,9 @@ def drift_of(
     resources: Mapping[str, ResourceState],
     snap: UpstreamSnapshot,
     ignore: Mapping[str, Sequence[IgnoreRule]] | None = None,
+    expected: Sequence[ExpectedUnmanaged] = (),
 ) -> list[DriftItem]:
+    """The drift found (unmanaged shop coupons covered by an `expected` entry are not drift: see expected_of)."""
     items: list[DriftItem] = []
     for address, resource in sorted(resources.items()):
         if address not in snap.current:
@@ -87,9 +89,19 @@ def drift_of(
         item = compare(resource, snap.current[address], (ignore or {}).get(address, ()))
         if item is not None:
             items.append(item)
-    managed = {r.upstream_id for r in resources.values() if r.kind == "ShopCoupon"}
-    items.extend(unmanaged_shop(snap.listed_shop, managed))
+    items.extend(partition_unmanaged(snap.listed_shop, _managed_shop(resources), expected)[0])
     return items
+
+
+def expected_of(
+    resources: Mapping[str, ResourceState], snap: UpstreamSnapshot, expected: Sequence[ExpectedUnmanaged]
+) -> list[ExpectedItem]:
+    """The unmanaged shop coupons that `[[drift.expected_unmanaged]]` declares expected, each with its reason."""
+    return partition_unmanaged(snap.listed_shop, _managed_shop(resources), expected)[1]
+
+
+def _managed_shop(resources: Mapping[str, ResourceState]) -> set[str]:
+    return {r.upstream_id for r in resources.values() if r.kind == "ShopCoupon"}
 
 
 def refreshed_state(
@@ -151,7 +163,7 @@ async def refreshed_plan(
         now=now,
         default_brand_id=brand,
         state=refreshed_state(resources, snap, iso_utc(now)),
-        drift=drift_of(resources, snap),
+        drift=drift_of(resources, snap, expected=settings.drift.expected_unmanaged),
         refreshed=True,
     )
 
@@ -181,7 +193,14 @@ def drift(settings: Settings, *, manifests: bool = True, clock: Clock = now_utc)
         snap = asyncio.run(snapshot(settings, resources))
     finally:
         store.close()
-    return DriftReport(tuple(drift_of(resources, snap, ignore)), pending, len(resources), snap.reads)
+    expected = settings.drift.expected_unmanaged
+    return DriftReport(
+        tuple(drift_of(resources, snap, ignore, expected)),
+        pending,
+        len(resources),
+        snap.reads,
+        expected=tuple(expected_of(resources, snap, expected)),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,13 @@ returned by GET (reference B.2), so the stock recorded at creation is kept as it
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
 from typing import Any
 
+from reconciler.errors import ConfigError
 from reconciler.plan.diff import diff_values as planner_diff
 from reconciler.plan.diff import under
 from reconciler.plan.kinds import SHOP_RULES, STOCK_KEYS
@@ -87,6 +90,9 @@ def refreshed(resource: ResourceState, current: Mapping[str, Any], now_iso: str)
     return replace(resource, upstream=upstream, updated_at=now_iso)
 
 
+UNMANAGED_NOTE = "exists upstream but no manifest or state manages it: import it, or declare it expected"
+
+
 def unmanaged_shop(listed: Iterable[Mapping[str, Any]], managed_ids: set[str]) -> list[DriftItem]:
     """Shop coupons upstream that no state entry manages (get_list enumerates them all, reference A.6.4)."""
     items = []
@@ -99,7 +105,106 @@ def unmanaged_shop(listed: Iterable[Mapping[str, Any]], managed_ids: set[str]) -
                     "ShopCoupon",
                     "unmanaged",
                     upstream_id=out_id,
-                    note="exists upstream but no manifest or state manages it (couponctl import can adopt it)",
+                    note=UNMANAGED_NOTE,
                 )
             )
     return sorted(items, key=lambda d: d.address)
+
+
+# --------------------------------------------------------------------------- unmanaged coupons declared expected
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedUnmanaged:
+    """One `[[drift.expected_unmanaged]]` entry of couponctl.toml: shop coupons nobody here manages, on purpose.
+
+    `out_coupon_id` and `name` are shell-style globs (`team-b-*`), matched case-sensitively against the coupon's
+    `out_coupon_id` and `coupon_info.name`; an entry that gives both needs both to match. `reason` is required:
+    the report shows it next to every coupon the entry covers, so a reader knows why it is not drift.
+    """
+
+    reason: str
+    out_coupon_id: str | None = None
+    name: str | None = None
+
+    def matches(self, coupon: Mapping[str, Any]) -> bool:
+        info = coupon.get("coupon_info")
+        name = str(info.get("name", "")) if isinstance(info, Mapping) else ""
+        if self.out_coupon_id is not None and not fnmatchcase(str(coupon.get("out_coupon_id", "")), self.out_coupon_id):
+            return False
+        return self.name is None or fnmatchcase(name, self.name)
+
+    def describe(self) -> str:
+        """The entry as the user wrote it (its match keys), to show which rule covered a coupon."""
+        keys = [f'{k} = "{v}"' for k, v in (("out_coupon_id", self.out_coupon_id), ("name", self.name)) if v]
+        return ", ".join(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedItem:
+    """An unmanaged shop coupon covered by an `expected_unmanaged` entry: listed in the report, not drift."""
+
+    address: str
+    upstream_id: str
+    name: str
+    reason: str
+    rule: str
+
+
+def partition_unmanaged(
+    listed: Iterable[Mapping[str, Any]], managed_ids: set[str], expected: Sequence[ExpectedUnmanaged]
+) -> tuple[list[DriftItem], list[ExpectedItem]]:
+    """The unmanaged shop coupons split into drift (no entry covers them) and expected ones (the first entry that
+    covers each, with its reason)."""
+    drift: list[DriftItem] = []
+    covered: list[ExpectedItem] = []
+    by_id = {str(c.get("out_coupon_id", "")): c for c in listed}
+    for item in unmanaged_shop(listed, managed_ids):
+        coupon = by_id[item.upstream_id or ""]
+        rule = next((e for e in expected if e.matches(coupon)), None)
+        if rule is None:
+            drift.append(item)
+            continue
+        info = coupon.get("coupon_info")
+        name = str(info.get("name", "")) if isinstance(info, Mapping) else ""
+        covered.append(ExpectedItem(item.address, item.upstream_id or "", name, rule.reason, rule.describe()))
+    return drift, covered
+
+
+EXPECTED_KEYS = ("out_coupon_id", "name", "reason")
+
+
+def parse_expected_unmanaged(raw: Any, where: str) -> tuple[ExpectedUnmanaged, ...]:
+    """`[[drift.expected_unmanaged]]` entries from couponctl.toml, every mistake one ConfigError naming the entry
+    (`where` is `FILE: [drift] expected_unmanaged`; entries are numbered from 1 as they appear in the file)."""
+    if not isinstance(raw, list):
+        raise ConfigError(
+            f"{where} must be an array of tables, one [[drift.expected_unmanaged]] per pattern "
+            "(out_coupon_id and/or name, and a reason)"
+        )
+    entries = []
+    for number, entry in enumerate(raw, 1):
+        at = f"{where} #{number}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{at} must be a table with out_coupon_id and/or name, and a reason")
+        for key in entry:
+            if key not in EXPECTED_KEYS:
+                close = difflib.get_close_matches(str(key), EXPECTED_KEYS, n=1)
+                hint = f' (did you mean "{close[0]}"?)' if close else ""
+                raise ConfigError(f"{at}: unknown key {key!r}{hint}; allowed: {', '.join(EXPECTED_KEYS)}")
+        values: dict[str, str] = {}
+        for key in EXPECTED_KEYS:
+            if key in entry:
+                value = entry[key]
+                if not isinstance(value, str) or not value.strip():
+                    raise ConfigError(f"{at}: {key} must be a non-empty string, not {value!r}")
+                values[key] = value.strip()
+        if "reason" not in values:
+            raise ConfigError(f"{at}: reason is required (why these coupons are expected: whose they are)")
+        if "out_coupon_id" not in values and "name" not in values:
+            raise ConfigError(
+                f'{at}: give out_coupon_id (a glob such as "team-b-*") or name (a glob on coupon_info.name); '
+                'to accept every unmanaged coupon, write out_coupon_id = "*"'
+            )
+        entries.append(ExpectedUnmanaged(values["reason"], values.get("out_coupon_id"), values.get("name")))
+    return tuple(entries)

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.plan.drift import ExpectedItem
 from reconciler.plan.model import DriftItem, FieldChange
 
-DRIFT_FORMAT_VERSION = "1.0"
+# 1.1: unmanaged shop coupons declared expected ([[drift.expected_unmanaged]]) left `drift` for `expected_unmanaged`.
+DRIFT_FORMAT_VERSION = "1.1"
 MARKDOWN_LIMIT = 60_000  # GitHub comments stop at 65,536 characters; keep a margin
 
 
@@ -27,10 +29,45 @@ class DriftReport:
     pending: tuple[PendingChange, ...]
     checked: int
     reads: int
+    expected: tuple[ExpectedItem, ...] = ()  # unmanaged, but declared expected: listed, never drift
 
     @property
     def drifted(self) -> bool:
         return bool(self.drift)
+
+
+def import_command(item: DriftItem) -> str:
+    """The command that adopts an unmanaged shop coupon into state."""
+    return f"couponctl import {item.address} {item.upstream_id}"
+
+
+def declare_snippet(item: DriftItem) -> list[str]:
+    """The couponctl.toml entry that declares an unmanaged shop coupon expected (the reason is for the user)."""
+    return [
+        "[[drift.expected_unmanaged]]",
+        f'out_coupon_id = "{item.upstream_id}"',
+        'reason = "whose coupon this is and why couponctl leaves it alone"',
+    ]
+
+
+def _advice(report: DriftReport) -> list[str]:
+    """What makes each kind of finding go away: refresh / apply fix changes, import or a declaration the rest."""
+    lines = []
+    managed = [d for d in report.drift if d.category != "unmanaged"]
+    unmanaged = [d for d in report.drift if d.category == "unmanaged"]
+    if managed:
+        lines.append(
+            f"- {len(managed)} managed coupon(s): run `couponctl refresh` to accept upstream, "
+            "or `couponctl apply` to restore the manifests."
+        )
+    if unmanaged:
+        lines.append(
+            f"- {len(unmanaged)} unmanaged shop coupon(s): adopt each one that is yours (its `adopt:` line above), "
+            "then declare it in a manifest;\n  declare the others expected, with a reason, in couponctl.toml "
+            "(docs/drift-format.md):"
+        )
+        lines.extend(f"    {line}" for line in declare_snippet(unmanaged[0]))
+    return lines
 
 
 _TITLES = {
@@ -65,6 +102,13 @@ def render_drift_text(report: DriftReport) -> str:
             ident = f" [{item.upstream_id}]" if item.upstream_id else ""
             lines.append(f"  {item.address}{ident}{note}")
             lines.extend(f"      {_change_line(c)}" for c in item.changes)
+            if item.category == "unmanaged":
+                lines.append(f"      adopt: {import_command(item)}")
+        lines.append("")
+    if report.expected:
+        lines.append(f"Expected unmanaged shop coupons ({len(report.expected)}): declared in couponctl.toml, not drift")
+        for e in report.expected:
+            lines.append(f"  {e.address} [{e.upstream_id}]  # {e.reason} ({e.rule})")
         lines.append("")
     if report.pending:
         lines.append(f"Pending manifest changes not yet applied ({len(report.pending)}): not drift")
@@ -72,9 +116,9 @@ def render_drift_text(report: DriftReport) -> str:
         lines.append("")
     if report.drifted:
         lines.append(
-            f"Drift: {len(report.drift)} coupon(s) differ from state ({report.checked} checked, {report.reads} reads). "
-            "Run `couponctl refresh` to accept upstream, or `couponctl apply` to restore the manifests."
+            f"Drift: {len(report.drift)} coupon(s) differ from state ({report.checked} checked, {report.reads} reads)."
         )
+        lines.extend(_advice(report))
     else:
         lines.append(f"No drift. Upstream matches state ({report.checked} coupon(s) checked, {report.reads} reads).")
     return "\n".join(lines) + "\n"
@@ -100,6 +144,10 @@ def render_drift_json(report: DriftReport) -> str:
             for d in report.drift
         ],
         "pending": [{"address": p.address, "action": p.action} for p in report.pending],
+        "expected_unmanaged": [
+            {"address": e.address, "upstream_id": e.upstream_id, "name": e.name, "reason": e.reason, "rule": e.rule}
+            for e in report.expected
+        ],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
@@ -121,6 +169,14 @@ def render_drift_markdown(report: DriftReport) -> str:
             body.append(f"- `{item.address}`" + (f" — {item.note}" if item.note else ""))
             body.extend(f"  - `{_change_line(c)}`" for c in item.changes)
         body.append("\n</details>\n")
+    if report.expected:
+        body.append(
+            f"<details><summary>Expected unmanaged shop coupons ({len(report.expected)}): not drift</summary>\n"
+        )
+        body.extend(f"- `{e.address}` — {e.reason} (`{e.rule}`)" for e in report.expected)
+        body.append("\n</details>\n")
+    if report.drifted:
+        body.extend(_advice(report))
     text = "\n".join(head + body)
     if len(text) > MARKDOWN_LIMIT:  # degrade to addresses only: still names every drifted coupon
         short = [f"- `{d.address}` ({d.category})" for d in report.drift]
