@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reconciler.errors import ConfigError
+from reconciler.plan.drift import ExpectedUnmanaged, parse_expected_unmanaged
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS  # documented limits (B.12, A.10)
 
 DEFAULT_CONFIG = "couponctl.toml"
@@ -83,6 +84,12 @@ class ApplySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DriftSettings:
+    # Unmanaged shop coupons that are expected (another team's): listed by `drift` with their reason, not drift.
+    expected_unmanaged: tuple[ExpectedUnmanaged, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     root: Path  # directory of couponctl.toml (or the cwd when there is none)
     config_file: Path | None
@@ -92,6 +99,7 @@ class Settings:
     shop: ShopSettings = field(default_factory=ShopSettings)
     wechatpay: WechatPaySettings = field(default_factory=WechatPaySettings)
     apply: ApplySettings = field(default_factory=ApplySettings)
+    drift: DriftSettings = field(default_factory=DriftSettings)
 
     def resolve(self, path: str) -> Path:
         p = Path(path)
@@ -150,6 +158,7 @@ _SECTIONS: dict[str, set[str]] = {
         "base_url",
     },
     "apply": {"parallelism", "plan_max_age_hours", "rate_limits", "max_retries", "request_timeout_s"},
+    "drift": {"expected_unmanaged"},
 }
 _FORBIDDEN_KEYS = {"secret", "appsecret", "app_secret", "private_key", "access_token", "apiv3_key"}
 
@@ -220,6 +229,11 @@ def _from_dict(data: dict[str, Any], file: Path) -> Settings:
             shop=ShopSettings(**kwargs["shop"]),
             wechatpay=WechatPaySettings(**{k: str(v) for k, v in kwargs["wechatpay"].items()}),
             apply=ApplySettings(**apply_values),
+            drift=DriftSettings(
+                parse_expected_unmanaged(
+                    kwargs["drift"].get("expected_unmanaged", []), f"{file}: [drift] expected_unmanaged"
+                )
+            ),
         )
     except (TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{file}: invalid value: {exc}") from None
@@ -255,6 +269,8 @@ def _check_type(file: Path, section: str, key: str, value: Any) -> None:
             raise ConfigError(f"{file}: {where} must be a table of operation = calls per second")
         for op, rate in value.items():
             _check_number(file, f"{where}.{op}", rate, False, 0.0, False)
+    elif (section, key) == ("drift", "expected_unmanaged"):
+        pass  # checked entry by entry by parse_expected_unmanaged
     elif (section, key) == ("upstream", "sandbox_brand_ids"):
         if not isinstance(value, list) or not all(isinstance(b, str | int) and not isinstance(b, bool) for b in value):
             raise ConfigError(f"{file}: {where} must be a list of brand ids")
