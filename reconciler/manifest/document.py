@@ -8,7 +8,7 @@ import typing
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from reconciler.manifest import limits
@@ -32,18 +32,24 @@ def _check_name(value: str) -> str:
 
 def _check_brand_id(value: str) -> str:
     if not BRAND_ID_PATTERN.fullmatch(value):
-        raise PydanticCustomError("brand_id", "must be a string of digits, e.g. \"120344\" (B.2)")
+        raise PydanticCustomError("brand_id", 'must be a string of digits, e.g. "120344" (B.2)')
     return value
 
 
 Name = Annotated[
     str,
     AfterValidator(_check_name),
-    WithJsonSchema({"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$",
-                    "description": "address name; ShopCoupon out_coupon_id defaults to it"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{NAME_PATTERN.pattern}$",
+            "description": "address name; ShopCoupon out_coupon_id defaults to it",
+        }
+    ),
 ]
-BrandId = Annotated[str, AfterValidator(_check_brand_id),
-                    WithJsonSchema({"type": "string", "pattern": f"^{BRAND_ID_PATTERN.pattern}$"})]
+BrandId = Annotated[
+    str, AfterValidator(_check_brand_id), WithJsonSchema({"type": "string", "pattern": f"^{BRAND_ID_PATTERN.pattern}$"})
+]
 
 
 class IgnoreDrift(StrictModel):
@@ -61,6 +67,13 @@ class Moved(StrictModel):
 
     from_: Name = Field(alias="from", description="the name this coupon was declared under before (same kind)")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _mapping(cls, data: Any) -> Any:
+        if isinstance(data, str):  # `moved: old-name`, the likeliest slip
+            raise PydanticCustomError("moved", "expected a mapping: moved: {from: {name}}", {"name": data})
+        return data
+
 
 class ShopCouponDocument(StrictModel):
     """A `kind: ShopCoupon` document: a Mini Program `/shop/coupon` coupon."""
@@ -68,11 +81,15 @@ class ShopCouponDocument(StrictModel):
     kind: Literal["ShopCoupon"] = Field(description="ShopCoupon")
     name: Name = Field(description="address name: shop_coupon.<name>")
     status: Literal["draft", "active", "expired", "voided"] = Field(
-        default="active", description="desired lifecycle (A.4.2: 1 draft, 2 active, 3 expired, 4 voided)")
+        default="active", description="desired lifecycle (A.4.2: 1 draft, 2 active, 3 expired, 4 voided)"
+    )
     protect: bool = Field(default=False, description="refuse to void or replace it")
     ignore_drift: list[IgnoreDrift] | None = Field(default=None, description="fields edited outside git on purpose")
-    moved: Moved | None = Field(default=None, description="renamed from an earlier name: {from: old-name}; "
-                                "moves state, no upstream call (spec.out_coupon_id must keep the old value)")
+    moved: Moved | None = Field(
+        default=None,
+        description="renamed from an earlier name: {from: old-name}; "
+        "moves state, no upstream call (spec.out_coupon_id must keep the old value)",
+    )
     spec: ShopCouponSpec = Field(description="the upstream `coupon` object (A.3)")
 
 
@@ -84,8 +101,9 @@ class ProductCouponDocument(StrictModel):
     protect: bool = Field(default=False, description="refuse to deactivate or replace it")
     brand_id: BrandId | None = Field(default=None, description="brand; defaults to the configured brand (B.0)")
     ignore_drift: list[IgnoreDrift] | None = Field(default=None, description="fields edited outside git on purpose")
-    moved: Moved | None = Field(default=None, description="renamed from an earlier name: {from: old-name}; "
-                                "moves state, no upstream call")
+    moved: Moved | None = Field(
+        default=None, description="renamed from an earlier name: {from: old-name}; moves state, no upstream call"
+    )
     spec: ProductCouponSpec = Field(description="the create request minus out_request_no and brand_id (B.5)")
 
 
@@ -97,8 +115,10 @@ DOCUMENT_MODELS: dict[str, type[ShopCouponDocument] | type[ProductCouponDocument
 # Envelope fields that belong to one kind only, with the message a user gets when using them on the other.
 OTHER_KIND_FIELDS: dict[str, dict[str, str]] = {
     "ShopCoupon": {"brand_id": "brand_id applies to ProductCoupon only"},
-    "ProductCoupon": {"status": "status applies to ShopCoupon only (a product coupon is always active; "
-                                "removing it from the manifests deactivates it)"},
+    "ProductCoupon": {
+        "status": "status applies to ShopCoupon only (a product coupon is always active; "
+        "removing it from the manifests deactivates it)"
+    },
 }
 
 

@@ -34,6 +34,9 @@ Conventions enforced by `couponctl validate`:
 - Response-only fields (`status`, `create_time`, `update_time`, `appid`, `coupon_info.ext_info`; product
   `product_coupon_id`, `state`, ...) and per-request fields (`out_request_no`, spec-level `brand_id`) are refused.
 - Duplicate addresses and duplicate `out_coupon_id`s across files are errors naming both places.
+- Renaming a coupon: change `name` and add `moved: {from: old-name}` to the same document (a ShopCoupon also
+  keeps `spec.out_coupon_id: old-name`); the plan moves the state entry with no upstream call. `from` may not be
+  the coupon's own name, a name still declared, or a name another document already moved from.
 - `couponctl plan` also checks claim windows against the clock: ended is an error, started is a warning.
 
 Cross-field rules (per-type discount fields A.5, `valid_type` companions A.4.4, scope / type / usage_mode
