@@ -93,6 +93,7 @@ class DesiredCoupon:
     protect: bool = False
     brand_id: str | None = None  # ProductCoupon only; None means the configured default brand
     ignore_drift: tuple[IgnoreRule, ...] = ()
+    moved_from: str | None = None  # `moved: {from: NAME}`: the name this coupon was declared under before a rename
 
     @property
     def address(self) -> str:
