@@ -23,6 +23,7 @@ import yaml_rs
 from reconciler.claim_window import claim_window
 from reconciler.errors import Diagnostic, ManifestError
 from reconciler.manifest.cache import ManifestCache
+from reconciler.manifest.moves import moved_issues
 from reconciler.manifest.positions import (
     compose,
     document_lines,
@@ -179,6 +180,8 @@ def load_manifests(
                 else:
                     by_out_coupon_id[key] = coupon
 
+    for (entry, doc_index), coupon, issue in moved_issues([((e, i), c) for e in loaded for c, i in e.coupons]):
+        entry.pending.append(_Pending(doc_index, issue, coupon.address))
     for entry in loaded:
         if entry.pending and id(entry) in from_cache:  # positions for a cross-file problem in a cached file
             entry.text = from_cache[id(entry)].decode("utf-8-sig")
@@ -352,7 +355,8 @@ def _load_document(entry: _File, index: int, document: Any) -> DesiredCoupon | N
         return None
     return DesiredCoupon(kind=model.kind, name=model.name, status=status, body=body,
                          source=SourceRef(entry.display, entry.doc_lines[index]), protect=model.protect,
-                         brand_id=brand_id, ignore_drift=tuple(rules))
+                         brand_id=brand_id, ignore_drift=tuple(rules),
+                         moved_from=model.moved.from_ if model.moved is not None else None)
 
 
 def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
@@ -423,7 +427,7 @@ def _unknown_field(loc: Loc, root: type[BaseModel], kind: str) -> str:
         return f"read-only: WeChat returns {key}, a manifest cannot set it (A.3)"
     if model is ProductCouponSpec and key in _PRODUCT_SPEC_MISPLACED:
         return _PRODUCT_SPEC_MISPLACED[key]
-    candidates = list(model.model_fields) if model is not None else []
+    candidates = [f.alias or n for n, f in model.model_fields.items()] if model is not None else []
     return f"unknown field{_did_you_mean(key, candidates)}"
 
 
