@@ -69,6 +69,14 @@ def _body_view(action: Action, body: Mapping[str, Any] | None) -> Mapping[str, A
 
 
 def _header(action: Action) -> str:
+    if action.moved_from is None:
+        return _plain_header(action)
+    if action.type is ActionType.UPDATE and not action.calls and not action.changes:
+        return f"# {action.address} has moved from {action.moved_from} (state only, no upstream call)"
+    return f"{_plain_header(action)}, after moving from {action.moved_from} (state only)"
+
+
+def _plain_header(action: Action) -> str:
     a = action.address
     t = action.type
     if t is ActionType.CREATE:
@@ -184,7 +192,8 @@ def render_action(action: Action, paint: Paint) -> list[str]:
         lines.append(f"  # {action.reason}")
     for warning in action.warnings:
         lines.append(f"  # warning: {warning}")
-    lines.append(f"  {paint(symbol, code)} {action.address} {{")
+    moved = f" (moved from {action.moved_from})" if action.moved_from else ""
+    lines.append(f"  {paint(symbol, code)} {action.address}{moved} {{")
     inner = "      "
     if action.upstream_id:
         label = "out_coupon_id" if action.kind == "ShopCoupon" else "product_coupon_id"
