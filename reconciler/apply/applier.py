@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from reconciler.apply.outcome import state_after_call
-from reconciler.errors import SignatureError, TransientUpstreamError, UpstreamError
+from reconciler.errors import SignatureError, StateError, TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Action, ActionType, Call, Plan
 from reconciler.plan.request_numbers import payload_digest
 from reconciler.providers.base import CallResult, Provider
@@ -52,6 +52,7 @@ class ApplyReport:
     results: list[ActionResult] = field(default_factory=list)
     calls: int = 0
     stopped_by: str | None = None
+    moves: list[str] = field(default_factory=list)  # "old -> new" state moves of declared renames (no call)
 
     def with_status(self, status: Status) -> list[ActionResult]:
         return [r for r in self.results if r.status == status]
@@ -67,6 +68,7 @@ class ApplyReport:
             "failed": [r.address for r in self.with_status("failed")],
             "not_started": [r.address for r in self.with_status("not_started")],
             "calls": self.calls,
+            **({"moved": list(self.moves)} if self.moves else {}),
         }
 
 
@@ -117,6 +119,7 @@ class Applier:
         self.progress = progress
         self._stop: str | None = None
         self.calls_made = 0
+        self.moves: list[str] = []
 
     async def apply(self, plan: Plan) -> ApplyReport:
         report = ApplyReport()
@@ -139,6 +142,7 @@ class Applier:
                 results[action.address].status = "applied"
         report.calls = self.calls_made
         report.stopped_by = self._stop
+        report.moves = list(self.moves)
         return report
 
     async def _apply_action(self, action: Action, result: ActionResult) -> None:
@@ -147,7 +151,13 @@ class Applier:
             result.status = "applied"
             self._emit("applied", result)
             return
+        if action.moved_from is not None and not self._move(action, result):
+            return
         previous = self.store.get(action.address)
+        if not action.calls and previous is not None and action.moved_from is not None and not action.changes:
+            result.type, result.status = "move", "applied"  # a pure move: the state move was all there was to do
+            self._emit("applied", result)
+            return
         if not action.calls and previous is not None:  # protect-only update: state, no upstream call
             self.store.put(
                 replace(
@@ -175,6 +185,22 @@ class Applier:
             result.calls_made += 1
         result.status = "applied"
         self._emit("applied", result)
+
+    def _move(self, action: Action, result: ActionResult) -> bool:
+        """A declared rename: move the state entry first, in one transaction like `state mv` (it refuses an open
+        intent on either address or an existing destination, and bumps the serial). No upstream call."""
+        assert action.moved_from is not None
+        try:
+            self.store.move(action.moved_from, action.address)
+        except StateError as exc:
+            result.error = f"{action.address}: cannot move the state entry from {action.moved_from}: {exc}"
+            result.status = "failed"
+            if self._stop is None:
+                self._stop = result.error
+            self._emit("failed", result)
+            return False
+        self.moves.append(f"{action.moved_from} -> {action.address}")
+        return True
 
     async def run_call(
         self, address: str, call: Call, previous: ResourceState | None, *, action: Action

@@ -111,6 +111,10 @@ class Action:
     desired_digest: str | None = None
     protect: bool = False
     brand_id: str | None = None
+    # A declared rename (`moved: {from: ...}`): apply first moves the state entry from this address to `address`
+    # (no upstream call; the upstream id is kept), then makes `calls`, if any. A call-less UPDATE that has it is
+    # a pure move.
+    moved_from: str | None = None
 
     @property
     def applyable(self) -> bool:

@@ -72,6 +72,8 @@ def action_to_data(action: Action) -> dict[str, Any]:
         "after": action.after,
         "changes": [change_to_data(c) for c in action.changes],
         "calls": [call_to_data(c) for c in action.calls],
+        # only on a declared rename, so plans without one keep their exact shape (and digest)
+        **({"moved_from": action.moved_from} if action.moved_from is not None else {}),
     }
 
 
@@ -155,6 +157,7 @@ def _action_from(data: Mapping[str, Any]) -> Action:
         desired_digest=data["desired_digest"],
         protect=data["protect"],
         brand_id=data["brand_id"],
+        moved_from=data.get("moved_from"),
     )
 
 

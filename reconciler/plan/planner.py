@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from reconciler.errors import PlanError
 from reconciler.plan.actions import PlanContext, Subject
 from reconciler.plan.model import Action, ActionType, DriftItem, FieldChange, Plan
+from reconciler.plan.moves import mark_move, rename_hints, resolve_moves
 from reconciler.plan.product import plan_product
 from reconciler.plan.shop import plan_shop
 from reconciler.resources import DesiredCoupon, ResourceState
@@ -58,17 +59,22 @@ def make_plan(
         raise PlanError("make_plan needs an aware `now` (UTC)")
     by_address = _by_address(desired)
     ctx = PlanContext(lineage=lineage, serial=serial, now=now, default_brand_id=default_brand_id)
-    addresses = _targeted(ctx, set(by_address) | set(state), targets)
+    moves = resolve_moves(by_address, state)  # declared renames: planned as state moves (plan/moves.py)
+    state = moves.state
+    addresses = _targeted(ctx, set(by_address) | set(state) | set(moves.blocked), targets)
 
     actions: list[Action] = []
     unchanged = 0
     for address in sorted(addresses):
-        action = _plan_address(ctx, address, by_address.get(address), state.get(address))
+        want = by_address.get(address)
+        action = moves.blocked.get(address) or _plan_address(ctx, address, want, state.get(address))
+        action = mark_move(moves, address, action, want)
         if action is None:
             unchanged += 1
         else:
             actions.append(action)
 
+    actions = rename_hints(actions, by_address)
     actions.sort(key=lambda a: (a.source.file if a.source else "\uffff", a.address))
     created = now.astimezone(UTC)
     return Plan(
