@@ -17,6 +17,7 @@ from typing import Any
 
 from reconciler.plan.kinds import SHOP_RULES, STOCK_KEYS
 from reconciler.plan.model import Action, ActionType, Call
+from reconciler.plan.request_numbers import create_generation
 from reconciler.providers.base import CallResult
 from reconciler.resources import ResourceState
 
@@ -58,6 +59,9 @@ def state_after_call(
         extra: dict[str, Any] = {}
         if previous is not None and previous.upstream_id != new_id and previous.status != "DEACTIVATED":
             extra["deposed"] = {"product_coupon_id": previous.upstream_id, "brand_id": previous.brand_id}
+        generation = create_generation(call.out_request_no, str(call.payload.get("brand_id") or ""), action.address)
+        if generation is not None:  # decision D15: the next replacement creates with generation + 1
+            extra["generation"] = generation
         resource = _resource(action, new_id, entity, None, now_iso, extra=extra)
         if previous is not None:
             resource = replace(resource, created_at=previous.created_at or now_iso)
@@ -102,6 +106,8 @@ def _resource(
     kept_extra = dict(previous.extra) if previous is not None else {}
     if extra is not None:
         kept_extra.update(extra)
+    if action.manifest_file:  # where the coupon is declared: `plan PATH` removes only coupons under PATH
+        kept_extra["source"] = action.manifest_file
     return ResourceState(
         address=action.address,
         kind=action.kind,

@@ -52,7 +52,8 @@ class ApplyProgress:
         line = (
             f"{result.address}: {result.type} complete ({result.calls_made} call(s))"
             if event == "applied"
-            else f"{result.address}: {result.type} FAILED after {result.calls_made} call(s)"
+            else f"{result.address}: {result.type} FAILED after {result.calls_made + result.calls_failed} call(s) "
+            f"({result.calls_made} landed)"
         )
         if self._progress is not None:
             self._progress.advance(self._task)

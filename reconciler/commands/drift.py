@@ -140,13 +140,9 @@ async def refreshed_plan(
 ) -> PlanInputs:
     """Plan against `resources` as upstream holds them now (nothing is written), with the drift found.
 
-    Reads through `upstream` when the caller has it open (apply), else opens one (not at all without resources).
+    Reads through `upstream` when the caller has it open (apply), else opens one. Even without resources it lists
+    the shop coupons: a declared one that exists upstream but not in state is adopted, never added twice (D15).
     """
-    if not resources:
-        brand = upstream.default_brand_id if upstream is not None else default_brand_id(settings)
-        return build_plan(
-            settings, store, paths=paths, targets=targets, now=now, default_brand_id=brand, state={}, refreshed=True
-        )
     pacer = pacer or Pacer.from_settings(settings)
     if upstream is None:
         async with open_upstream(settings) as opened:
@@ -163,9 +159,26 @@ async def refreshed_plan(
         now=now,
         default_brand_id=brand,
         state=refreshed_state(resources, snap, iso_utc(now)),
-        drift=drift_of(resources, snap, expected=settings.drift.expected_unmanaged),
+        drift=_without_found(drift_of(resources, snap, expected=settings.drift.expected_unmanaged), resources),
         refreshed=True,
+        unmanaged_shop=unmanaged_listed(resources, snap),
     )
+
+
+def unmanaged_listed(
+    resources: Mapping[str, ResourceState], snap: UpstreamSnapshot
+) -> dict[str, Mapping[str, Any]]:
+    """out_coupon_id -> upstream object of every listed shop coupon that no state entry manages (decision D15)."""
+    managed = {r.upstream_id for r in resources.values() if r.kind == "ShopCoupon"}
+    return {
+        str(c.get("out_coupon_id")): c for c in snap.listed_shop if str(c.get("out_coupon_id", "")) not in managed
+    }
+
+
+def _without_found(items: Sequence[DriftItem], resources: Mapping[str, ResourceState]) -> list[DriftItem]:
+    """The drift to show in a plan: none at all for an empty state (every listed coupon would be "unmanaged", and
+    the ones declared are adopted by the plan itself), else everything found."""
+    return list(items) if resources else []
 
 
 def drift(settings: Settings, *, manifests: bool = True, clock: Clock = now_utc) -> DriftReport:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from reconciler.plan.model import Action, ActionType, Call, FieldChange, FieldEffect
-from reconciler.plan.request_numbers import out_request_no, payload_digest
+from reconciler.plan.request_numbers import create_request_no, out_request_no, payload_digest
 from reconciler.resources import DesiredCoupon, Kind, ResourceState, SourceRef, digest
 
 PROTECT_REMEDY = "set protect: false first (it is stored in state when applied), or keep the coupon as it is"
@@ -133,3 +133,27 @@ def numbered(
     version = _version(state, ctx.serial)
     number = out_request_no(ctx.lineage, address, f"{operation}:{target or '-'}:{version}", payload_digest(payload))
     return {"out_request_no": number, **payload}
+
+
+def next_generation(state: ResourceState | None) -> int:
+    """The generation of the next `product.create` at an address (decision D15): 0 for its first coupon, one more
+    than the coupon in state for a replacement (a state from before D15, or an imported coupon, counts as 0)."""
+    if state is None:
+        return 0
+    recorded = state.extra.get("generation") if state.extra else None
+    return (recorded if isinstance(recorded, int) else 0) + 1
+
+
+def numbered_create(address: str, brand_id: str, generation: int, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A `product.create` payload with its request number first: derived from the brand, the address and the
+    generation only, so that the same create planned against a lost state is the same request (decision D15)."""
+    return {"out_request_no": create_request_no(brand_id, address, generation), **payload}
+
+
+def import_command(address: str, upstream_id: str | None, brand_id: str | None = None) -> str:
+    """The exact `couponctl import` that adopts an upstream coupon at `address` (with `--brand-id` for a product
+    coupon, whose reads need it)."""
+    command = f"couponctl import {address} {upstream_id or '<product_coupon_id>'}"
+    if address.startswith("product_coupon.") and brand_id:
+        command += f" --brand-id {brand_id}"
+    return command

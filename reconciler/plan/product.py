@@ -16,7 +16,9 @@ from reconciler.plan.actions import (
     REFRESH_REMEDY,
     PlanContext,
     Subject,
+    next_generation,
     numbered,
+    numbered_create,
     with_effect,
 )
 from reconciler.plan.diff import compare, keep_ignored, top_key
@@ -38,16 +40,10 @@ class _Declared:
     have: ResourceState | None
     brand: str
 
-    def create_call(self, key: str) -> Call:
-        """`product.create` with the coupon's first stock; `key` tells creations of one address apart."""
-        payload = numbered(
-            self.ctx,
-            self.subject.address,
-            "product.create",
-            {"brand_id": self.brand, **self.want.body},
-            target=key,
-            state=self.have,
-        )
+    def create_call(self) -> Call:
+        """`product.create` with the coupon's first stock, numbered by brand, address and generation (D15)."""
+        generation = next_generation(self.have)
+        payload = numbered_create(self.subject.address, self.brand, generation, {"brand_id": self.brand, **self.want.body})
         return Call(operation="product.create", payload=payload, target=None, out_request_no=payload["out_request_no"])
 
 
@@ -97,7 +93,7 @@ def _create(coupon: _Declared) -> Action:
         return blocked
     subject = replace(coupon.subject, status_after=None)  # AUDITING or EFFECTIVE: upstream decides (reference B.5)
     return subject.action(
-        ActionType.CREATE, calls=(coupon.create_call("new"),), reason="created with its first stock", warnings=warnings
+        ActionType.CREATE, calls=(coupon.create_call(),), reason="created with its first stock", warnings=warnings
     )
 
 
@@ -155,7 +151,7 @@ def _recreate(coupon: _Declared, have: ResourceState, changes: list[FieldChange]
     return coupon.subject.action(
         ActionType.REPLACE,
         changes=with_effect(changes, "update", None),
-        calls=(coupon.create_call(f"recreate:{have.upstream_id}"),),
+        calls=(coupon.create_call(),),
         reason=f"{have.upstream_id} is DEACTIVATED upstream (terminal) but still declared: a new coupon is "
         "created; nothing is deactivated",
         warnings=warnings,
@@ -184,14 +180,13 @@ def _replace(coupon: _Declared, have: ResourceState, split: _Split, warnings: li
     blocked = check_window(coupon.ctx, subject, marked, warnings)
     if blocked:
         return blocked
-    old_id = have.upstream_id
     deactivate = _deactivate_call(
         coupon.ctx, subject.address, have, f"replaced by couponctl: {subject.address}", have.brand_id or coupon.brand
     )
     return subject.action(
         ActionType.REPLACE,
         changes=marked,
-        calls=(coupon.create_call(f"replace:{old_id}"), replace(deactivate, role="old")),
+        calls=(coupon.create_call(), replace(deactivate, role="old")),
         reason="create-before-destroy: the new coupon is created before the old one is deactivated",
         warnings=warnings,
     )

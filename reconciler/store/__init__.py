@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from reconciler.store.store import Backend, SqlStateStore
 __all__ = ["NoStateError", "SqlStateStore", "display_url", "open_store", "upgrade_state"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 # Not echoing the text: an unparsable URL may still hold a password.
 _INVALID_URL = "invalid state URL in [state] url: expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
 
@@ -72,6 +75,8 @@ def _sqlite_engine(url: sa.URL, *, create: bool) -> Engine:
             if not create:
                 raise NoStateError(f"no state at {path}")
             path.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            _check_sqlite_file(path)
     engine = sa.create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -93,6 +98,51 @@ def _sqlite_engine(url: sa.URL, *, create: bool) -> Engine:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _not_a_state(shown: str, why: str, advice: str) -> StateError:
+    return StateError(f"{shown} is not a couponctl state ({why}); {advice}")
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that exists but is not an SQLite database: SQLite would silently take a zero-byte file as a
+    new, empty database, and a state emptied by `: > state/couponctl.db` must never look like a fresh one."""
+    advice = "if you meant a new state, remove it"
+    if path.is_dir():
+        raise _not_a_state(str(path), "it is a directory", "point [state] url at a file")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise StateError(f"cannot open state at {path}: {exc.strerror}") from None
+    if not header:
+        raise _not_a_state(str(path), "the file is empty", advice)
+    if header != _SQLITE_MAGIC:
+        raise _not_a_state(str(path), "the file is not an SQLite database", advice)
+    # Read-only look at its tables before SQLAlchemy connects (which would switch a foreign file to WAL mode).
+    try:
+        with closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+            names = [str(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    except sqlite3.DatabaseError as exc:
+        raise _not_a_state(str(path), f"SQLite cannot read it: {exc}", advice) from None
+    if names and schema.VERSION_TABLE not in names:
+        listed = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+        raise _not_a_state(str(path), f"it has tables ({listed}) but no couponctl schema", advice)
+
+
+def _check_foreign(conn: Connection, backend: Backend, shown: str) -> None:
+    """Refuse a database that holds tables but no couponctl schema: it belongs to something else (a wrong
+    `[state] url`), and treating it as a new state would plan every coupon as new."""
+    names = sa.inspect(conn).get_table_names()
+    if not names:
+        return
+    listed = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+    advice = (
+        "if you meant a new state, remove it"
+        if backend == "sqlite"
+        else "if you meant a new state, point [state] url at an empty database"
+    )
+    raise _not_a_state(shown, f"it has tables ({listed}) but no couponctl schema", advice)
 
 
 def _postgres_engine(url: sa.URL) -> Engine:
@@ -117,6 +167,8 @@ def _prepare(conn: Connection, backend: Backend, *, create: bool, shown: str, mi
     revision = schema.current_revision(conn)
     if revision is None and not create:
         raise NoStateError(f"no state at {shown}")
+    if revision is None:
+        _check_foreign(conn, backend, shown)
     if revision is not None and revision not in schema.known_revisions():
         written_by = None
         if sa.inspect(conn).has_table("meta"):

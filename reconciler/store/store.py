@@ -356,6 +356,21 @@ class SqlStateStore:
             ).all()
         return {int(run_id): int(n) for run_id, n in rows}
 
+    def sent_before(self, address: str, out_request_no: str) -> bool:
+        """Whether this state's history holds a call for `address` that landed with `out_request_no` (a product
+        coupon this state created itself, so a later refusal of the same number is about our own past coupon)."""
+        with self._read() as conn:
+            found = conn.execute(
+                sa.select(t.calls.c.call_id)
+                .where(
+                    t.calls.c.address == address,
+                    t.calls.c.out_request_no == out_request_no,
+                    t.calls.c.outcome != "error",
+                )
+                .limit(1)
+            ).first()
+        return found is not None
+
     def calls(self, run_id: int) -> list[CallRecord]:
         """The calls of one run, in the order they were recorded."""
         with self._read() as conn:
