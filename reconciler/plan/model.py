@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 from reconciler.resources import Kind, SourceRef
 
-PLAN_FORMAT_VERSION = "1.0"
+# 1.1 added `paths`, `left_alone` and `skip_blocked` to the plan and `manifest_file` to actions (issue 14); a 1.0
+# saved plan still loads (the new fields take their defaults: no paths, nothing left alone, nothing skipped).
+PLAN_FORMAT_VERSION = "1.1"
 
 
 class ActionType(StrEnum):
@@ -24,7 +26,7 @@ class ActionType(StrEnum):
     DEACTIVATE = "deactivate"  # -    irreversible: product deactivate, shop void (update_status(4))
     TRANSITION = "transition"  # >    shop status move along 1->2, 2->3 (and 1->2->3 / 1->2->4 paths)
     FORGET = "forget"  # removed from manifests while upstream has no delete: dropped from state only
-    BLOCKED = "blocked"  # cannot be applied; makes the whole plan non-applyable; carries a remedy
+    BLOCKED = "blocked"  # cannot be applied; the plan is not applyable unless made with --skip-blocked; has a remedy
     DEFERRED = "deferred"  # waiting for upstream (product coupon under review); not an error
     NOT_APPLIED = "not_applied"  # a difference couponctl reports but does not change (stock after creation)
 
@@ -111,6 +113,10 @@ class Action:
     desired_digest: str | None = None
     protect: bool = False
     brand_id: str | None = None
+    # The declaring manifest file relative to the project root (POSIX separators), unlike `source.file` which is
+    # shown relative to the working directory. Apply records it in state as `extra["source"]`, so a later
+    # `plan PATH` knows which coupons removed from the manifests lie within PATH (issue 14).
+    manifest_file: str | None = None
     # A declared rename (`moved: {from: ...}`): apply first moves the state entry from this address to `address`
     # (no upstream call; the upstream id is kept), then makes `calls`, if any. A call-less UPDATE that has it is
     # a pure move.
@@ -152,12 +158,33 @@ class Plan:
     git_commit: str | None = None
     unchanged: int = 0  # addresses that match and need nothing
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # `plan PATH...`: the paths given (relative to the project root); () means every configured manifest path.
+    paths: tuple[str, ...] = ()
+    # Coupons in state whose manifest lies outside `paths` (or whose source is unknown): not compared, never removed.
+    left_alone: int = 0
+    # Made with --skip-blocked: apply applies every other action and skips (then reports) the blocked ones.
+    skip_blocked: bool = False
 
     @property
     def applyable(self) -> bool:
-        return all(a.applyable for a in self.actions)
+        """Apply may proceed: no action is blocked, or the plan was made to skip the blocked ones."""
+        return self.skip_blocked or all(a.applyable for a in self.actions)
+
+    @property
+    def blocked(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.type is ActionType.BLOCKED)
+
+    @property
+    def differs(self) -> bool:
+        """Manifests and upstream differ somewhere in scope: any action at all, including the deferred, the
+        not-applied and the blocked ones that apply cannot (or will not) carry out now. `--detailed-exitcode`
+        exits 2 exactly then; "No changes" is said only when this is false."""
+        return bool(self.actions)
 
     @property
     def has_changes(self) -> bool:
-        # FORGET and call-less UPDATE (protect) change state only; they are changes all the same.
-        return any(a.calls or a.type in (ActionType.FORGET, ActionType.UPDATE) for a in self.actions)
+        # FORGET, call-less UPDATE (protect) and declared moves change state only; they are changes all the same.
+        return any(
+            a.calls or a.type in (ActionType.FORGET, ActionType.UPDATE) or (a.moved_from and a.applyable)
+            for a in self.actions
+        )
