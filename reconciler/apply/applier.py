@@ -135,7 +135,9 @@ class Applier:
                     return
                 await self._apply_action(action, results[action.address])
 
-        work = interleaved([a for a in plan.actions if a.applyable and (a.calls or a.type in STATE_ONLY)])
+        work = interleaved(
+            [a for a in plan.actions if a.applyable and (a.calls or a.type in STATE_ONLY or a.moved_from)]
+        )
         await asyncio.gather(*(run(a) for a in work))
         for action in plan.actions:  # nothing to call (deferred, not applied): nothing to do, nothing failed
             if not action.calls and action.type not in STATE_ONLY and results[action.address].status == "not_started":
@@ -151,13 +153,16 @@ class Applier:
             result.status = "applied"
             self._emit("applied", result)
             return
-        if action.moved_from is not None and not self._move(action, result):
-            return
+        if action.moved_from is not None:
+            if not self._move(action, result):
+                return
+            if not action.calls and not (action.type is ActionType.UPDATE and action.changes):
+                # a pure move (or a moved coupon that is deferred / not applied): the state move was all to do
+                result.status = "applied"
+                result.type = "move" if action.type is ActionType.UPDATE else result.type
+                self._emit("applied", result)
+                return
         previous = self.store.get(action.address)
-        if not action.calls and previous is not None and action.moved_from is not None and not action.changes:
-            result.type, result.status = "move", "applied"  # a pure move: the state move was all there was to do
-            self._emit("applied", result)
-            return
         if not action.calls and previous is not None:  # protect-only update: state, no upstream call
             self.store.put(
                 replace(

@@ -20,6 +20,7 @@ from reconciler.commands.common import Clock, git_commit, lock_timeout, now_utc,
 from reconciler.commands.drift import refreshed_plan
 from reconciler.commands.plan import PlanInputs, blocked_error, build_plan, read_plan_file
 from reconciler.commands.runs import recorded_run
+from reconciler.commands.saved_plan import verify_saved_plan
 from reconciler.commands.upstream import Upstream, open_upstream
 from reconciler.config import Settings
 from reconciler.errors import PlanError
@@ -143,6 +144,7 @@ async def _apply(
         if saved is not None:
             max_age = timedelta(hours=settings.apply.plan_max_age_hours)
             check_saved_plan(saved, lineage=store.lineage, serial=store.serial, now=now, max_age=max_age)
+            await verify_saved_plan(settings, store, upstream, pacer, saved, resources)  # not its own digest
             plan = saved
         else:
             inputs = await _fresh_plan(settings, store, upstream, pacer, resources, targets, refresh, now)

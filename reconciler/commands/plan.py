@@ -5,8 +5,9 @@ Everything here gathers inputs (files, database, clock, git, upstream reads) and
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,6 +71,9 @@ def build_plan(
     from reconciler.manifest.cache import cache_for
     from reconciler.plan.planner import make_plan
 
+    `paths` narrow the plan to the manifests under them (issue 14): coupons in state whose recorded source lies
+    outside them are left alone and counted, never removed. No paths means every configured manifest path.
+
     loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
     current = dict(store.resources() if state is None else state)
     # Time sanity (design §1.2) concerns coupons about to be created: a live coupon whose claim window has ended
@@ -103,18 +107,33 @@ def plan(
     settings: Settings,
     *,
     paths: Sequence[str] = (),
+        paths=tuple(root_relative(settings, p) for p in paths),
+        manifest_files={c.address: root_relative(settings, c.source.file) for c in loaded.coupons},
     targets: Sequence[str] = (),
     refresh: bool = True,
     out: Path | None = None,
     clock: Clock = now_utc,
 ) -> PlanResult:
-    """`couponctl plan`: load, refresh (reading upstream, writing nothing), plan, and save the plan to `out`."""
+def root_relative(settings: Settings, path: str) -> str:
+    """`path` (as given, relative to the working directory) relative to the project root, with `/` separators:
+    the form sources are recorded in, so a plan run from another directory compares them alike."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(Path(os.path.abspath(settings.root))).as_posix() or "."
+    except ValueError:
+        return Path(os.path.relpath(absolute, os.path.abspath(settings.root))).as_posix()
+
+
+    """`couponctl plan`: load, refresh (reading upstream, writing nothing), plan, and save the plan to `out`.
+
+    With `skip_blocked` the plan records that apply is to skip its blocked actions and apply the rest."""
     import asyncio
 
     from reconciler.commands.drift import refreshed_plan
 
     store = open_state(settings)
     try:
+    skip_blocked: bool = False,
         now = clock()
         if refresh:
             inputs = asyncio.run(
@@ -137,6 +156,8 @@ def plan(
 
 def read_plan_file(path: Path) -> Plan:
     """A saved plan (`plan --out FILE`), checked for integrity; SavedPlanError when unreadable or tampered with."""
+    if skip_blocked:
+        inputs = replace(inputs, plan=replace(inputs.plan, skip_blocked=True))
     from reconciler.plan.planfile import load_plan
 
     try:

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from reconciler.claim_window import claim_window
+from reconciler.plan import kinds
+from reconciler.plan.diff import compare_view
 from reconciler.errors import SavedPlanError
 from reconciler.plan.model import PLAN_FORMAT_VERSION, Action, ActionType, Call, DriftItem, FieldChange, Plan
 from reconciler.resources import SourceRef, canonical_json, digest
@@ -292,6 +294,41 @@ def _claim_window_expiry(action: Action, created: datetime, now: datetime) -> st
             f"{beijing(window.start)}, after the plan was made; review a new plan"
         )
     return None
+
+
+def _comparable(action: Action) -> dict[str, Any]:
+    """An action's canonical data as a saved plan is verified on: everything but `source` (a display path relative
+    to the working directory; `manifest_file` is the root-relative one), with `before` seen the way the planner
+    compares it (response-only fields such as timestamps set aside)."""
+    data = action_to_data(action)
+    del data["source"]
+    if action.before is not None:
+        data["before"] = compare_view(kinds.RULES[action.kind], action.before)
+    return data
+
+
+def action_differences(saved: Plan, fresh: Plan) -> list[str]:
+    """Where a saved plan's actions differ from the plan made again from the same inputs, one line per address.
+
+    Compared is the canonical data of every action (type, calls with their payloads and request numbers, bodies,
+    changes, reasons, warnings, ...), never the file's own digest, which anyone who edits the file can recompute.
+    """
+    saved_by = {a.address: _comparable(a) for a in saved.actions}
+    fresh_by = {a.address: _comparable(a) for a in fresh.actions}
+    out: list[str] = []
+    for address in sorted(saved_by.keys() | fresh_by.keys()):
+        old, new = saved_by.get(address), fresh_by.get(address)
+        if old == new:
+            continue
+        if new is None:
+            assert old is not None
+            out.append(f"{address}: the saved plan would {old['type']} it; a plan made now would not touch it")
+        elif old is None:
+            out.append(f"{address}: a plan made now would {new['type']} it; the saved plan does not")
+        else:
+            fields = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+            out.append(f"{address}: {', '.join(fields)} differ from a plan made now")
+    return out
 
 
 def canonical_plan_json(plan: Plan) -> str:

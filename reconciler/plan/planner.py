@@ -49,11 +49,19 @@ def make_plan(
     drift: Sequence[DriftItem] = (),
     plan_ttl: timedelta = timedelta(hours=24),
     git_commit: str | None = None,
+    paths: Sequence[str] = (),
+    manifest_files: Mapping[str, str] | None = None,
+    skip_blocked: bool = False,
 ) -> Plan:
     """Compare desired coupons with state and return the plan (design §2.2-2.3). Pure.
 
     Raises PlanError only for inputs that cannot be planned at all (duplicate addresses, a naive `now`); every
     per-coupon problem becomes a BLOCKED action so that all of them are shown at once.
+
+    `paths` (relative to the project root) narrow what is considered: a coupon in state that is not declared in
+    `desired` is compared (and so may be removed) only when its recorded source lies within them; the others are
+    left alone and counted (`Plan.left_alone`). `manifest_files` maps each declared address to its manifest file
+    relative to the project root, which apply records as the coupon's source.
     """
     if now.tzinfo is None:
         raise PlanError("make_plan needs an aware `now` (UTC)")
@@ -61,7 +69,9 @@ def make_plan(
     ctx = PlanContext(lineage=lineage, serial=serial, now=now, default_brand_id=default_brand_id)
     moves = resolve_moves(by_address, state)  # declared renames: planned as state moves (plan/moves.py)
     state = moves.state
-    addresses = _targeted(ctx, set(by_address) | set(state) | set(moves.blocked), targets)
+    in_scope, left_alone = _in_scope(by_address, state, paths)
+    in_scope |= set(moves.blocked)
+    addresses = _targeted(ctx, set(by_address) | in_scope, targets)
 
     actions: list[Action] = []
     unchanged = 0
@@ -69,6 +79,8 @@ def make_plan(
         want = by_address.get(address)
         action = moves.blocked.get(address) or _plan_address(ctx, address, want, state.get(address))
         action = mark_move(moves, address, action, want)
+        if action is not None and manifest_files and address in manifest_files:
+            action = replace(action, manifest_file=manifest_files[address])
         if action is None:
             unchanged += 1
         else:
@@ -91,6 +103,9 @@ def make_plan(
         refreshed=refreshed,
         git_commit=git_commit,
         unchanged=unchanged,
+        paths=tuple(paths),
+        left_alone=left_alone,
+        skip_blocked=skip_blocked,
     )
 
 
@@ -103,6 +118,41 @@ def _by_address(desired: Sequence[DesiredCoupon]) -> dict[str, DesiredCoupon]:
             raise PlanError(f"{address} is declared twice: {first.source} and {coupon.source}")
         by_address[address] = coupon
     return by_address
+
+
+def within(source: str, paths: Sequence[str]) -> bool:
+    """`source` (a manifest file relative to the project root) is one of `paths` or lies under one of them."""
+    for path in paths:
+        folder = path.rstrip("/")
+        if folder in ("", ".") or source == folder or source.startswith(folder + "/"):
+            return True
+    return False
+
+
+def recorded_source(resource: ResourceState) -> str | None:
+    """The manifest file that declared the coupon when it was last applied (`extra["source"]`), if recorded."""
+    source = resource.extra.get("source")
+    return source if isinstance(source, str) and source else None
+
+
+def _in_scope(
+    by_address: Mapping[str, DesiredCoupon], state: Mapping[str, ResourceState], paths: Sequence[str]
+) -> tuple[set[str], int]:
+    """The state addresses this plan may compare, and how many are left alone (issue 14).
+
+    Without paths every managed coupon is in scope, as always. With paths, a coupon no longer declared in them is
+    compared (and so removed) only when its recorded source lies within the paths; a coupon declared elsewhere,
+    or with no recorded source (older state, `import`), is left alone: a narrowed plan must never remove what it
+    did not load.
+    """
+    if not paths:
+        return set(state), 0
+    kept: set[str] = set()
+    for address, resource in state.items():
+        source = recorded_source(resource)
+        if address in by_address or (source is not None and within(source, paths)):
+            kept.add(address)
+    return kept, len(state) - len(kept)
 
 
 def _targeted(ctx: PlanContext, addresses: set[str], targets: Sequence[str]) -> set[str]:

@@ -20,10 +20,43 @@ from reconciler.plan.actions import (
 from reconciler.plan.diff import compare, keep_ignored
 from reconciler.plan.model import Action, ActionType, Call, FieldChange
 from reconciler.plan.time_rules import check_window
-from reconciler.resources import SHOP_STATUS_BY_NAME, SHOP_STATUS_NAME, DesiredCoupon, ResourceState
+from reconciler.resources import SHOP_STATUS_BY_NAME, SHOP_STATUS_NAME, DesiredCoupon, ResourceState, canonical_json
+from reconciler.times import format_unix
 
 SHOP_ACTIVE_REMEDY = "declare it under a new name (new out_coupon_id); the old one can be voided with status: voided"
 
+_VALUE_CHARS = 60  # a value quoted in a remedy is cut here: the plan block above shows it whole
+
+
+def active_content_remedy(changes: tuple[FieldChange, ...], where: str | None) -> str:
+    """Every way out for an active shop coupon whose content differs from its manifest (typically a console edit;
+    issue 14): upstream's values to accept into the manifest, void and re-declare, or refresh and edit, and the
+    way to ship everything else meanwhile."""
+    accept = "; ".join(_upstream_value(c) for c in changes)
+    return (
+        f"accept upstream's values into the manifest{f' ({where})' if where else ''}: {accept}; or void and "
+        "re-declare: set this coupon to status: voided and declare the new content under a new name with a new "
+        "out_coupon_id; or run `couponctl refresh` to record upstream's values in state, then edit the manifest "
+        "to match. Meanwhile `couponctl plan --skip-blocked --out FILE` applies everything else"
+    )
+
+
+def _upstream_value(change: FieldChange) -> str:
+    """`path = upstream's value (the manifest says X)`, times also in Beijing time."""
+    if change.before is None:
+        return f"remove {change.path} (upstream has none)"
+    return (
+        f"{change.path} = {_shown(change.path, change.before)} (the manifest says {_shown(change.path, change.after)})"
+    )
+
+
+def _shown(path: str, value: object) -> str:
+    if value is None:
+        return "nothing"
+    text = canonical_json(value)
+    if path.endswith("_time") and isinstance(value, int) and not isinstance(value, bool):
+        text += f" ({format_unix(value)})"
+    return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 1] + "…"
 
 def plan_shop(ctx: PlanContext, address: str, want: DesiredCoupon | None, have: ResourceState | None) -> Action | None:
     """The action for one shop coupon address, or None when it matches."""
@@ -107,7 +140,7 @@ def _change(
             with_effect(changes, "blocked", "status is 2 (active); content is editable only in status 1"),
             f"content differs ({fields}) but the coupon is active (status 2); `update` works only in status 1 "
             "(reference A.4.2)",
-            SHOP_ACTIVE_REMEDY,
+            active_content_remedy(changes, str(want.source)),
         )
     if want.protect and kinds.SHOP_VOID in path:
         return subject.blocked(

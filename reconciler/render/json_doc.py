@@ -27,6 +27,8 @@ def summary_to_data(summary: PlanSummary) -> dict[str, Any]:
         "deferred": summary.deferred,
         "not_applied": summary.not_applied,
         "unchanged": summary.unchanged,
+        "left_alone": summary.left_alone,
+        "cannot_apply_now": summary.cannot_apply_now,
         "calls": dict(summary.calls),
         "total_calls": summary.total_calls,
         "eta_seconds": round(summary.eta_seconds, 3),
@@ -49,6 +51,7 @@ def plan_json_data(plan: Plan, *, rate_limits: Mapping[str, float] = DEFAULT_RAT
         "plan_digest": plan_digest(plan),
         "applyable": plan.applyable,
         "has_changes": plan.has_changes,
+        "differs": plan.differs,
         "partial": bool(plan.targets),
     }
     return {**head, **data, "summary": summary_to_data(summarize(plan, rate_limits))}

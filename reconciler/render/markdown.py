@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.plan.planfile import plan_digest
 from reconciler.render.blocks import SYMBOL, Paint, render_action, render_drift_section
-from reconciler.render.summary import also_line, calls_line, exposure_line, summarize, summary_line
+from reconciler.render.summary import also_line, calls_line, exposure_line, left_alone_line, summarize, summary_line
 from reconciler.render.text import REMOVED_GROUP, group_by_file, partial_notice
 from reconciler.resources import ADDRESS_PREFIX, KINDS
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
@@ -133,10 +133,13 @@ def _header(plan: Plan, rate_limits: Mapping[str, float]) -> str:
     notice = partial_notice(plan)
     if notice:
         lines += [f"> [!WARNING]\n> **{notice}**", ""]
+    blocked = f"{summary.blocked} blocked action{'s' if summary.blocked != 1 else ''}"
     if not plan.applyable:
+        lines += [f"> [!CAUTION]\n> **This plan cannot be applied**: {blocked} (see below).", ""]
+    elif summary.blocked:
         lines += [
-            "> [!CAUTION]\n> **This plan cannot be applied**: "
-            f"{summary.blocked} blocked action{'s' if summary.blocked != 1 else ''} (see below).",
+            f"> [!WARNING]\n> **Made with `--skip-blocked`**: apply skips {blocked} (see below), applies everything "
+            "else, then exits 1 naming them.",
             "",
         ]
     lines += [
@@ -146,7 +149,7 @@ def _header(plan: Plan, rate_limits: Mapping[str, float]) -> str:
         f"| {summary.blocked} | {summary.deferred} | {summary.not_applied} | {summary.unchanged} |",
         "",
     ]
-    for line in (also_line(summary), exposure_line(summary), calls_line(summary)):
+    for line in (also_line(summary), exposure_line(summary), calls_line(summary), left_alone_line(summary)):
         if line:
             lines.append(f"- {line}")
     if not plan.refreshed:
@@ -181,7 +184,8 @@ def _blocked(plan: Plan) -> str:
     blocked = [a for a in plan.actions if a.type is ActionType.BLOCKED]
     if not blocked:
         return ""
-    lines = ["#### Blocked: fix these before applying", ""]
+    title = "skipped by `--skip-blocked`, fix them later" if plan.skip_blocked else "fix these before applying"
+    lines = [f"#### Blocked: {title}", ""]
     for action in blocked[:MAX_BLOCKED_DETAILED]:
         lines.append(f"- `{action.address}`: {html.escape(action.reason or '')}")
         if action.remedy:
@@ -333,7 +337,7 @@ def render_markdown(
     footer = "<sub>Rendered by couponctl; apply exactly this plan with `couponctl apply PLAN_FILE`.</sub>\n"
     room = budget - _size([*sections, footer]) - 2
     if not plan.actions:
-        body = "No changes. Coupons match the manifests.\n"
+        body = summary_line(summarize(plan, rate_limits)) + "\n"
     else:
         body = _changes(plan, room) or _changes_truncated(plan, max(room, 0))
     result = "\n".join(s for s in [*sections, body, footer] if s)

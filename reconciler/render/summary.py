@@ -60,10 +60,18 @@ class PlanSummary:
     eta_seconds: float = 0.0
     exposure: Exposure = field(default_factory=Exposure)
     configured_rates: bool = False  # the ETA used `[apply] rate_limits` that differ from the documented ones
+    left_alone: int = 0  # coupons in state outside the given paths (`plan PATH`): not compared, never removed
+    narrowed: bool = False  # the plan was narrowed to paths (`plan PATH`)
+    skip_blocked: bool = False  # made with --skip-blocked: apply skips the blocked actions and applies the rest
 
     @property
     def total_calls(self) -> int:
         return sum(self.calls.values())
+
+    @property
+    def cannot_apply_now(self) -> int:
+        """Differences no call of this plan resolves: deferred (under review) and not applied (stock fields)."""
+        return self.deferred + self.not_applied
 
 
 def fen_to_yuan(fen: int) -> str:
@@ -165,6 +173,9 @@ def summarize(
         deferred=types[ActionType.DEFERRED],
         not_applied=types[ActionType.NOT_APPLIED],
         unchanged=plan.unchanged,
+        left_alone=plan.left_alone,
+        narrowed=bool(plan.paths),
+        skip_blocked=plan.skip_blocked,
         calls=dict(sorted(calls.items())),
         eta_seconds=eta_seconds(calls, rate_limits, buckets),
         configured_rates=any(rate_limits.get(op) != rate for op, rate in DEFAULT_RATE_LIMITS.items())
@@ -188,9 +199,17 @@ def _plural(n: int, word: str) -> str:
 
 
 def summary_line(summary: PlanSummary) -> str:
-    """`Plan: N to add, N to change, N to replace, N to deactivate.` or `No changes. Coupons match the manifests.`"""
-    if summary.add + summary.change + summary.replace + summary.deactivate + summary.forget + summary.blocked == 0:
-        return "No changes. Coupons match the manifests."
+    """`Plan: N to add, N to change, N to replace, N to deactivate.`; `No calls to make; N differences cannot be
+    applied now: ...` when only deferred / not-applied differences remain; `No changes. Coupons match the
+    manifests.` only when nothing differs at all (issue 14: a difference apply cannot make is not "no change")."""
+    acting = summary.add + summary.change + summary.replace + summary.deactivate + summary.forget + summary.blocked
+    if acting == 0 and summary.cannot_apply_now == 0:
+        where = " in the given paths" if summary.narrowed else ""
+        return f"No changes. Coupons match the manifests{where}."
+    if acting == 0:
+        counts = ((summary.deferred, "deferred"), (summary.not_applied, "not applied"))
+        which = ", ".join(f"{n} {word}" for n, word in counts if n)
+        return f"No calls to make; {_plural(summary.cannot_apply_now, 'difference')} cannot be applied now: {which}."
     return (
         f"Plan: {summary.add} to add, {summary.change} to change, {summary.replace} to replace, "
         f"{summary.deactivate} to deactivate."
@@ -209,8 +228,19 @@ def also_line(summary: PlanSummary) -> str | None:
     if summary.not_applied:
         bits.append(f"{summary.not_applied} not applied (stock changes)")
     if summary.blocked:
-        bits.append(f"{summary.blocked} blocked")
+        bits.append(f"{summary.blocked} blocked" + (" (skipped: --skip-blocked)" if summary.skip_blocked else ""))
     return ("Also: " + "; ".join(bits) + ".") if bits else None
+
+
+def left_alone_line(summary: PlanSummary) -> str | None:
+    """`12 coupons outside the given paths left alone ...` for a plan narrowed to paths, or None."""
+    if not summary.left_alone:
+        return None
+    n = summary.left_alone
+    return (
+        f"{_plural(n, 'coupon')} outside the given paths left alone (declared elsewhere, or with no recorded "
+        f"source): not compared, never removed by this plan."
+    )
 
 
 def exposure_line(summary: PlanSummary) -> str | None:

@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 
 from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.render.blocks import COLOR, LEGEND, SYMBOL, Paint, render_action, render_drift_section
-from reconciler.render.summary import PlanSummary, also_line, calls_line, exposure_line, summarize, summary_line
+from reconciler.render.summary import (
+    PlanSummary,
+    also_line,
+    calls_line,
+    exposure_line,
+    left_alone_line,
+    summarize,
+    summary_line,
+)
 from reconciler.resources import KINDS
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 
@@ -38,11 +46,20 @@ def partial_notice(plan: Plan) -> str | None:
 
 
 def blocked_message(plan: Plan) -> str | None:
-    """The error a CLI prints for a plan with blocked actions: every blocked address, its reason and its remedy."""
-    blocked = [a for a in plan.actions if a.type is ActionType.BLOCKED]
+    """The error a CLI prints for a plan with blocked actions: every blocked address, its reason and its remedy.
+
+    For a plan made with --skip-blocked (whose other actions apply applies), it names what was skipped instead."""
+    blocked = plan.blocked
     if not blocked:
         return None
-    lines = [f"the plan has {len(blocked)} blocked action{'s' if len(blocked) != 1 else ''} and cannot be applied:"]
+    n = f"{len(blocked)} blocked action{'s' if len(blocked) != 1 else ''}"
+    if plan.skip_blocked:
+        lines = [f"{n} skipped (--skip-blocked); everything else in the plan can be applied:"]
+    else:
+        lines = [
+            f"the plan has {n} and cannot be applied (to apply everything else and keep these for later: "
+            "couponctl plan --skip-blocked --out FILE, then couponctl apply FILE):"
+        ]
     for action in blocked:
         lines.append(f"  {action.address}: {action.reason}")
         if action.remedy:
@@ -89,12 +106,22 @@ def render_text(
                 out.append("")
 
     out.append(paint.bold(summary_line(summary)))
-    for line in (also_line(summary), exposure_line(summary), calls_line(summary)):
+    for line in (also_line(summary), exposure_line(summary), calls_line(summary), left_alone_line(summary)):
         if line:
             out.append(line)
     if summary.unchanged and plan.actions:
         out.append(f"{summary.unchanged} coupon{'s' if summary.unchanged != 1 else ''} unchanged.")
-    if summary.blocked:
+    if summary.blocked and plan.skip_blocked:
+        names = ", ".join(a.address for a in plan.blocked)
+        out += [
+            "",
+            paint(
+                f"--skip-blocked: apply will skip {summary.blocked} blocked change{'s' if summary.blocked != 1 else ''}"
+                f" ({names}), apply everything else, then exit 1 naming {'them' if summary.blocked != 1 else 'it'}.",
+                "33",
+            ),
+        ]
+    elif summary.blocked:
         # The CLI reports the error itself (stderr, exit 1, with `blocked_message`); the plan only points at it.
         out += [
             "",

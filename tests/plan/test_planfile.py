@@ -12,6 +12,7 @@ from reconciler.errors import SavedPlanError
 from reconciler.plan.planfile import check_saved_plan, load_plan, plan_digest, save_plan
 from reconciler.render.json_doc import render_json
 from reconciler.render.text import render_text
+from reconciler.resources import digest
 from tests.inprocess import couponctl
 from tests.plan.literals import LINEAGE, NOW, plan_of, product, sequential_body, shop, shop_body
 from tests.plan.test_render import showcase_plan
@@ -31,7 +32,7 @@ def test_saved_plan_holds_identity_payloads_and_request_numbers() -> None:
     """The file records format version, lineage, serial, manifest digest, expiry and every payload with its number."""
     document = json.loads(save_plan(showcase_plan()))
     content = document["plan"]
-    assert document["format_version"] == "1.0"
+    assert document["format_version"] == "1.1"
     assert (content["lineage"], content["serial"]) == (LINEAGE, 7)
     assert content["manifest_digest"].startswith("9f2b")
     assert content["expires_at"] == "2026-11-02T00:00:00Z"
@@ -50,8 +51,24 @@ def test_unknown_format_version_is_refused() -> None:
     """A plan file from a future format is refused with the supported versions named."""
     document = json.loads(save_plan(showcase_plan()))
     document["format_version"] = "9.0"
-    with pytest.raises(SavedPlanError, match=r"format_version '9.0' is not supported .*supported: 1.0"):
+    with pytest.raises(SavedPlanError, match=r"format_version '9.0' is not supported .*supported: 1.0, 1.1"):
         load_plan(json.dumps(document).encode())
+
+
+def test_a_1_0_plan_file_still_loads_with_the_new_fields_at_their_defaults() -> None:
+    """Format 1.1 only added fields (issue 14): a 1.0 file (no paths, left_alone, skip_blocked, manifest_file)
+    loads as a plan of every manifest that skips nothing."""
+    document = json.loads(save_plan(showcase_plan()))
+    content = document["plan"]
+    for key in ("paths", "left_alone", "skip_blocked"):
+        del content[key]
+    for action in content["actions"]:
+        del action["manifest_file"]
+    content["format_version"] = document["format_version"] = "1.0"
+    document["integrity"] = digest(content)
+    loaded = load_plan(json.dumps(document).encode())
+    assert (loaded.paths, loaded.left_alone, loaded.skip_blocked) == ((), 0, False)
+    assert [a.address for a in loaded.actions] == [a.address for a in showcase_plan().actions]
 
 
 def test_garbage_is_refused() -> None:

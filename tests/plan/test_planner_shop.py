@@ -79,13 +79,18 @@ def test_status_1_to_desired_status_is_a_transition_along_the_allowed_path(statu
 
 
 def test_status_2_content_differs_is_blocked_with_fields_and_remedy() -> None:
-    """An active coupon cannot be edited: blocked, naming the fields and the new-name remedy."""
+    """An active coupon cannot be edited: blocked, naming the fields and every way out (issue 14): accept
+    upstream's value (shown) into the manifest, void and re-declare, or refresh and edit; and --skip-blocked."""
     action = only([shop("c1", body=shop_body("c1", total_num=20000))], [shop_state("c1", 2)])
     assert action.type is ActionType.BLOCKED
     assert action.calls == ()
     assert "coupon_info.receive_info.total_num" in (action.reason or "")
     assert action.remedy == (
-        "declare it under a new name (new out_coupon_id); the old one can be voided with status: voided"
+        "accept upstream's values into the manifest (manifests/double11/shop.yaml:1:1): "
+        "coupon_info.receive_info.total_num = 10000 (the manifest says 20000); or void and re-declare: set this "
+        "coupon to status: voided and declare the new content under a new name with a new out_coupon_id; or run "
+        "`couponctl refresh` to record upstream's values in state, then edit the manifest to match. Meanwhile "
+        "`couponctl plan --skip-blocked --out FILE` applies everything else"
     )
     assert action.changes[0].effect == "blocked"
     assert action.changes[0].reason == "status is 2 (active); content is editable only in status 1"

@@ -126,9 +126,9 @@ def test_colour_only_when_asked() -> None:
 
 
 def test_json_is_versioned_and_carries_payloads_and_summary() -> None:
-    """The JSON has format_version 1.0, every call payload with its request number, and the summary counts."""
+    """The JSON has format_version 1.1, every call payload with its request number, and the summary counts."""
     data = json.loads(render_json(showcase_plan()))
-    assert data["format_version"] == "1.0"
+    assert data["format_version"] == "1.1"
     latte = next(a for a in data["actions"] if a["address"] == "product_coupon.latte")
     assert [c["operation"] for c in latte["calls"]] == ["product.create", "product.deactivate"]
     assert all(c["payload"]["out_request_no"] == c["out_request_no"] for c in latte["calls"])
