@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +182,16 @@ def test_a_saved_plan_of_other_manifests_is_refused(settings: Settings, tmp_path
     with pytest.raises(SavedPlanError, match="the manifests checked out are not the ones it was made from"):
         apply(settings, Hooks(), plan_file=out, clock=fixed_clock)
     assert mutating_calls(settings) == []
+
+
+def test_a_coupon_renamed_after_its_claim_window_ended_is_moved_not_refused(settings: Settings, tmp_path: Path) -> None:
+    """A finished campaign's coupon can still be renamed: it is live (in state), not about to be created, so its
+    ended claim window is no manifest error."""
+    use(tmp_path, {"shop.yaml": [shop_doc("old-shop")]})
+    assert apply(settings, Hooks(), clock=fixed_clock).report is not None
+    renamed = shop_doc("new-shop")
+    renamed["moved"] = {"from": "old-shop"}
+    renamed["spec"]["out_coupon_id"] = "old-shop"
+    use(tmp_path, {"shop.yaml": [renamed]})
+    (action,) = plan(settings, refresh=False, clock=lambda: datetime(2029, 1, 1, tzinfo=UTC)).plan.actions
+    assert action.moved_from == "shop_coupon.old-shop" and action.calls == ()
