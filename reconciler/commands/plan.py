@@ -78,7 +78,8 @@ def build_plan(
     current = dict(store.resources() if state is None else state)
     # Time sanity (design §1.2) concerns coupons about to be created: a live coupon whose claim window has ended
     # is simply over, not an error in the manifests (else every plan would fail once a campaign ends).
-    time_diags = check_time_windows([c for c in loaded.coupons if c.address not in current], now)
+    new = [c for c in loaded.coupons if c.address not in current and not _moved_in(c, current)]
+    time_diags = check_time_windows(new, now)
     errors = [d for d in time_diags if d.severity == "error"]
     if errors:
         raise ManifestError(errors)
@@ -179,6 +180,13 @@ def blocked_error(plan_: Plan) -> PlanError:
     from reconciler.render.text import blocked_message
 
     return PlanError(blocked_message(plan_) or "the plan contains blocked changes")
+
+
+def _moved_in(coupon: DesiredCoupon, current: Mapping[str, ResourceState]) -> bool:
+    """A renamed coupon (`moved: {from: ...}`) whose old address is in state: live already, not about to be created."""
+    from reconciler.resources import make_address
+
+    return coupon.moved_from is not None and make_address(coupon.kind, coupon.moved_from) in current
 
 
 def _check_target(target: str) -> None:
