@@ -6,7 +6,7 @@ to do. It plans again from the same inputs: the manifests checked out now, the s
 were already checked), upstream read again when the plan was refreshed, the plan's own creation time as the
 clock and its own options (`--target`, paths). The saved plan is applied only when that yields the same actions
 with the same calls; otherwise it is refused naming the first addresses that differ. What is and is not
-guaranteed is in docs/plan-format.md ("Saved plans").
+guaranteed is in docs/plan-format.md ("Saved plan files"); why: decision D19.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ A coupon's name is only couponctl's address for it; upstream knows the shop coup
 product coupon by the product_coupon_id WeChat assigned. Renaming the address must therefore never touch upstream:
 without a declaration the diff sees one address disappear (deactivate / void) and another appear (create), which
 for a shop coupon re-adds a taken out_coupon_id (1090003 on every run) and for a product coupon replaces a live
-coupon. The declaration is reviewed like any manifest change (decision D-moved in docs/decisions.md).
+coupon. The declaration is reviewed like any manifest change (decision D18).
 
 - `resolve_moves` runs before the diff: the state entry at the old address is planned at the new one, so the
   rules of `plan/shop.py` and `plan/product.py` compare the coupon with itself (a rename that also edits content
