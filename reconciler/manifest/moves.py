@@ -1,4 +1,4 @@
-"""Cross-document checks of `moved: {from: NAME}` declarations (a reviewed rename, decision D-moved in decisions.md).
+"""Cross-document checks of `moved: {from: NAME}` declarations (a reviewed rename, decision D18).
 
 Offline rules only (validate needs no state): a coupon cannot be moved from itself, from a name that is still
 declared, or from a name another document already moved from. What the state says (the old address is gone: a
