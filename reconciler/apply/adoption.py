@@ -1,4 +1,4 @@
-"""Pure: what the applier does when a create meets a coupon that already exists upstream (decision D15).
+"""Pure: what the applier does when a create meets a coupon that already exists upstream (decision D17).
 
 A lost or emptied state must never double a coupon. Shop coupons are found by `out_coupon_id` when planning (the
 plan adopts them); product coupons have no list API, so their create numbers are derived from the brand, the
@@ -26,7 +26,7 @@ SHOP_EXISTS_CODE = "1090003"  # shop add of an out_coupon_id that is taken (refe
 
 
 def generation_of(call: Call, address: str) -> int | None:
-    """The D15 generation of a `product.create` call, or None (another call, or a number from before D15)."""
+    """The D17 generation of a `product.create` call, or None (another call, or a number from before D17)."""
     if call.operation != "product.create":
         return None
     return create_generation(call.out_request_no, str(call.payload.get("brand_id") or ""), address)

@@ -119,14 +119,16 @@ def rm(ctx: click.Context, address: str, lock_timeout: float | None) -> None:
     Refused for an address state does not hold, while an apply that did not finish left an open intent on it,
     and while a coupon it replaced still awaits deactivation (run `couponctl apply` to settle those first).
     """
+    from reconciler.plan.actions import import_command
+
     removed = commands.state_rm(app(ctx).settings, address, lock_timeout_s=lock_timeout)
     resource, serial = removed.resource, removed.serial
     click.echo(f"Removed {address} from state (serial {serial}).")
     click.echo(
         f"Warning: the coupon still exists upstream ({resource.kind} {resource.upstream_id}, status "
         f"{resource.status or 'unknown'}); couponctl no longer manages it. If a manifest still declares {address}, "
-        f"the next plan will create a new coupon. To manage it again: couponctl import {address} "
-        f"{resource.upstream_id}",
+        f"the next plan will create a new coupon. To manage it again: "
+        f"{import_command(address, resource.upstream_id, resource.brand_id)}",
         err=True,
     )
 

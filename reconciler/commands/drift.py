@@ -141,7 +141,7 @@ async def refreshed_plan(
     """Plan against `resources` as upstream holds them now (nothing is written), with the drift found.
 
     Reads through `upstream` when the caller has it open (apply), else opens one. Even without resources it lists
-    the shop coupons: a declared one that exists upstream but not in state is adopted, never added twice (D15).
+    the shop coupons: a declared one that exists upstream but not in state is adopted, never added twice (D17).
     """
     pacer = pacer or Pacer.from_settings(settings)
     if upstream is None:
@@ -168,7 +168,7 @@ async def refreshed_plan(
 def unmanaged_listed(
     resources: Mapping[str, ResourceState], snap: UpstreamSnapshot
 ) -> dict[str, Mapping[str, Any]]:
-    """out_coupon_id -> upstream object of every listed shop coupon that no state entry manages (decision D15)."""
+    """out_coupon_id -> upstream object of every listed shop coupon that no state entry manages (decision D17)."""
     managed = {r.upstream_id for r in resources.values() if r.kind == "ShopCoupon"}
     return {
         str(c.get("out_coupon_id")): c for c in snap.listed_shop if str(c.get("out_coupon_id", "")) not in managed

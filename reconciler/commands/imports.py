@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from reconciler.resources import (
     NAME_MAX_CHARS,
     NAME_PATTERN,
     SHOP_STATUS_NAME,
+    DesiredCoupon,
     ResourceState,
     make_address,
     split_address,
@@ -74,14 +76,36 @@ async def adopt(
     for existing in store.resources().values():
         if existing.kind == kind and existing.upstream_id == upstream_id:
             raise StateError(f"{upstream_id} is already managed as {existing.address}")
+    declared = _declared(settings, address)
     async with open_upstream(settings) as upstream:
-        brand = brand_id or upstream.default_brand_id
+        brand = brand_id or (declared.brand_id if declared is not None else None) or upstream.default_brand_id
         obj = await _read(upstream, kind, upstream_id, brand)
+        if obj is not None and kind == "ProductCoupon":
+            # The stock it was created with (GET never returns it, reference B.2): without it the next plan would
+            # show every stock field as a difference.
+            stock = await _first_stock(upstream.providers["product"], upstream_id, brand)
+            if stock is not None:
+                obj = {**obj, ("stock_bundle" if obj.get("usage_mode") == "PROGRESSIVE_BUNDLE" else "stock"): stock}
     if obj is None:
         raise StateError(f"{address}: upstream has no coupon {upstream_id}")
     resource = _resource(address, kind, upstream_id, obj, brand, iso_utc(clock()))
+    if declared is not None:  # `protect` lives in state: an import after `state rm` must not drop it
+        resource = replace(resource, protect=declared.protect)
     store.put(resource)
     return resource
+
+
+def _declared(settings: Settings, address: str) -> DesiredCoupon | None:
+    """The manifests' declaration of `address`, if they load and declare it (its `protect` and brand are kept)."""
+    from reconciler.commands.common import manifest_paths
+    from reconciler.errors import CouponctlError
+    from reconciler.manifest import load_manifests
+
+    try:
+        loaded = load_manifests(manifest_paths(settings, ()))
+    except (CouponctlError, OSError):
+        return None  # manifests that do not load say nothing about this coupon; the next plan reports them
+    return next((c for c in loaded.coupons if c.address == address), None)
 
 
 def shop_manifest(coupon: Mapping[str, Any]) -> dict[str, Any]:

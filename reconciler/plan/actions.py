@@ -136,8 +136,8 @@ def numbered(
 
 
 def next_generation(state: ResourceState | None) -> int:
-    """The generation of the next `product.create` at an address (decision D15): 0 for its first coupon, one more
-    than the coupon in state for a replacement (a state from before D15, or an imported coupon, counts as 0)."""
+    """The generation of the next `product.create` at an address (decision D17): 0 for its first coupon, one more
+    than the coupon in state for a replacement (a state from before D17, or an imported coupon, counts as 0)."""
     if state is None:
         return 0
     recorded = state.extra.get("generation") if state.extra else None
@@ -146,7 +146,7 @@ def next_generation(state: ResourceState | None) -> int:
 
 def numbered_create(address: str, brand_id: str, generation: int, payload: Mapping[str, Any]) -> dict[str, Any]:
     """A `product.create` payload with its request number first: derived from the brand, the address and the
-    generation only, so that the same create planned against a lost state is the same request (decision D15)."""
+    generation only, so that the same create planned against a lost state is the same request (decision D17)."""
     return {"out_request_no": create_request_no(brand_id, address, generation), **payload}
 
 

@@ -1,4 +1,4 @@
-"""Pure: declared shop coupons that exist upstream although the state does not know them (decision D15).
+"""Pure: declared shop coupons that exist upstream although the state does not know them (decision D17).
 
 After the state was lost, emptied or pointed elsewhere, planning a create for a shop coupon that already exists
 would be refused upstream on every run (1090003) or, worse, look like a new coupon. While refreshing, the commands

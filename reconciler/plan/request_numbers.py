@@ -15,7 +15,7 @@ number must be a pure function of the change:
 The result is 32 characters of `[0-9a-f]` prefixed with `cc`, well inside the 6-40 limit. Same inputs, same
 number; any different input, a different number (up to sha256 collisions on 120 bits).
 
-**Creates are different (decision D15).** A product coupon has no list API (reference B.1): if the state is lost,
+**Creates are different (decision D17).** A product coupon has no list API (reference B.1): if the state is lost,
 nothing but the request number can tell WeChat that a create was already made. So a `product.create` number is
 derived only from what survives the loss of the state, never from the lineage or the body:
 
@@ -26,7 +26,7 @@ state keeps it in `extra.generation`). A create planned against a lost state is 
 one that made the coupon: WeChat replays the first answer (same body: the coupon is adopted, nothing new is made)
 or refuses the number (different body: the applier stops and names `couponctl import`). A replay of a coupon that
 is DEACTIVATED (an earlier generation) moves on to the next generation. PATCH and deactivate numbers keep the
-lineage-based derivation above: a state made before D15 keeps its numbers for those calls.
+lineage-based derivation above: a state made before D17 keeps its numbers for those calls.
 """
 
 from __future__ import annotations
@@ -56,14 +56,14 @@ MAX_GENERATIONS = 64  # replacements of one address that a create number can tel
 
 
 def create_request_no(brand_id: str, address: str, generation: int) -> str:
-    """The request number of a `product.create` (decision D15): the same for the same coupon in any state."""
+    """The request number of a `product.create` (decision D17): the same for the same coupon in any state."""
     material = "\0".join(("create", brand_id, address, str(generation))).encode("utf-8")
     return REQUEST_NO_PREFIX + hashlib.sha256(material).hexdigest()[:_HEX_DIGITS]
 
 
 def create_generation(number: str | None, brand_id: str, address: str) -> int | None:
-    """The generation `number` was derived for, or None for a number that is not a D15 create number (a plan or an
-    intent written before D15, whose create numbers came from the lineage)."""
+    """The generation `number` was derived for, or None for a number that is not a D17 create number (a plan or an
+    intent written before D17, whose create numbers came from the lineage)."""
     if number is None:
         return None
     for generation in range(MAX_GENERATIONS):

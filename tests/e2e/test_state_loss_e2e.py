@@ -1,4 +1,4 @@
-"""Issue 14 item 1: a lost or emptied state never doubles a coupon (decision D15).
+"""Issue 14 item 1: a lost or emptied state never doubles a coupon (decision D17).
 
 The habits: `: > state/couponctl.db` (emptied), `rm state/couponctl.db` (lost), then `apply` against an account that
 already holds the coupons. The real CLI against the sandbox served over HTTP; the sandbox's own coupon count is the
@@ -49,7 +49,7 @@ def test_a_foreign_sqlite_file_is_refused(project: Project) -> None:
         conn.execute("CREATE TABLE users (id INTEGER)")
     result = project.run("plan")
     assert result.returncode == 1
-    assert "it has tables (users) but no couponctl schema; if you meant a new state, remove it" in result.stderr
+    assert "(it has tables (users) but no couponctl schema); if you meant a new state, remove it" in result.stderr
     db.write_bytes(b"not a database at all")
     result = project.run("plan")
     assert result.returncode == 1 and "the file is not an SQLite database" in result.stderr
