@@ -82,6 +82,14 @@ def state_after_call(
     raise ValueError(f"unknown operation {op}")
 
 
+def with_source(resource: ResourceState, action: Action) -> ResourceState:
+    """`resource` with the action's manifest file recorded as its source (`plan PATH` removes only coupons whose
+    source lies within PATH), for the call-less writes: a declared move, an adoption, a protect-only update."""
+    if not action.manifest_file or resource.extra.get("source") == action.manifest_file:
+        return resource
+    return replace(resource, extra={**resource.extra, "source": action.manifest_file})
+
+
 def _is_destroy(action: Action) -> bool:
     """Removed from manifests: once the coupon is voided / deactivated, state forgets it."""
     return action.type is ActionType.DEACTIVATE and action.after is None

@@ -164,3 +164,22 @@ def test_a_saved_plan_made_without_the_flag_is_not_applied_by_skipping(settings:
     plan(settings, out=out, clock=fixed_clock)
     with pytest.raises(PlanError, match="made without --skip-blocked"):
         apply(settings, Hooks(), plan_file=out, skip_blocked=True, clock=fixed_clock)
+
+
+def test_a_coupon_renamed_into_another_folder_is_not_removed_by_a_plan_of_its_old_folder(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A declared rename that also moves the coupon to another file records the new file as its source, even though
+    the move makes no call: a later `plan OLD_FOLDER` leaves it alone instead of voiding it."""
+    use(tmp_path, {"old/shop.yaml": [shop_doc("old-name")]})
+    apply(settings, Hooks(), clock=fixed_clock)
+    renamed = shop_doc("old-name")
+    renamed["name"] = "new-name"
+    renamed["moved"] = {"from": "old-name"}
+    renamed["spec"]["out_coupon_id"] = "old-name"  # a rename keeps the upstream coupon
+    use(tmp_path, {"old/other.yaml": [shop_doc("other", fee=100)], "new/shop.yaml": [renamed]})
+    moved = apply(settings, Hooks(), clock=fixed_clock)
+    assert moved.report is not None and moved.report.ok
+    assert recorded_source(settings, "shop_coupon.new-name") == "manifests/new/shop.yaml"
+    narrowed = plan(settings, paths=["manifests/old"], clock=fixed_clock).plan
+    assert narrowed.actions == () and narrowed.left_alone == 1
