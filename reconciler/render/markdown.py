@@ -231,6 +231,8 @@ _LEVEL_NOTE = {FULL: "", ONE_LINE: " (one line per address)", COMPACT: " (compac
 
 def _one_liner(action: Action) -> str:
     text = f"- `{action.address}` {SYMBOL[action.type]} {TYPE_TITLE[action.type]}"
+    if action.moved_from:
+        text += f" (moved from `{action.moved_from}`)"
     if action.type in (ActionType.BLOCKED, ActionType.DEFERRED) and action.reason:
         text += f": {html.escape(action.reason)}"
     return text

@@ -78,3 +78,13 @@ def test_two_documents_moved_from_one_name_is_an_error(tmp_path: Path) -> None:
     _write(tmp_path, "b.yaml", "n2", "moved: {from: old-name}", out_id="x2")
     (error,) = _errors(tmp_path)
     assert "moved.from: shop_coupon.old-name is already moved to shop_coupon.n1" in error
+
+
+def test_validate_exits_1_on_a_bad_moved(tmp_path: Path) -> None:
+    """`couponctl validate` prints the located error and exits 1."""
+    from tests.inprocess import couponctl
+
+    _write(tmp_path, "a.yaml", "n1", "moved: {from: n1}")
+    result = couponctl("validate", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "a.yaml:3:15: shop_coupon.n1: moved.from: 'n1' is this coupon's own name" in result.stderr

@@ -96,3 +96,12 @@ def test_different_coupons_are_not_called_renames() -> None:
     """A removal and an unrelated create carry no rename warning."""
     plan = plan_of([shop("other")], [shop_state("old-name", 2)])
     assert not any("rename" in w for a in plan.actions for w in a.warnings)
+
+
+def test_markdown_one_liner_names_the_move() -> None:
+    """The one-line Markdown form (large plans in a PR comment) still says where the coupon moved from."""
+    from reconciler.render.markdown import _one_liner
+
+    want = replace(shop("new-name", body=shop_body("old-name")), moved_from="old-name")
+    (action,) = plan_of([want], [shop_state("old-name", 2)]).actions
+    assert "(moved from `shop_coupon.old-name`)" in _one_liner(action)
