@@ -10,8 +10,8 @@
 # bad-input suites (tests/reliability) and the end-to-end runs (tests/e2e). The rest runs in parallel with
 # pytest-xdist, one test file per worker at a time (--dist loadfile), so a module's served sandbox starts once
 # and each worker has its own PostgreSQL cluster (tests/pg.py). The whole suite runs the slow tests afterwards,
-# one at a time, as they were written to run: they time kills and races against a machine they have to
-# themselves. COUPONCTL_TEST_WORKERS sets the number of workers (default: auto, one per CPU; 0: no xdist).
+# in parallel the same way. COUPONCTL_TEST_WORKERS sets the number of workers (default: auto, one per CPU; 0: one
+# process, no xdist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,15 +37,18 @@ if [ "$quick" = 1 ]; then
   exec .venv/bin/python -m pytest -m "not slow" "${parallel[@]}" "$@"
 fi
 
-# Two selections: pytest exits 5 when one holds no test (PYTEST_ARGS naming only slow or only other tests); that
-# is a failure only when neither ran anything.
+# Two selections, so the quick part reports first; both always run. pytest exits 5 when a selection holds no test
+# (PYTEST_ARGS naming only slow or only other tests): a failure only when neither ran anything.
 fast=0 slow=0
 echo "== pytest (not slow, ${workers} workers)"
 .venv/bin/python -m pytest -m "not slow" "${parallel[@]}" "$@" || fast=$?
-[ "$fast" -eq 0 ] || [ "$fast" -eq 5 ] || exit "$fast"
-echo "== pytest (slow, one at a time)"
-.venv/bin/python -m pytest -m slow "$@" || slow=$?
-if [ "$slow" -eq 5 ] && [ "$fast" -eq 0 ]; then
-  slow=0
+echo "== pytest (slow: tests/reliability, tests/e2e; ${workers} workers)"
+.venv/bin/python -m pytest -m slow "${parallel[@]}" "$@" || slow=$?
+for code in "$fast" "$slow"; do
+  if [ "$code" -ne 0 ] && [ "$code" -ne 5 ]; then
+    exit "$code"
+  fi
+done
+if [ "$fast" -eq 5 ] && [ "$slow" -eq 5 ]; then
+  exit 5
 fi
-exit "$slow"
