@@ -29,7 +29,7 @@ from reconciler.resources import digest
 from reconciler.sandbox import SandboxConfig, create_app
 from tests.commands.conftest import fixed_clock
 from tests.commands.test_plan_apply import Hooks
-from tests.e2e.coupons import product_doc, shop_doc, write
+from tests.e2e.coupons import product_doc, shop_doc, shop_draft, write
 
 MUTATING = {"shop.add", "shop.update", "shop.update_status", "product.create", "product.patch", "product.deactivate"}
 
@@ -195,3 +195,21 @@ def test_a_coupon_renamed_after_its_claim_window_ended_is_moved_not_refused(sett
     use(tmp_path, {"shop.yaml": [renamed]})
     (action,) = plan(settings, refresh=False, clock=lambda: datetime(2029, 1, 1, tzinfo=UTC)).plan.actions
     assert action.moved_from == "shop_coupon.old-shop" and action.calls == ()
+
+
+def test_an_unedited_saved_plan_of_updates_applies(settings: Settings, tmp_path: Path) -> None:
+    """Control against false refusals: with coupons in state (refreshed from upstream, request numbers derived
+    from it), a saved plan that patches a product coupon and updates a draft applies as saved."""
+    appid = sandbox_credentials(settings).appid
+    draft = shop_draft()
+    coffee = product_doc("coffee", appid, "咖啡满50减10")
+    use(tmp_path, {"shop.yaml": [draft], "product.yaml": [coffee]})
+    assert apply(settings, Hooks(), clock=fixed_clock).report is not None
+    draft["spec"]["coupon_info"]["discount_info"]["discount_fee"] = 600
+    coffee["spec"]["display_info"]["name"] = "咖啡满50减12"
+    use(tmp_path, {"shop.yaml": [draft], "product.yaml": [coffee]})
+    out = tmp_path / "plan.bin"
+    saved = plan(settings, out=out, clock=fixed_clock).plan
+    assert sorted(c.operation for a in saved.actions for c in a.calls) == ["product.patch", "shop.update"]
+    outcome = apply(settings, Hooks(), plan_file=out, clock=fixed_clock)
+    assert outcome.report is not None and outcome.report.ok and outcome.report.calls == 2
