@@ -41,9 +41,11 @@ class _Declared:
     brand: str
 
     def create_call(self) -> Call:
-        """`product.create` with the coupon's first stock, numbered by brand, address and generation (D15)."""
+        """`product.create` with the coupon's first stock, numbered by brand, address and generation (D17)."""
         generation = next_generation(self.have)
-        payload = numbered_create(self.subject.address, self.brand, generation, {"brand_id": self.brand, **self.want.body})
+        payload = numbered_create(
+            self.subject.address, self.brand, generation, {"brand_id": self.brand, **self.want.body}
+        )
         return Call(operation="product.create", payload=payload, target=None, out_request_no=payload["out_request_no"])
 
 

@@ -7,18 +7,23 @@ tests/e2e/test_state_loss_e2e.py; these pin the derivation and the planner's ado
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from reconciler.apply.adoption import existing_product_error, generation_of, is_number_reuse, next_generation_call
 from reconciler.apply.outcome import state_after_call
 from reconciler.errors import UpstreamError
+from reconciler.plan.actions import numbered_create
 from reconciler.plan.adopt import adoption_candidates
-from reconciler.plan.model import ActionType
+from reconciler.plan.model import Action, ActionType, Call
 from reconciler.plan.planner import make_plan
 from reconciler.plan.request_numbers import MAX_GENERATIONS, create_generation, create_request_no
 from reconciler.providers.base import CallResult
 from reconciler.resources import DesiredCoupon, ResourceState
+from tests.apply.world import World
+from tests.apply.world import product_body as world_product_body
 from tests.plan.literals import BRAND, NOW, product, product_body, product_state, shop, shop_body, shop_upstream
+from tests.support.fake_provider import FakeProvider
 
 ADDRESS = "product_coupon.coffee"
 
@@ -127,3 +132,111 @@ def test_a_shop_draft_found_upstream_is_adopted_then_moved() -> None:
     (action,) = _plan([shop("d11", body=shop_body("d11"))], state, "l").actions
     assert [c.operation for c in action.calls] == ["shop.update_status"]
     assert "adopted into state, then" in (action.reason or "")
+
+
+# --- the applier against an upstream that keeps WeChat's idempotency rules (reference B.9) --------------------
+
+
+class B9Product(FakeProvider):
+    """The product family, refusing a known request number sent with another body (reference B.9)."""
+
+    def __init__(self) -> None:
+        super().__init__("product")
+        self.bodies: dict[str, dict[str, Any]] = {}
+
+    async def execute(self, call: Call) -> CallResult:
+        number = str(call.out_request_no)
+        body = {k: v for k, v in call.payload.items() if k != "out_request_no"}
+        if self.bodies.setdefault(number, body) != body:
+            self.sent.append(call)
+            raise UpstreamError(
+                call=call.operation,
+                message="使用了相同单号，但与上次请求的数据不一致",
+                http_status=400,
+                code="INVALID_REQUEST",
+            )
+        return await super().execute(call)
+
+
+def _worlds(tmp_path: Path) -> tuple[World, World]:
+    """Two states (the lost one and the new one) over one upstream."""
+    (tmp_path / "lost").mkdir()
+    (tmp_path / "new").mkdir()
+    lost, new = World(tmp_path / "lost"), World(tmp_path / "new")
+    upstream = B9Product()
+    for world in (lost, new):
+        world.product = upstream
+        world.providers["product"] = upstream
+    return lost, new
+
+
+def _create(name: str, label: str, generation: int = 0) -> Action:
+    address = f"product_coupon.{name}"
+    body = world_product_body(label)
+    payload = numbered_create(address, BRAND, generation, {"brand_id": BRAND, **body})
+    call = Call("product.create", payload, out_request_no=payload["out_request_no"])
+    return Action(address, "ProductCoupon", ActionType.CREATE, None, body, calls=(call,), brand_id=BRAND)
+
+
+def test_a_create_replayed_for_a_new_state_records_the_existing_coupon(tmp_path: Path) -> None:
+    lost, new = _worlds(tmp_path)
+    try:
+        assert lost.apply(_create("p1", "a")).ok
+        (first,) = lost.store.resources().values()
+        report = new.apply(_create("p1", "a"))
+        assert report.ok and new.product.performed("product.create") == 1  # replayed: nothing new
+        (adopted,) = new.store.resources().values()
+        assert adopted.upstream_id == first.upstream_id and adopted.extra["generation"] == 0
+    finally:
+        lost.close()
+        new.close()
+
+
+def test_a_create_refused_for_a_new_state_stops_with_the_import_command(tmp_path: Path) -> None:
+    """Another body under the number that made a coupon this state does not know: stop, never a new number."""
+    lost, new = _worlds(tmp_path)
+    try:
+        assert lost.apply(_create("p1", "a")).ok
+        report = new.apply(_create("p1", "b"))
+        (result,) = report.results
+        assert result.status == "failed" and result.calls_failed == 1 and result.calls_made == 0
+        assert "couponctl import product_coupon.p1 <product_coupon_id> --brand-id 120344" in (result.error or "")
+        assert new.product.performed("product.create") == 1 and new.store.resources() == {}
+        assert [r.outcome for r in new.history()] == ["error"]
+    finally:
+        lost.close()
+        new.close()
+
+
+def test_a_number_this_state_used_before_moves_on_to_the_next_generation(tmp_path: Path) -> None:
+    """Removed (deactivated, dropped from state) and declared again with another body: the state's history shows
+    the number was its own, so the create moves on to generation 1."""
+    world, other = _worlds(tmp_path)
+    try:
+        assert world.apply(_create("p1", "a")).ok
+        (first,) = world.store.resources().values()
+        world.product.coupons[first.upstream_id]["state"] = "DEACTIVATED"
+        world.store.remove(first.address)
+        assert world.apply(_create("p1", "b")).ok
+        (second,) = world.store.resources().values()
+        assert second.upstream_id != first.upstream_id and second.extra["generation"] == 1
+        assert world.product.performed("product.create") == 2
+    finally:
+        world.close()
+        other.close()
+
+
+def test_a_replay_of_a_deactivated_coupon_moves_on_to_the_next_generation(tmp_path: Path) -> None:
+    lost, new = _worlds(tmp_path)
+    try:
+        assert lost.apply(_create("p1", "a")).ok
+        (first,) = lost.store.resources().values()
+        new.product.coupons[first.upstream_id]["state"] = "DEACTIVATED"
+        assert new.apply(_create("p1", "a")).ok
+        (current,) = new.store.resources().values()
+        assert current.upstream_id != first.upstream_id and current.extra["generation"] == 1
+        assert [r.outcome for r in new.history()] == ["replayed", "ok"]
+        assert new.product.performed("product.create") == 2
+    finally:
+        lost.close()
+        new.close()

@@ -17,7 +17,10 @@ def test_plain_lines_without_a_tty(capsys: pytest.CaptureFixture[str]) -> None:
         progress("applied", ok)
         progress("failed", bad)
     err = capsys.readouterr().err.splitlines()
-    assert err == ["shop_coupon.a: create complete (2 call(s))", "product_coupon.b: update FAILED after 1 call(s) (0 landed)"]
+    assert err == [
+        "shop_coupon.a: create complete (2 call(s))",
+        "product_coupon.b: update FAILED after 1 call(s) (0 landed)",
+    ]
 
 
 def test_bar_on_a_tty_counts_every_change() -> None:

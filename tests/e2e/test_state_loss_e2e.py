@@ -133,3 +133,26 @@ def test_a_removed_then_redeclared_product_coupon_is_created_again(project: Proj
     assert sorted(p["state"] for p in products) == ["DEACTIVATED", "EFFECTIVE"]
     after = project.run("plan", "--detailed-exitcode")
     assert after.returncode == 0, after.stdout + after.stderr
+
+
+def test_import_after_state_rm_keeps_protect_and_the_hint_names_the_brand(project: Project) -> None:
+    """`state rm` of a protected product coupon prints the import to run (with --brand-id); running it restores the
+    coupon with `protect: true` from its manifest, so the next plan is a no-op (no protect-only update)."""
+    appid = str(project.sandbox.credentials.appid)
+    doc = coupons.product_all(appid)
+    doc["protect"] = True
+    for extra in project.manifests.rglob("*.yaml"):
+        extra.unlink()
+    coupons.write(project.manifests / "campaign.yaml", [doc])
+    project.run("apply", "--auto-approve", check=True)
+    (product,) = project.sandbox.state()["product_coupons"]
+    removed = project.run("state", "rm", "product_coupon.e2e-coffee", check=True)
+    command = (
+        f"couponctl import product_coupon.e2e-coffee {product['product_coupon_id']} --brand-id {product['brand_id']}"
+    )
+    assert command in removed.stderr, removed.stderr
+    project.run(*command.split()[1:], check=True)
+    shown = project.run("state", "show", "product_coupon.e2e-coffee", check=True).stdout
+    assert '"protect": true' in shown, shown
+    after = project.run("plan", "--detailed-exitcode")
+    assert after.returncode == 0, after.stdout + after.stderr
