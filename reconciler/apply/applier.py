@@ -22,7 +22,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from reconciler.apply.outcome import state_after_call
+from reconciler.apply.adoption import (
+    SHOP_EXISTS_CODE,
+    existing_product_error,
+    existing_shop_error,
+    generation_of,
+    is_number_reuse,
+    next_generation_call,
+)
+from reconciler.apply.outcome import state_after_call, with_source
 from reconciler.errors import SignatureError, StateError, TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Action, ActionType, Call, Plan
 from reconciler.plan.request_numbers import payload_digest
@@ -42,9 +50,10 @@ class ActionResult:
     address: str
     type: str
     status: Status
-    calls_made: int = 0
+    calls_made: int = 0  # calls that landed
     calls_planned: int = 0
     error: str | None = None
+    calls_failed: int = 0  # calls sent that upstream refused or left unanswered (so "FAILED after 0 calls" is false)
 
 
 @dataclass
@@ -94,6 +103,10 @@ def interleaved(actions: Sequence[Action]) -> list[Action]:
     for i in range(max((len(q) for q in queues), default=0)):
         out.extend(q[i] for q in queues if i < len(q))
     return out
+
+
+class _DeactivatedReplay(Exception):
+    """A create was answered with a coupon of an earlier generation that is DEACTIVATED (decision D17)."""
 
 
 class Applier:
@@ -163,13 +176,22 @@ class Applier:
                 self._emit("applied", result)
                 return
         previous = self.store.get(action.address)
+        if previous is None and action.before is not None and action.kind == "ShopCoupon":
+            previous = self._adopt(action)  # found upstream by out_coupon_id while planning (decision D17)
+            if not action.calls:
+                result.status = "applied"
+                self._emit("applied", result)
+                return
         if not action.calls and previous is not None:  # protect-only update: state, no upstream call
             self.store.put(
-                replace(
-                    previous,
-                    protect=action.protect,
-                    desired_digest=action.desired_digest or "",
-                    updated_at=self.now_iso(),
+                with_source(
+                    replace(
+                        previous,
+                        protect=action.protect,
+                        desired_digest=action.desired_digest or "",
+                        updated_at=self.now_iso(),
+                    ),
+                    action,
                 )
             )
             result.status = "applied"
@@ -181,6 +203,7 @@ class Applier:
                 previous = await self.run_call(action.address, call, previous, action=action)
             except UpstreamError as exc:
                 error = exc.with_address(action.address) if exc.address is None else exc
+                result.calls_failed += 1
                 result.error = str(error)
                 result.status = "partial" if result.calls_made else "failed"
                 if self._stop is None:
@@ -205,10 +228,60 @@ class Applier:
             self._emit("failed", result)
             return False
         self.moves.append(f"{action.moved_from} -> {action.address}")
+        moved = self.store.get(action.address)
+        if moved is not None and with_source(moved, action) is not moved:  # declared in its new file now
+            self.store.put(with_source(moved, action))
         return True
+
+    def _adopt(self, action: Action) -> ResourceState:
+        """Write the upstream coupon the plan found (`action.before`) into state before the action's calls."""
+        assert action.before is not None and action.upstream_id is not None
+        now = self.now_iso()
+        resource = ResourceState(
+            address=action.address,
+            kind=action.kind,
+            upstream_id=action.upstream_id,
+            upstream=dict(action.before),
+            desired_digest=action.desired_digest or "",
+            protect=action.protect,
+            brand_id=action.brand_id,
+            created_at=now,
+            updated_at=now,
+        )
+        resource = with_source(resource, action)
+        self.store.put(resource)
+        return resource
 
     async def run_call(
         self, address: str, call: Call, previous: ResourceState | None, *, action: Action
+    ) -> ResourceState | None:
+        """One planned call; a product create may move on to a later generation (decision D17, `adoption.py`)."""
+        generation = generation_of(call, address)
+        while True:
+            try:
+                return await self._run_one(address, call, previous, action=action, generation=generation)
+            except _DeactivatedReplay:
+                pass  # an earlier generation, deactivated since: the next one
+            except UpstreamError as exc:
+                if generation is None or not is_number_reuse(exc):
+                    if call.operation == "shop.add" and str(exc.code) == SHOP_EXISTS_CODE:
+                        raise existing_shop_error(exc, address, call.out_coupon_id) from None
+                    raise
+                assert call.out_request_no is not None
+                if previous is None and not self.store.sent_before(address, call.out_request_no):
+                    raise existing_product_error(exc, address, call, generation) from None
+            assert generation is not None
+            following = next_generation_call(call, address, generation)
+            if following is None:
+                raise UpstreamError(
+                    call=call.operation,
+                    address=address,
+                    message=f"every create generation up to {generation} is taken upstream; import the live coupon",
+                )
+            call, generation = following, generation + 1
+
+    async def _run_one(
+        self, address: str, call: Call, previous: ResourceState | None, *, action: Action, generation: int | None
     ) -> ResourceState | None:
         """Journal, send (paced, retried), record. Returns the resource as the call left it."""
         intent_id = self.store.open_intent(
@@ -235,11 +308,27 @@ class Applier:
             self.store.close_intent(intent_id, call=self._record(address, call, None, error=exc))
             raise
         self.calls_made += 1
+        if generation is not None and await self._deactivated(provider, outcome):
+            self.store.close_intent(intent_id, call=replace(self._record(address, call, outcome), outcome="replayed"))
+            raise _DeactivatedReplay
         change = state_after_call(action, call, outcome, previous, self.now_iso())
         self.store.close_intent(
             intent_id, call=self._record(address, call, outcome), put=change.put, remove=change.remove
         )
         return change.put
+
+    async def _deactivated(self, provider: Provider, outcome: CallResult) -> bool:
+        """Is the coupon a create answered DEACTIVATED now? Only a replay of an earlier generation can be (a new
+        coupon starts AUDITING or EFFECTIVE); the replayed answer shows the state at creation, so read it back."""
+        product_coupon_id = outcome.upstream_id or (outcome.entity or {}).get("product_coupon_id")
+        if not product_coupon_id:
+            return False
+        brand_id = (outcome.entity or {}).get("brand_id")
+        await self.pacer.wait("product.get")
+        current = await self.pacer.retry(
+            lambda: provider.read(str(product_coupon_id), brand_id=str(brand_id) if brand_id else None)
+        )
+        return current is not None and current.get("state") == "DEACTIVATED"
 
     async def send(self, provider: Provider, call: Call) -> CallResult:
         attempt_seen_transient = False

@@ -60,7 +60,7 @@ def state_after_call(
         if previous is not None and previous.upstream_id != new_id and previous.status != "DEACTIVATED":
             extra["deposed"] = {"product_coupon_id": previous.upstream_id, "brand_id": previous.brand_id}
         generation = create_generation(call.out_request_no, str(call.payload.get("brand_id") or ""), action.address)
-        if generation is not None:  # decision D15: the next replacement creates with generation + 1
+        if generation is not None:  # decision D17: the next replacement creates with generation + 1
             extra["generation"] = generation
         resource = _resource(action, new_id, entity, None, now_iso, extra=extra)
         if previous is not None:

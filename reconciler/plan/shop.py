@@ -17,6 +17,7 @@ from reconciler.plan.actions import (
     Subject,
     with_effect,
 )
+from reconciler.plan.adopt import adopted, is_candidate
 from reconciler.plan.diff import compare, keep_ignored
 from reconciler.plan.model import Action, ActionType, Call, FieldChange
 from reconciler.plan.time_rules import check_window
@@ -24,7 +25,6 @@ from reconciler.resources import SHOP_STATUS_BY_NAME, SHOP_STATUS_NAME, DesiredC
 from reconciler.times import format_unix
 
 SHOP_ACTIVE_REMEDY = "declare it under a new name (new out_coupon_id); the old one can be voided with status: voided"
-
 _VALUE_CHARS = 60  # a value quoted in a remedy is cut here: the plan block above shows it whole
 
 
@@ -58,6 +58,7 @@ def _shown(path: str, value: object) -> str:
         text += f" ({format_unix(value)})"
     return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 1] + "…"
 
+
 def plan_shop(ctx: PlanContext, address: str, want: DesiredCoupon | None, have: ResourceState | None) -> Action | None:
     """The action for one shop coupon address, or None when it matches."""
     subject = Subject.of(address, want, have)
@@ -69,6 +70,8 @@ def plan_shop(ctx: PlanContext, address: str, want: DesiredCoupon | None, have: 
     subject = replace(subject, status_after=str(wanted), upstream_id=out_coupon_id)
     if have is None:
         return _create(ctx, subject, want, wanted, out_coupon_id)
+    if is_candidate(have):  # found upstream by out_coupon_id, not in state (decision D17)
+        return adopted(_change(ctx, subject, want, have, wanted, out_coupon_id), subject, have)
     return _change(ctx, subject, want, have, wanted, out_coupon_id)
 
 
