@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
 from reconciler.commands.common import Clock, git_commit, manifest_paths, now_utc, open_state
+from reconciler.commands.targets import check_targets
 from reconciler.config import Settings
 from reconciler.errors import Diagnostic, ManifestError, PlanError, SavedPlanError
 from reconciler.plan.model import DriftItem, Plan
@@ -61,21 +62,30 @@ def build_plan(
     state: Mapping[str, ResourceState] | None = None,
     drift: Sequence[DriftItem] = (),
     refreshed: bool = False,
+    unmanaged_shop: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> PlanInputs:
     """Load and check manifests, then plan against `state` (the store's, unless a refreshed copy is given).
 
+    `unmanaged_shop` (out_coupon_id -> upstream object, listed while refreshing) turns a declared shop coupon that
+    state does not hold but upstream does into an adoption instead of an add (decision D17).
+
     `default_brand_id` is the brand of product coupons whose manifest names none: the caller gets it from the
     upstream it opened, or from `commands.upstream.default_brand_id` (which may create sandbox credentials).
+
+    `paths` narrow the plan to the manifests under them (issue 14): coupons in state whose recorded source lies
+    outside them are left alone and counted, never removed. No paths means every configured manifest path.
     """
     from reconciler.manifest import check_time_windows, load_manifests
     from reconciler.manifest.cache import cache_for
     from reconciler.plan.planner import make_plan
 
-    `paths` narrow the plan to the manifests under them (issue 14): coupons in state whose recorded source lies
-    outside them are left alone and counted, never removed. No paths means every configured manifest path.
-
     loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
     current = dict(store.resources() if state is None else state)
+    if unmanaged_shop:  # declared shop coupons upstream already holds: adopted, never added twice (D17)
+        from reconciler.plan.adopt import adoption_candidates
+        from reconciler.times import iso_utc
+
+        current.update(adoption_candidates(loaded.coupons, current, unmanaged_shop, iso_utc(now)))
     # Time sanity (design §1.2) concerns coupons about to be created: a live coupon whose claim window has ended
     # is simply over, not an error in the manifests (else every plan would fail once a campaign ends).
     new = [c for c in loaded.coupons if c.address not in current and not _moved_in(c, current)]
@@ -85,6 +95,7 @@ def build_plan(
         raise ManifestError(errors)
     for target in targets:
         _check_target(target)
+    check_targets(targets, (c.address for c in loaded.coupons), current)  # a typo is an error, not a no-op
     plan = make_plan(
         loaded.coupons,
         current,
@@ -99,22 +110,13 @@ def build_plan(
         drift=tuple(drift),
         plan_ttl=timedelta(hours=settings.apply.plan_max_age_hours),
         git_commit=git_commit(settings.root),
+        paths=tuple(root_relative(settings, p) for p in paths),
+        manifest_files={c.address: root_relative(settings, c.source.file) for c in loaded.coupons},
     )
     warnings = tuple(loaded.warnings) + tuple(d for d in time_diags if d.severity != "error")
     return PlanInputs(plan=plan, warnings=warnings, manifest_files=tuple(loaded.files), coupons=tuple(loaded.coupons))
 
 
-def plan(
-    settings: Settings,
-    *,
-    paths: Sequence[str] = (),
-        paths=tuple(root_relative(settings, p) for p in paths),
-        manifest_files={c.address: root_relative(settings, c.source.file) for c in loaded.coupons},
-    targets: Sequence[str] = (),
-    refresh: bool = True,
-    out: Path | None = None,
-    clock: Clock = now_utc,
-) -> PlanResult:
 def root_relative(settings: Settings, path: str) -> str:
     """`path` (as given, relative to the working directory) relative to the project root, with `/` separators:
     the form sources are recorded in, so a plan run from another directory compares them alike."""
@@ -125,6 +127,16 @@ def root_relative(settings: Settings, path: str) -> str:
         return Path(os.path.relpath(absolute, os.path.abspath(settings.root))).as_posix()
 
 
+def plan(
+    settings: Settings,
+    *,
+    paths: Sequence[str] = (),
+    targets: Sequence[str] = (),
+    refresh: bool = True,
+    out: Path | None = None,
+    skip_blocked: bool = False,
+    clock: Clock = now_utc,
+) -> PlanResult:
     """`couponctl plan`: load, refresh (reading upstream, writing nothing), plan, and save the plan to `out`.
 
     With `skip_blocked` the plan records that apply is to skip its blocked actions and apply the rest."""
@@ -134,7 +146,6 @@ def root_relative(settings: Settings, path: str) -> str:
 
     store = open_state(settings)
     try:
-    skip_blocked: bool = False,
         now = clock()
         if refresh:
             inputs = asyncio.run(
@@ -148,6 +159,8 @@ def root_relative(settings: Settings, path: str) -> str:
             )
     finally:
         store.close()
+    if skip_blocked:
+        inputs = replace(inputs, plan=replace(inputs.plan, skip_blocked=True))
     if out is not None:
         from reconciler.plan.planfile import save_plan
 
@@ -157,8 +170,6 @@ def root_relative(settings: Settings, path: str) -> str:
 
 def read_plan_file(path: Path) -> Plan:
     """A saved plan (`plan --out FILE`), checked for integrity; SavedPlanError when unreadable or tampered with."""
-    if skip_blocked:
-        inputs = replace(inputs, plan=replace(inputs.plan, skip_blocked=True))
     from reconciler.plan.planfile import load_plan
 
     try:
