@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,9 @@ import yaml_rs
 
 from reconciler.claim_window import claim_window
 from reconciler.errors import Diagnostic, ManifestError
+from reconciler.manifest import bounds
 from reconciler.manifest.cache import ManifestCache
+from reconciler.manifest.discovery import discover
 from reconciler.manifest.moves import moved_issues
 from reconciler.manifest.positions import (
     compose,
@@ -77,7 +78,6 @@ def _import_validation() -> None:
         describe=timeutil.describe,
     )  # fmt: skip
 
-MANIFEST_SUFFIXES = (".yaml", ".yml")
 _FOUR_BYTE = re.compile("[\U00010000-\U0010FFFF]")
 
 # Fields of the product-coupon create request or entity that do not belong in a manifest spec (B.2, B.9).
@@ -132,7 +132,7 @@ def load_manifests(
     parsed or validated again (see `reconciler.manifest.cache`)."""
     root = (root or Path.cwd()).resolve()
     diagnostics: list[Diagnostic] = []
-    files = _discover(paths, diagnostics)
+    files = discover(paths, diagnostics)
     coupons: list[DesiredCoupon] = []
     loaded: list[_File] = []
     digest_parts: list[tuple[str, bytes]] = []
@@ -141,9 +141,12 @@ def load_manifests(
         entry = _File(display=display, path=path)
         loaded.append(entry)
         try:
-            raw = path.read_bytes()
+            raw = bounds.read_limited(path)  # a file over the size limit is refused before it is read
         except OSError as exc:
             diagnostics.append(Diagnostic(display, 1, 1, f"cannot read file: {exc.strerror}"))
+            continue
+        except bounds.FileTooLarge as exc:
+            diagnostics.append(Diagnostic(display, 1, 1, str(exc)))
             continue
         digest_parts.append((_relative(path, root), raw))
         cached = None if cache is None else cache.get(display, raw)
@@ -210,39 +213,6 @@ def _relative(path: Path, root: Path) -> str:
         return path.resolve().as_posix()
 
 
-def _discover(paths: Sequence[str | Path], diagnostics: list[Diagnostic]) -> list[tuple[str, Path]]:
-    """Expand the given paths into (display path, path) pairs: directories recursively, sorted, deduplicated."""
-    found: list[tuple[str, Path]] = []
-    seen: set[Path] = set()
-    for given in paths:
-        given_text = str(given)
-        path = Path(given)
-        if path.is_dir():
-            # Hidden directories (.git, .venv, ...) are never manifests (our default).
-            matches = sorted(
-                p for p in path.rglob("*")
-                if p.suffix in MANIFEST_SUFFIXES and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            if not matches:
-                diagnostics.append(Diagnostic(given_text, 1, 1, "no manifest files (*.yaml, *.yml) in this directory"))
-            for match in matches:
-                display = os.path.normpath(os.path.join(given_text, match.relative_to(path)))
-                _add(found, seen, display, match)
-        elif path.is_file():
-            _add(found, seen, given_text, path)
-        else:
-            diagnostics.append(Diagnostic(given_text, 1, 1, "no such file or directory"))
-    return found
-
-
-def _add(found: list[tuple[str, Path]], seen: set[Path], display: str, path: Path) -> None:
-    resolved = path.resolve()
-    if resolved not in seen:
-        seen.add(resolved)
-        found.append((display, path))
-
-
 def _load_file(entry: _File, raw: bytes) -> None:
     """Parse one file and validate its documents; problems are queued on `entry.pending`."""
     _import_validation()
@@ -253,6 +223,11 @@ def _load_file(entry: _File, raw: bytes) -> None:
         return
     entry.text = text
     entry.has_four_byte = not text.isascii() and _FOUR_BYTE.search(text) is not None
+    over = bounds.problem(text)  # alias bombs, deep nesting, too many documents: before any parser expands them
+    if over is not None:
+        entry.position = (over.line, over.col)
+        entry.pending.append(_Pending(None, Issue((), over.message), None))
+        return
     try:
         parsed = yaml_rs.loads(text, parse_datetime=False)
     except yaml_rs.YAMLDecodeError as exc:
@@ -312,7 +287,7 @@ def _load_document(entry: _File, index: int, document: Any) -> DesiredCoupon | N
         problem(Issue(("kind",), "required field is missing (ShopCoupon or ProductCoupon)"))
         return None
     if not isinstance(kind, str) or kind not in DOCUMENT_MODELS:
-        problem(Issue(("kind",), f"unknown kind {kind!r}: expected ShopCoupon or ProductCoupon"
+        problem(Issue(("kind",), f"unknown kind {_shown(kind)}: expected ShopCoupon or ProductCoupon"
                                  f"{_did_you_mean(str(kind), list(DOCUMENT_MODELS))}"))
         return None
     name = document.get("name")
@@ -344,7 +319,7 @@ def _load_document(entry: _File, index: int, document: Any) -> DesiredCoupon | N
     known = field_paths(type(model.spec))
     for i, rule in enumerate(model.ignore_drift or ()):
         if rule.field not in known:
-            issues.append(Issue(("ignore_drift", i, "field"), f"no field {rule.field!r} in a {kind} spec"
+            issues.append(Issue(("ignore_drift", i, "field"), f"no field {_shown(rule.field)} in a {kind} spec"
                                                               f"{_did_you_mean(rule.field, sorted(known))}"))
         rules.append(IgnoreRule(path=rule.field, reason=rule.reason))
     failed = False
@@ -359,7 +334,15 @@ def _load_document(entry: _File, index: int, document: Any) -> DesiredCoupon | N
                          moved_from=model.moved.from_ if model.moved is not None else None)
 
 
+def _shown(value: Any) -> str:
+    """repr() of a value for a message, cut short: a megabyte-long scalar is never echoed whole."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text):,} characters)"
+
+
 def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
+    if len(word) > 200:  # difflib is quadratic: no suggestion for a word no candidate is near anyway
+        return ""
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -394,7 +377,7 @@ def _translate(err: ErrorDetails, root: type[BaseModel], kind: str) -> Issue:
     if kind_of in ("model_type", "dict_type", "model_attributes_type"):
         return Issue(loc, f"expected a mapping, got {got}")
     if kind_of == "literal_error":
-        return Issue(loc, f"must be one of {ctx.get('expected')}, got {value!r}")
+        return Issue(loc, f"must be one of {ctx.get('expected')}, got {_shown(value)}")
     if kind_of == "greater_than_equal":
         return Issue(loc, f"must be at least {ctx['ge']}, got {value!r}")
     if kind_of == "less_than_equal":

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from reconciler.manifest.bounds import problem
+
 if TYPE_CHECKING:
     from reconciler.manifest.base import Loc
 
@@ -32,6 +34,8 @@ def syntax_error(text: str, message: str) -> tuple[tuple[int, int], str]:
 def find_duplicate_key(text: str) -> tuple[tuple[int, int], str] | None:
     import yaml
 
+    if problem(text) is not None:
+        return None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         nodes = list(yaml.compose_all(text, Loader=loader))
@@ -39,8 +43,12 @@ def find_duplicate_key(text: str) -> tuple[tuple[int, int], str] | None:
         return None
     stack: list[Any] = list(nodes)
     found: list[tuple[tuple[int, int], str]] = []
+    visited: set[int] = set()  # an alias shares its anchor's node: each node is walked once, not once per alias
     while stack:
         node = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key, value in node.value:
@@ -98,6 +106,8 @@ def document_lines_from_nodes(text: str, count: int) -> list[int]:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if problem(text) is not None:
+        return [1] * count
     try:
         lines = [node.start_mark.line + 1 for node in yaml.compose_all(text, Loader=loader)]
     except yaml.YAMLError:
@@ -106,8 +116,13 @@ def document_lines_from_nodes(text: str, count: int) -> list[int]:
 
 
 def compose(text: str) -> list[Any]:
+    """Every document's node tree, or [] when the text has a syntax error or crosses a limit of
+    `reconciler.manifest.bounds` (the loader refuses such a file before asking for positions; checked again here
+    so that no caller can hand PyYAML an alias bomb)."""
     import yaml
 
+    if problem(text) is not None:
+        return []
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         return list(yaml.compose_all(text, Loader=loader))
