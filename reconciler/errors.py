@@ -16,6 +16,7 @@ callers and tests can inspect them without parsing text.
     │   ├── TransientUpstreamError   worth retrying: 429, 5xx, -1, 300000, timeouts, dropped connections
     │   └── SignatureError     a WeChat Pay response failed verification: treated as an attack
     └── ApplyError             an apply stopped part-way (carries the account of what landed)
+        └── ApplyInterrupted   Ctrl-C stopped it (exit 130)
 
 Nothing secret may appear in any message: URLs are passed through `redact_url` before they are stored here.
 """
@@ -168,7 +169,7 @@ class UpstreamError(CouponctlError):
         if code is not None:
             bits.append(f"code {code}")
         text = ", ".join(bits) + f": {redact_url(message)}"
-        if request_id:
+        if request_id and request_id not in message:  # shop errmsgs carry it already ("rid: ...")
             text += f" (Request-ID {request_id})"
         super().__init__(text)
 
@@ -201,3 +202,9 @@ class ApplyError(CouponctlError):
     def __init__(self, message: str, summary: Any = None) -> None:
         self.summary = summary
         super().__init__(message)
+
+
+class ApplyInterrupted(ApplyError):
+    """Ctrl-C stopped an apply. Exit 130 (128 + SIGINT, the shell's convention) so CI tells it from a failure."""
+
+    exit_code = 130

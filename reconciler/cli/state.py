@@ -15,6 +15,7 @@ import click
 from reconciler.cli import app
 from reconciler.commands import state as commands
 from reconciler.commands.state import CallRecord, RunRecord
+from reconciler.render.values import status_word
 from reconciler.resources import ResourceState
 
 LOCK_TIMEOUT_HELP = "Wait up to SECONDS for the state lock instead of failing at once (default: [state] lock_timeout)."
@@ -89,7 +90,7 @@ def list_(ctx: click.Context, prefixes: tuple[str, ...], fmt: str) -> None:
     if not resources:
         click.echo("No resources in state.")
         return
-    rows = [[r.address, r.upstream_id, r.status, "yes" if r.protect else ""] for r in resources]
+    rows = [[r.address, r.upstream_id, status_word(r.kind, r.status), "yes" if r.protect else ""] for r in resources]
     click.echo(_table(["ADDRESS", "UPSTREAM ID", "STATUS", "PROTECT"], rows))
 
 
@@ -126,7 +127,8 @@ def rm(ctx: click.Context, address: str, lock_timeout: float | None) -> None:
     click.echo(f"Removed {address} from state (serial {serial}).")
     click.echo(
         f"Warning: the coupon still exists upstream ({resource.kind} {resource.upstream_id}, status "
-        f"{resource.status or 'unknown'}); couponctl no longer manages it. If a manifest still declares {address}, "
+        f"{status_word(resource.kind, resource.status) or 'unknown'}); couponctl no longer manages it. "
+        f"If a manifest still declares {address}, "
         f"the next plan will create a new coupon. To manage it again: "
         f"{import_command(address, resource.upstream_id, resource.brand_id)}",
         err=True,
@@ -188,6 +190,14 @@ def upgrade(ctx: click.Context) -> None:
         click.echo(f"State schema is already at revision {after}, the newest this couponctl knows.")
     else:
         click.echo(f"State schema upgraded from revision {before} to {after}.")
+
+
+def short_commit(commit: str | None) -> str:
+    """The commit's first 10 hex digits, keeping the `-dirty` marker (uncommitted changes were applied)."""
+    if not commit:
+        return "-"
+    sha, dirty, _rest = commit.partition("-dirty")
+    return sha[:10] + dirty
 
 
 def _short(value: str | None, n: int) -> str:
@@ -263,7 +273,7 @@ def history(ctx: click.Context, run_id: int | None, limit: int, fmt: str) -> Non
             r.started_at,
             r.actor,
             r.command,
-            _short(r.git_commit, 10),
+            short_commit(r.git_commit),
             _short(r.plan_digest, 12),
             r.outcome or "unfinished",
             str(counts.get(r.run_id, 0)),

@@ -16,6 +16,7 @@ from typing import Any
 from reconciler.commands.common import Clock, lock_timeout, now_utc, open_state
 from reconciler.commands.plan import PlanInputs, build_plan
 from reconciler.commands.runs import recorded_run
+from reconciler.commands.targets import check_targets, declared_addresses
 from reconciler.commands.upstream import Upstream, default_brand_id, open_upstream
 from reconciler.config import Settings
 from reconciler.plan.drift import ExpectedItem, ExpectedUnmanaged, compare, partition_unmanaged, refreshed
@@ -142,7 +143,10 @@ async def refreshed_plan(
 
     Reads through `upstream` when the caller has it open (apply), else opens one. Even without resources it lists
     the shop coupons: a declared one that exists upstream but not in state is adopted, never added twice (D17).
+    A `--target` that selects nothing is refused before anything is read.
     """
+    if targets:
+        check_targets(targets, declared_addresses(settings, paths), resources)
     pacer = pacer or Pacer.from_settings(settings)
     if upstream is None:
         async with open_upstream(settings) as opened:
@@ -165,14 +169,10 @@ async def refreshed_plan(
     )
 
 
-def unmanaged_listed(
-    resources: Mapping[str, ResourceState], snap: UpstreamSnapshot
-) -> dict[str, Mapping[str, Any]]:
+def unmanaged_listed(resources: Mapping[str, ResourceState], snap: UpstreamSnapshot) -> dict[str, Mapping[str, Any]]:
     """out_coupon_id -> upstream object of every listed shop coupon that no state entry manages (decision D17)."""
     managed = {r.upstream_id for r in resources.values() if r.kind == "ShopCoupon"}
-    return {
-        str(c.get("out_coupon_id")): c for c in snap.listed_shop if str(c.get("out_coupon_id", "")) not in managed
-    }
+    return {str(c.get("out_coupon_id")): c for c in snap.listed_shop if str(c.get("out_coupon_id", "")) not in managed}
 
 
 def _without_found(items: Sequence[DriftItem], resources: Mapping[str, ResourceState]) -> list[DriftItem]:
@@ -247,13 +247,17 @@ def refresh(settings: Settings, *, lock_timeout_s: float | None = None, clock: C
 def _write_refreshed(
     store: StateStore, resources: Mapping[str, ResourceState], new_state: Mapping[str, ResourceState]
 ) -> int:
-    """Write the refreshed state, one resource at a time; returns how many changed."""
+    """Write the refreshed state, one resource at a time; returns how many changed.
+
+    A coupon whose only news is upstream's own bookkeeping (update times, claim counters: the fields drift ignores)
+    is not rewritten: nothing a user can change changed, and rewriting it would move the serial (making every saved
+    plan stale) and be reported as an update."""
     changed = 0
     for address, resource in resources.items():
         if address not in new_state:
             store.remove(address)
             changed += 1
-        elif new_state[address].upstream != resource.upstream:
+        elif compare(resource, new_state[address].upstream) is not None:
             store.put(new_state[address])
             changed += 1
     return changed

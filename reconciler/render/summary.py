@@ -247,18 +247,26 @@ def exposure_line(summary: PlanSummary) -> str | None:
     """The money the plan adds or removes, or None when it touches no claimable coupon."""
     e = summary.exposure
     parts = []
-    if e.added_coupons or e.added_unpriced:
+    # Only priced coupons have an amount: "at most ¥0.00" for coupons that cannot be priced would read as "free".
+    if e.added_coupons:
         text = f"adds at most {fen_to_yuan(e.added_fen)} of claimable coupons ({_plural(e.added_coupons, 'coupon')}"
         text += " priced as quantity × fixed discount"
         if e.added_unpriced:
             text += f"; {e.added_unpriced} more whose value depends on the order"
         parts.append(text + ")")
-    if e.removed_coupons or e.removed_unpriced:
+    elif e.added_unpriced:
+        added = _plural(e.added_unpriced, "claimable coupon")
+        parts.append(f"adds {added} whose value depends on the order (not priced)")
+    if e.removed_coupons:
         text = f"removes at most {fen_to_yuan(e.removed_fen)} not yet claimed ({_plural(e.removed_coupons, 'coupon')}"
         text += " priced"
         if e.removed_unpriced:
             text += f"; {e.removed_unpriced} more whose value depends on the order"
         parts.append(text + ")")
+    elif e.removed_unpriced:
+        parts.append(
+            f"removes {_plural(e.removed_unpriced, 'claimable coupon')} whose value depends on the order (not priced)"
+        )
     if not parts:
         return None
     return "Money: " + "; ".join(parts) + "."

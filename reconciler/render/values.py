@@ -9,6 +9,7 @@ from typing import Any
 
 from reconciler.plan import kinds
 from reconciler.render.summary import fen_to_yuan
+from reconciler.resources import SHOP_STATUS_NAME
 from reconciler.times import beijing, parse_time
 
 
@@ -43,6 +44,14 @@ def annotate(kind: str, path: str, value: Any) -> str | None:
     if last in kinds.MONEY_FIELDS and isinstance(value, int):
         return fen_to_yuan(value)
     return None
+
+
+def status_word(kind: str, status: str) -> str:
+    """A coupon's upstream lifecycle as a word for both kinds: shop `1`..`4` read as the manifests' draft, active,
+    expired, voided (reference A.4.2); product AUDITING / EFFECTIVE / DEACTIVATED are words already."""
+    if kind == "ShopCoupon" and status.isdigit():
+        return SHOP_STATUS_NAME.get(int(status), f"unknown ({status})")
+    return status
 
 
 def fmt(value: Any) -> str:

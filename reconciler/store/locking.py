@@ -88,15 +88,22 @@ def db_error(exc: sa.exc.DBAPIError, doing: str) -> StateError:
     return StateError(f"{doing}: {text[0] if text else type(exc.orig).__name__}")
 
 
-def lock_error(holder: LockInfo, *, backend: str) -> LockError:
-    """The error naming who holds the lock, for how long, and what to do."""
+def lock_error(holder: LockInfo, *, backend: str, waited: float = 0.0) -> LockError:
+    """The error naming who holds the lock, for how long, and what to do (`waited`: the lock timeout that ran out,
+    so the advice to wait with --lock-timeout is not given to someone who just did)."""
     lines = [f"It has been held for {age(holder.acquired_at)}."]
     if backend == "sqlite" and holder.host != socket.gethostname():
         lines.append(
             f"It was taken on another host ({holder.host}): couponctl cannot tell whether pid {holder.pid} is still "
             "running there. Make sure that run is gone before unlocking."
         )
-    lines.append("Wait for it with --lock-timeout SECONDS, or, if that run is gone for good, release it with:")
+    if waited > 0:
+        lines.append(
+            f"Waited {waited:g} s for it (--lock-timeout / [state] lock_timeout) and it is still held: that run is "
+            "still going, or gone without releasing it. If it is gone for good, release it with:"
+        )
+    else:
+        lines.append("Wait for it with --lock-timeout SECONDS, or, if that run is gone for good, release it with:")
     lines.append(f"  couponctl state unlock {holder.lock_id}")
     return LockError(holder, "\n".join(lines))
 
@@ -105,13 +112,23 @@ def _row_info(row: sa.Row[*tuple[Any, ...]] | None) -> LockInfo | None:
     if row is None:
         return None
     return LockInfo(
-        lock_id=row.lock_id, holder=row.holder, host=row.host, pid=row.pid, operation=row.operation,
+        lock_id=row.lock_id,
+        holder=row.holder,
+        host=row.host,
+        pid=row.pid,
+        operation=row.operation,
         acquired_at=row.acquired_at,
     )
 
 
-_LOCK_COLUMNS = (t.lock.c.lock_id, t.lock.c.holder, t.lock.c.host, t.lock.c.pid, t.lock.c.operation,
-                 t.lock.c.acquired_at)
+_LOCK_COLUMNS = (
+    t.lock.c.lock_id,
+    t.lock.c.holder,
+    t.lock.c.host,
+    t.lock.c.pid,
+    t.lock.c.operation,
+    t.lock.c.acquired_at,
+)
 
 
 def read_lock_row(conn: Connection) -> LockInfo | None:
@@ -120,8 +137,12 @@ def read_lock_row(conn: Connection) -> LockInfo | None:
 
 def _row_values(info: LockInfo) -> dict[str, object]:
     return {
-        "lock_id": info.lock_id, "holder": info.holder, "host": info.host, "pid": info.pid,
-        "operation": info.operation, "acquired_at": info.acquired_at,
+        "lock_id": info.lock_id,
+        "holder": info.holder,
+        "host": info.host,
+        "pid": info.pid,
+        "operation": info.operation,
+        "acquired_at": info.acquired_at,
     }
 
 
@@ -146,7 +167,7 @@ def _wait(try_once: Callable[[], LockInfo | None], timeout: float, backend: str)
             deadline = max(deadline, start + PG_RELEASE_GRACE_S)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise lock_error(holder, backend=backend)
+            raise lock_error(holder, backend=backend, waited=timeout)
         time.sleep(min(POLL_INTERVAL_S, remaining))
 
 
@@ -163,7 +184,10 @@ def _sqlite_try(engine: Engine, info: LockInfo) -> LockInfo | None:
             conn.execute(sa.update(t.lock).where(t.lock.c.id == 1).values(**_row_values(info)))
             log.warning(
                 "note: took over the state lock %s left by %s's '%s' (pid %d on this host is no longer running)",
-                holder.lock_id, holder.holder, holder.operation, holder.pid,
+                holder.lock_id,
+                holder.holder,
+                holder.operation,
+                holder.pid,
             )
             return None
         return holder
@@ -184,8 +208,8 @@ def sqlite_lock(engine: Engine, operation: str, timeout: float) -> Iterator[Lock
                 conn.execute(sa.delete(t.lock).where(t.lock.c.lock_id == info.lock_id))
         except sa.exc.DBAPIError as exc:
             raise db_error(
-                exc, f"could not release state lock {info.lock_id}; release it with `couponctl state unlock "
-                f"{info.lock_id}`"
+                exc,
+                f"could not release state lock {info.lock_id}; release it with `couponctl state unlock {info.lock_id}`",
             ) from None
 
 
@@ -212,8 +236,7 @@ def _check_lock_id(holder: LockInfo | None, lock_id: str) -> LockInfo:
         raise StateError(f"refusing to unlock {lock_id}: the state is not locked")
     if holder.lock_id != lock_id:
         raise StateError(
-            f"refusing to unlock {lock_id}: that is not the current lock; the state is locked by "
-            f"{holder.describe()}"
+            f"refusing to unlock {lock_id}: that is not the current lock; the state is locked by {holder.describe()}"
         )
     return holder
 
@@ -242,8 +265,12 @@ def _pg_try(conn: Connection, info: LockInfo) -> LockInfo | None:
     holder = read_lock_row(conn)
     if holder is None:  # the holder is between taking the advisory lock and writing its row
         holder = LockInfo(
-            lock_id="unknown", holder="unknown", host="unknown", pid=_pg_holder_pid(conn) or 0,
-            operation="unknown", acquired_at="",
+            lock_id="unknown",
+            holder="unknown",
+            host="unknown",
+            pid=_pg_holder_pid(conn) or 0,
+            operation="unknown",
+            acquired_at="",
         )
     return holder
 
