@@ -131,8 +131,16 @@ class Applier:
         self.parallelism = max(1, parallelism)
         self.progress = progress
         self._stop: str | None = None
+        self._halt: str | None = None
         self.calls_made = 0
         self.moves: list[str] = []
+
+    def halt(self, reason: str) -> None:
+        """Stop sending (Ctrl-C): no action starts and no further call is made, even of an action under way (its
+        plan is re-made by the next apply); calls already sent finish and are recorded."""
+        self._halt = reason
+        if self._stop is None:
+            self._stop = reason
 
     async def apply(self, plan: Plan) -> ApplyReport:
         report = ApplyReport()
@@ -199,6 +207,10 @@ class Applier:
             return
         self._emit("start", result)
         for call in action.calls:
+            if self._halt is not None:  # interrupted: no further call, even of an action under way
+                result.error = self._halt
+                result.status = "partial" if result.calls_made else "not_started"
+                return
             try:
                 previous = await self.run_call(action.address, call, previous, action=action)
             except UpstreamError as exc:
