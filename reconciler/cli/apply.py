@@ -11,10 +11,11 @@ import click
 from reconciler.cli import app
 from reconciler.cli.output import emit_plan, print_warnings
 from reconciler.cli.progress import ApplyProgress
-from reconciler.commands.apply import ApplyReport, Settlement
+from reconciler.commands.apply import ApplyReport, Intent, Settlement
 from reconciler.commands.apply import apply as run_apply
+from reconciler.commands.interrupt import IN_FLIGHT, INTERRUPTED
 from reconciler.commands.plan import PlanInputs
-from reconciler.errors import ApplyError, PlanError
+from reconciler.errors import ApplyError, ApplyInterrupted, PlanError
 from reconciler.plan.model import Plan
 
 EXAMPLES = """\b
@@ -50,21 +51,30 @@ def apply(
     ones start, and the exact account of applied / failed / not started changes is printed (exit 1).
     """
     a = app(ctx)
-    outcome = run_apply(
-        a.settings,
-        CliHooks(color=a.color, auto_approve=auto_approve),
-        plan_file=Path(plan_file) if plan_file else None,
-        targets=targets,
-        refresh=refresh,
-        parallelism=parallelism,
-        lock_timeout_s=lock_timeout,
-    )
+    try:
+        outcome = run_apply(
+            a.settings,
+            CliHooks(color=a.color, auto_approve=auto_approve),
+            plan_file=Path(plan_file) if plan_file else None,
+            targets=targets,
+            refresh=refresh,
+            parallelism=parallelism,
+            lock_timeout_s=lock_timeout,
+        )
+    except KeyboardInterrupt:  # outside the applying itself (settling, reading upstream, planning): lock released
+        raise ApplyInterrupted(
+            f"apply {INTERRUPTED} before it applied anything of the plan. State records exactly what landed; "
+            "run `couponctl apply` again: it settles anything left open first."
+        ) from None
     report = outcome.report
     if report is None:
         if outcome.saved:
             click.echo("No changes. Coupons match the manifests.")
         return
     _print_report(report)
+    _print_unsettled(outcome.unsettled)
+    if outcome.interrupted:
+        raise ApplyInterrupted(_failure_message(report, interrupted=True), summary=report.summary())
     if not report.ok:
         raise ApplyError(_failure_message(report), summary=report.summary())
 
@@ -92,14 +102,31 @@ class CliHooks:
                 "refusing to apply without confirmation in a non-interactive shell: "
                 "pass --auto-approve, or apply a reviewed plan file (couponctl plan --out FILE; couponctl apply FILE)"
             )
-        answer = click.prompt(
-            "\nDo you want to apply these changes? Only 'yes' will be accepted", default="", show_default=False
-        )
+        try:
+            answer = click.prompt(
+                "\nDo you want to apply these changes? Only 'yes' will be accepted", default="", show_default=False
+            )
+        except click.exceptions.Abort:  # Ctrl-C or end of input at the prompt
+            answer = ""
         if answer.strip() != "yes":
             raise PlanError("apply cancelled: nothing was changed")
 
     def progress(self, total: int) -> ApplyProgress:
         return ApplyProgress(total)
+
+    def interrupted(self, at_once: bool) -> None:
+        if at_once:
+            click.echo(
+                "\nSecond Ctrl-C: stopping now. Calls still in flight stay in the journal; the next apply settles "
+                "them (reads them back or re-sends them with the same request number) before anything else.",
+                err=True,
+            )
+        else:
+            click.echo(
+                "\nCtrl-C: starting no new call; waiting for the calls already sent to finish so that state records "
+                "them. Press Ctrl-C again to stop at once.",
+                err=True,
+            )
 
 
 def _print_report(report: ApplyReport) -> None:
@@ -111,7 +138,8 @@ def _print_report(report: ApplyReport) -> None:
     if report.ok:
         click.echo(f"\nApply complete! {parts}; {report.calls} upstream call(s).")
         return
-    click.echo(f"\nApply stopped part-way ({report.calls} upstream call(s) made).")
+    how = "interrupted" if (report.stopped_by or "").startswith("interrupted") else "stopped"
+    click.echo(f"\nApply {how} part-way ({report.calls} upstream call(s) made).")
     for label, status in (
         ("Applied", "applied"),
         ("Partly applied", "partial"),
@@ -123,12 +151,28 @@ def _print_report(report: ApplyReport) -> None:
             click.echo(f"{label} ({len(rows)}):")
             for r in rows:
                 detail = f" — {r.calls_made}/{r.calls_planned} calls" if status in ("partial", "failed") else ""
+                if r.error == IN_FLIGHT:
+                    detail += " (a call in flight when stopped)"
                 click.echo(f"  {r.address} ({r.type}){detail}")
+    if report.with_status("not_started") or report.with_status("partial"):
+        click.echo("The next `couponctl apply` plans again what was not started or only partly applied.")
 
 
-def _failure_message(report: ApplyReport) -> str:
+def _print_unsettled(unsettled: Sequence[Intent]) -> None:
+    """The calls sent whose outcome is unknown: the next apply settles them before planning anything."""
+    if not unsettled:
+        return
+    click.echo(f"Next apply settles first ({len(unsettled)} call(s) sent, outcome unknown):")
+    for intent in unsettled:
+        how = "read back" if intent.operation.startswith("shop.") else "re-sent with the same request number"
+        click.echo(f"  {intent.address} {intent.operation} ({how})")
+
+
+def _failure_message(report: ApplyReport, *, interrupted: bool = False) -> str:
     failed = report.with_status("failed") + report.with_status("partial")
     first = failed[0].error if failed and failed[0].error else (report.stopped_by or "unknown error")
+    if interrupted:
+        first = INTERRUPTED
     return (
         f"apply stopped: {first}\n"
         f"{len(report.with_status('applied'))} applied, {len(failed)} failed, "

@@ -18,6 +18,7 @@ from reconciler.apply.applier import ActionResult, Applier, ApplyReport
 from reconciler.apply.settle import Settlement, settle
 from reconciler.commands.common import Clock, git_commit, lock_timeout, now_utc, open_state
 from reconciler.commands.drift import refreshed_plan
+from reconciler.commands.interrupt import Tracker, apply_interruptibly
 from reconciler.commands.plan import PlanInputs, blocked_error, build_plan, read_plan_file
 from reconciler.commands.runs import recorded_run
 from reconciler.commands.saved_plan import verify_saved_plan
@@ -27,11 +28,20 @@ from reconciler.errors import PlanError
 from reconciler.plan.model import Plan
 from reconciler.providers.pacing import Pacer
 from reconciler.resources import ResourceState
-from reconciler.store.api import StateStore
+from reconciler.store.api import Intent, StateStore
 from reconciler.times import iso_utc
 
 # The applier's types, re-exported: the CLI renders them and may not import the applier itself.
-__all__ = ["ActionResult", "ApplyHooks", "ApplyOutcome", "ApplyReport", "ProgressFn", "Settlement", "apply"]
+__all__ = [
+    "ActionResult",
+    "ApplyHooks",
+    "ApplyOutcome",
+    "ApplyReport",
+    "Intent",
+    "ProgressFn",
+    "Settlement",
+    "apply",
+]
 
 ProgressFn = Callable[[str, ActionResult], None]  # ("start" | "applied" | "failed", the action's result so far)
 
@@ -51,6 +61,9 @@ class ApplyHooks(Protocol):
     def progress(self, total: int) -> AbstractContextManager[ProgressFn]:
         """Progress of the `total` actions about to be applied."""
 
+    def interrupted(self, at_once: bool) -> None:
+        """Ctrl-C while applying: the first halts (calls already sent finish), the second (`at_once`) stops now."""
+
 
 @dataclass(frozen=True, slots=True)
 class ApplyOutcome:
@@ -60,6 +73,8 @@ class ApplyOutcome:
     report: ApplyReport | None
     settled: tuple[Settlement, ...]
     saved: bool  # the plan came from a plan file
+    interrupted: bool = False  # Ctrl-C stopped the apply before everything was applied
+    unsettled: tuple[Intent, ...] = ()  # calls sent whose outcome is unknown: the next apply settles them first
 
 
 def apply(
@@ -165,10 +180,24 @@ async def _apply(
             store, settings, "apply", commit=plan.git_commit or commit, plan_digest=plan_digest(plan)
         ) as run:
             with hooks.progress(len(plan.actions)) as progress:
-                report = await make_applier(run.run_id, progress).apply(plan)
+                tracker = Tracker(progress)
+                applier = make_applier(run.run_id, tracker)
+
+                def notice(at_once: bool) -> None:  # looked up on Ctrl-C only: older hooks need not have it
+                    hooks.interrupted(at_once)
+
+                report, pressed = await apply_interruptibly(applier, plan, tracker, notice)
+            interrupted = pressed and not report.ok  # a Ctrl-C after the last call changed nothing
             run.outcome = "ok" if report.ok else ("partial" if report.with_status("applied") else "failed")
             run.summary = report.summary()
-        return ApplyOutcome(plan, report, settled, saved=saved is not None)
+            if interrupted:
+                run.outcome = "interrupted"
+            unsettled = tuple(i for i in store.open_intents() if i.run_id == run.run_id)
+            if unsettled:
+                run.summary["unsettled"] = [f"{i.address} {i.operation}" for i in unsettled]
+        return ApplyOutcome(
+            plan, report, settled, saved=saved is not None, interrupted=interrupted, unsettled=unsettled
+        )
 
 
 async def _fresh_plan(
