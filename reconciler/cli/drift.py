@@ -22,8 +22,9 @@ def drift(ctx: click.Context, fmt: str, no_manifests: bool) -> None:
     """Re-read every managed coupon upstream and report what changed outside couponctl. Read-only.
 
     Reports, field by field: coupons changed outside couponctl (upstream differs from state), coupons missing or
-    ended upstream, shop coupons nobody manages, and (for context) manifest changes not yet applied.
-    Exit 0 in sync, 2 when anything drifted, 1 on error.
+    ended upstream, shop coupons nobody manages, and (for context) manifest changes not yet applied. Unmanaged
+    shop coupons declared expected in couponctl.toml ([[drift.expected_unmanaged]], with a reason) are listed and
+    are not drift. Exit 0 in sync, 2 when anything drifted, 1 on error.
     """
     from reconciler.commands.drift import drift as find_drift
     from reconciler.render.drift import render_drift
