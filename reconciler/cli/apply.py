@@ -17,12 +17,14 @@ from reconciler.commands.interrupt import IN_FLIGHT, INTERRUPTED
 from reconciler.commands.plan import PlanInputs
 from reconciler.errors import ApplyError, ApplyInterrupted, PlanError
 from reconciler.plan.model import Plan
+from reconciler.render.summary import summarize, summary_line
 
 EXAMPLES = """\b
 Examples:
   couponctl apply plan.bin                 # exactly the reviewed plan (refused if stale or expired)
   couponctl apply                          # plan, show, ask for "yes"
   couponctl apply --auto-approve           # non-interactive (CI)
+  couponctl apply --skip-blocked           # apply everything but the blocked coupons; exit 1 naming them
   couponctl apply --parallelism 4 --lock-timeout 60
 """
 
@@ -34,6 +36,12 @@ Examples:
 @click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Apply only this address (repeatable).")
 @click.option("--refresh/--no-refresh", default=True, show_default=True, help="Re-read upstream before planning.")
 @click.option("--lock-timeout", type=float, default=None, metavar="SECONDS", help="Wait for the state lock.")
+@click.option(
+    "--skip-blocked",
+    is_flag=True,
+    help="Skip blocked coupons and apply everything else, then exit 1 naming them (a saved plan must have been "
+    "made with plan --skip-blocked).",
+)
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -43,6 +51,7 @@ def apply(
     targets: tuple[str, ...],
     refresh: bool,
     lock_timeout: float | None,
+    skip_blocked: bool,
 ) -> None:
     """Apply a saved plan, or plan and apply after confirmation.
 
@@ -60,6 +69,7 @@ def apply(
             refresh=refresh,
             parallelism=parallelism,
             lock_timeout_s=lock_timeout,
+            skip_blocked=skip_blocked,
         )
     except KeyboardInterrupt:  # outside the applying itself (settling, reading upstream, planning): lock released
         raise ApplyInterrupted(
@@ -68,15 +78,18 @@ def apply(
         ) from None
     report = outcome.report
     if report is None:
-        if outcome.saved:
-            click.echo("No changes. Coupons match the manifests.")
-        return
-    _print_report(report)
-    _print_unsettled(outcome.unsettled)
-    if outcome.interrupted:
-        raise ApplyInterrupted(_failure_message(report, interrupted=True), summary=report.summary())
-    if not report.ok:
-        raise ApplyError(_failure_message(report), summary=report.summary())
+        if outcome.saved:  # a fresh plan was printed whole; a saved one gets its summary line
+            click.echo(summary_line(summarize(outcome.plan, a.settings.apply.rate_limits)))
+    else:
+        _print_report(report)
+        _print_unsettled(outcome.unsettled)
+        if outcome.interrupted:
+            raise ApplyInterrupted(_failure_message(report, interrupted=True), summary=report.summary())
+        if not report.ok:
+            raise ApplyError(_failure_message(report), summary=report.summary())
+    if outcome.skipped:
+        # Everything else was applied; the run still fails, so CI shows the blocked coupons red until resolved.
+        raise PlanError(_skipped_message(outcome.plan))
 
 
 class CliHooks:
@@ -156,6 +169,19 @@ def _print_report(report: ApplyReport) -> None:
                 click.echo(f"  {r.address} ({r.type}){detail}")
     if report.with_status("not_started") or report.with_status("partial"):
         click.echo("The next `couponctl apply` plans again what was not started or only partly applied.")
+
+
+def _skipped_message(plan: Plan) -> str:
+    blocked = plan.blocked
+    lines = [
+        f"{len(blocked)} blocked coupon{'s' if len(blocked) != 1 else ''} skipped (--skip-blocked); "
+        "nothing was sent for them:"
+    ]
+    for action in blocked:
+        lines.append(f"  {action.address}: {action.reason}")
+        if action.remedy:
+            lines.append(f"    remedy: {action.remedy}")
+    return "\n".join(lines)
 
 
 def _print_unsettled(unsettled: Sequence[Intent]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -25,7 +25,7 @@ from reconciler.commands.saved_plan import verify_saved_plan
 from reconciler.commands.upstream import Upstream, open_upstream
 from reconciler.config import Settings
 from reconciler.errors import PlanError
-from reconciler.plan.model import Plan
+from reconciler.plan.model import Action, Plan
 from reconciler.providers.pacing import Pacer
 from reconciler.resources import ResourceState
 from reconciler.store.api import Intent, StateStore
@@ -73,6 +73,7 @@ class ApplyOutcome:
     report: ApplyReport | None
     settled: tuple[Settlement, ...]
     saved: bool  # the plan came from a plan file
+    skipped: tuple[Action, ...] = ()  # blocked actions a --skip-blocked plan left out: the CLI exits 1 naming them
     interrupted: bool = False  # Ctrl-C stopped the apply before everything was applied
     unsettled: tuple[Intent, ...] = ()  # calls sent whose outcome is unknown: the next apply settles them first
 
@@ -86,6 +87,7 @@ def apply(
     refresh: bool = True,
     parallelism: int | None = None,
     lock_timeout_s: float | None = None,
+    skip_blocked: bool = False,
     clock: Clock = now_utc,
 ) -> ApplyOutcome:
     """Apply the saved plan in `plan_file` (refused when stale or expired), or a fresh one the hooks confirm.
@@ -93,10 +95,18 @@ def apply(
     Runs under the state lock. Open intents and deposed coupons are settled first; the apply itself is recorded
     in history with the plan's digest. A failed apply returns its report (`report.ok` is False); errors before any
     call (stale plan, blocked plan, no confirmation, lock held) raise.
+
+    `skip_blocked` (fresh plans; a saved plan carries its own choice) plans to skip blocked coupons: everything
+    else is applied and the skipped actions are returned in `ApplyOutcome.skipped`.
     """
     if plan_file is not None and targets:
         raise PlanError("--target cannot be combined with a saved plan: the plan already fixes what is applied")
     saved = read_plan_file(plan_file) if plan_file is not None else None
+    if saved is not None and skip_blocked and saved.blocked and not saved.skip_blocked:
+        raise PlanError(
+            f"{plan_file} was made without --skip-blocked, so skipping its blocked coupons was never reviewed; "
+            f"make the plan again with: couponctl plan --skip-blocked --out {plan_file}"
+        )
     store = open_state(settings)
     try:
         with store.lock("apply", timeout=lock_timeout(settings, lock_timeout_s)):
@@ -109,6 +119,7 @@ def apply(
                     targets=targets,
                     refresh=refresh,
                     parallelism=parallelism,
+                    skip_blocked=skip_blocked,
                     clock=clock,
                 )
             )
@@ -125,6 +136,7 @@ async def _apply(
     *,
     refresh: bool,
     parallelism: int | None,
+    skip_blocked: bool,
     clock: Clock,
 ) -> ApplyOutcome:
     from reconciler.plan.planfile import check_saved_plan, plan_digest
@@ -163,40 +175,52 @@ async def _apply(
             plan = saved
         else:
             inputs = await _fresh_plan(settings, store, upstream, pacer, resources, targets, refresh, now)
+            if skip_blocked:
+                inputs = replace(inputs, plan=replace(inputs.plan, skip_blocked=True))
             hooks.review(inputs, settings.apply.rate_limits)
             plan = inputs.plan
             if not plan.applyable:
                 raise _nothing_applied(plan)
             if not plan.has_changes:
-                return ApplyOutcome(plan, None, settled, saved=False)
+                return ApplyOutcome(plan, None, settled, saved=False, skipped=_skipped(plan))
             hooks.confirm(plan)
         if not plan.applyable:
             raise _nothing_applied(plan)
         if not plan.has_changes:
-            return ApplyOutcome(plan, None, settled, saved=saved is not None)
+            return ApplyOutcome(plan, None, settled, saved=saved is not None, skipped=_skipped(plan))
+        to_apply = _without_skipped(plan)
 
         # 3. Apply.
         with recorded_run(
             store, settings, "apply", commit=plan.git_commit or commit, plan_digest=plan_digest(plan)
         ) as run:
-            with hooks.progress(len(plan.actions)) as progress:
+            with hooks.progress(len(to_apply.actions)) as progress:
                 tracker = Tracker(progress)
                 applier = make_applier(run.run_id, tracker)
 
                 def notice(at_once: bool) -> None:  # looked up on Ctrl-C only: older hooks need not have it
                     hooks.interrupted(at_once)
 
-                report, pressed = await apply_interruptibly(applier, plan, tracker, notice)
+                report, pressed = await apply_interruptibly(applier, to_apply, tracker, notice)
             interrupted = pressed and not report.ok  # a Ctrl-C after the last call changed nothing
             run.outcome = "ok" if report.ok else ("partial" if report.with_status("applied") else "failed")
             run.summary = report.summary()
+            if _skipped(plan):
+                run.outcome = "partial" if report.ok else run.outcome
+                run.summary["skipped_blocked"] = [a.address for a in _skipped(plan)]
             if interrupted:
                 run.outcome = "interrupted"
             unsettled = tuple(i for i in store.open_intents() if i.run_id == run.run_id)
             if unsettled:
                 run.summary["unsettled"] = [f"{i.address} {i.operation}" for i in unsettled]
         return ApplyOutcome(
-            plan, report, settled, saved=saved is not None, interrupted=interrupted, unsettled=unsettled
+            plan,
+            report,
+            settled,
+            saved=saved is not None,
+            skipped=_skipped(plan),
+            interrupted=interrupted,
+            unsettled=unsettled,
         )
 
 
@@ -224,6 +248,19 @@ async def _fresh_plan(
         state=resources,
         default_brand_id=upstream.default_brand_id,
     )
+
+
+def _skipped(plan: Plan) -> tuple[Action, ...]:
+    """The blocked actions a --skip-blocked plan leaves out (none for any other plan: it is refused instead)."""
+    return plan.blocked if plan.skip_blocked else ()
+
+
+def _without_skipped(plan: Plan) -> Plan:
+    """What the applier gets: the plan minus the skipped blocked actions, so it neither calls nor reports them.
+    History still records the digest of the whole plan, as it was reviewed."""
+    if not plan.skip_blocked:
+        return plan
+    return replace(plan, actions=tuple(a for a in plan.actions if a.applyable))
 
 
 def _nothing_applied(plan: Plan) -> PlanError:
