@@ -96,7 +96,7 @@ def test_list_and_show(cli: Cli) -> None:
     lines = listed.stdout.splitlines()
     assert lines[0].split() == ["ADDRESS", "UPSTREAM", "ID", "STATUS", "PROTECT"]
     assert lines[1].split() == ["product_coupon.coffee", "1000000013", "EFFECTIVE", "yes"]
-    assert lines[2].split() == ["shop_coupon.d11", "d11", "2"]
+    assert lines[2].split() == ["shop_coupon.d11", "d11", "active"]  # shop status 2 read as a word (issue 14)
     as_json = json.loads(cli("state", "list", "shop_coupon.", "--format", "json").stdout)
     assert [r["address"] for r in as_json] == ["shop_coupon.d11"]
     shown = cli("state", "show", "shop_coupon.d11")
