@@ -2,7 +2,7 @@
 
 A saved plan is UTF-8 JSON:
 
-    {"kind": "couponctl-plan", "format_version": "1.0", "integrity": "<sha256 hex>", "plan": {...}}
+    {"kind": "couponctl-plan", "format_version": "1.1", "integrity": "<sha256 hex>", "plan": {...}}
 
 `plan` is `plan_to_data(plan)` (the same shape as the JSON renderer's plan fields, see docs/plan-format.md) and
 `integrity` is the sha256 of its canonical JSON, so a hand-edited file is refused. It holds the format and tool
@@ -18,15 +18,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from reconciler.claim_window import claim_window
+from reconciler.errors import SavedPlanError
 from reconciler.plan import kinds
 from reconciler.plan.diff import compare_view
-from reconciler.errors import SavedPlanError
 from reconciler.plan.model import PLAN_FORMAT_VERSION, Action, ActionType, Call, DriftItem, FieldChange, Plan
 from reconciler.resources import SourceRef, canonical_json, digest
 from reconciler.times import beijing
 
 PLAN_FILE_KIND = "couponctl-plan"
-SUPPORTED_FORMAT_VERSIONS: frozenset[str] = frozenset({PLAN_FORMAT_VERSION})
+SUPPORTED_FORMAT_VERSIONS: frozenset[str] = frozenset({"1.0", PLAN_FORMAT_VERSION})
 
 
 # --------------------------------------------------------------------------------------------------- to data
@@ -70,6 +70,7 @@ def action_to_data(action: Action) -> dict[str, Any]:
         "desired_digest": action.desired_digest,
         "protect": action.protect,
         "brand_id": action.brand_id,
+        "manifest_file": action.manifest_file,
         "before": action.before,
         "after": action.after,
         "changes": [change_to_data(c) for c in action.changes],
@@ -106,6 +107,9 @@ def plan_to_data(plan: Plan) -> dict[str, Any]:
         "unchanged": plan.unchanged,
         "warnings": list(plan.warnings),
         "meta": dict(plan.meta),
+        "paths": list(plan.paths),
+        "left_alone": plan.left_alone,
+        "skip_blocked": plan.skip_blocked,
         "drift": [drift_to_data(d) for d in plan.drift],
         "actions": [action_to_data(a) for a in plan.actions],
     }
@@ -159,6 +163,7 @@ def _action_from(data: Mapping[str, Any]) -> Action:
         desired_digest=data["desired_digest"],
         protect=data["protect"],
         brand_id=data["brand_id"],
+        manifest_file=data.get("manifest_file"),  # absent from 1.0 plans
         moved_from=data.get("moved_from"),
     )
 
@@ -192,6 +197,10 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
             git_commit=data["git_commit"],
             unchanged=int(data["unchanged"]),
             meta=dict(data["meta"]),
+            # absent from 1.0 plans: every manifest, nothing left alone, nothing skipped
+            paths=tuple(data.get("paths", ())),
+            left_alone=int(data.get("left_alone", 0)),
+            skip_blocked=data.get("skip_blocked", False) is True,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SavedPlanError(f"saved plan is malformed: {type(exc).__name__}: {exc}") from None
