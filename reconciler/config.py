@@ -1,18 +1,22 @@
 """couponctl.toml + environment -> typed settings. Secrets are never stored here: only where to find them.
 
-Relative paths in the file are relative to the directory holding couponctl.toml. A missing file is fine: every
-setting has a default (sandbox mode, SQLite under ./state/).
+The config file is found like git finds `.git`: `--config` / COUPONCTL_CONFIG when given, else couponctl.toml in the
+working directory or the nearest directory above it. Its directory is the project root, and relative paths in the
+file are relative to it. With no file found every setting has its default (sandbox mode, SQLite under ./state/), but
+`Settings.config_file` is None and the commands refuse to create a new state or new sandbox keys (see
+`reconciler.commands.common.refuse_outside_project`). Every key and value is checked against
+`reconciler.config_schema`, which also generates docs/configuration.md.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from reconciler.config_schema import ENV_NAME, check_document
 from reconciler.errors import ConfigError
 from reconciler.plan.drift import ExpectedUnmanaged, parse_expected_unmanaged
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS  # documented limits (B.12, A.10)
@@ -115,14 +119,19 @@ class Settings:
         return url
 
     def shop_secret(self, environ: dict[str, str] | None = None) -> Secret:
+        """The app secret from the variable named by `secret_env`, else from the file named by `secret_file_env`.
+        An empty secret is refused (it would only fail upstream); messages name variables, never their values."""
         env = os.environ if environ is None else environ
+        name, file_name = _env_name(self.shop.secret_env), _env_name(self.shop.secret_file_env)
         if self.shop.secret_env and env.get(self.shop.secret_env):
-            return Secret(env[self.shop.secret_env])
+            value = env[self.shop.secret_env].strip()
+            if not value:
+                raise ConfigError(f"the environment variable {name} holds only white space, not an app secret")
+            return Secret(value)
         if self.shop.secret_file_env and env.get(self.shop.secret_file_env):
-            return Secret(_read_secret_file(Path(env[self.shop.secret_file_env]), self.shop.secret_file_env))
+            return Secret(_read_secret_file(Path(env[self.shop.secret_file_env]), f"the app secret file ({file_name})"))
         raise ConfigError(
-            f"no Mini Program app secret: set the environment variable {self.shop.secret_env} "
-            f"(or {self.shop.secret_file_env} to a file holding it)"
+            f"no Mini Program app secret: set the environment variable {name} (or {file_name} to a file holding it)"
         )
 
     def wechatpay_private_key(self, environ: dict[str, str] | None = None) -> bytes:
@@ -130,166 +139,119 @@ class Settings:
         path = env.get(self.wechatpay.private_key_file_env or "") or self.wechatpay.private_key_file
         if not path:
             raise ConfigError(
-                f"no WeChat Pay merchant private key: set {self.wechatpay.private_key_file_env} to the path of "
-                "apiclient_key.pem"
+                "no WeChat Pay merchant private key: set "
+                f"{_env_name(self.wechatpay.private_key_file_env)} to the path of apiclient_key.pem"
             )
         return _read_secret_file(self.resolve(path), "the merchant private key").encode("ascii", "replace")
 
 
+MAX_SECRET_FILE_BYTES = 64 * 1024  # a PEM key is ~2 KB; anything much larger is not a secret file
+
+
+def _env_name(name: str) -> str:
+    """An environment variable's name for a message, or a placeholder when the "name" is not one (it may be the
+    secret itself, written where its variable's name belongs)."""
+    return name if ENV_NAME.fullmatch(name) else "(the variable named in couponctl.toml, not shown: not a valid name)"
+
+
 def _read_secret_file(path: Path, what: str) -> str:
+    """The text of a secret or key file, stripped; every way it can be unusable is one ConfigError naming it."""
     try:
-        return path.read_text(encoding="utf-8").strip()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SECRET_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read {what} from {path}: {exc.strerror}") from None
+    if len(raw) > MAX_SECRET_FILE_BYTES:
+        raise ConfigError(f"{what} in {path} is not a secret file: larger than {MAX_SECRET_FILE_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{what} in {path} is not text (byte {exc.start} is not UTF-8); expected "
+            f"{'a PEM file' if 'key' in what else 'the secret on one line'}"
+        ) from None
+    if not text:
+        raise ConfigError(f"{what} in {path} is empty")
+    return text
 
 
-_SECTIONS: dict[str, set[str]] = {
-    "state": {"url", "lock_timeout"},
-    "upstream": {"mode", "sandbox_dir", "sandbox_brand_ids"},
-    "shop": {"appid", "secret_env", "secret_file_env", "base_url"},
-    "wechatpay": {
-        "mchid",
-        "serial_no",
-        "private_key_file_env",
-        "private_key_file",
-        "public_key_id",
-        "public_key_file",
-        "brand_id",
-        "base_url",
-    },
-    "apply": {"parallelism", "plan_max_age_hours", "rate_limits", "max_retries", "request_timeout_s"},
-    "drift": {"expected_unmanaged"},
-}
-_FORBIDDEN_KEYS = {"secret", "appsecret", "app_secret", "private_key", "access_token", "apiv3_key"}
+_SECTION_FIELDS = ("state", "upstream", "shop", "wechatpay", "apply", "drift")
+
+
+def find_config(cwd: Path) -> Path | None:
+    """couponctl.toml in `cwd` or the nearest directory above it (like git looks for .git), or None."""
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / DEFAULT_CONFIG
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def load_settings(path: str | Path | None = None, cwd: Path | None = None) -> Settings:
-    """Read couponctl.toml (explicit path, or ./couponctl.toml when present) into `Settings`."""
-    base = cwd or Path.cwd()
-    explicit = path is not None
-    file = Path(path) if path is not None else base / DEFAULT_CONFIG
-    if not file.is_absolute():
-        file = base / file
-    if not file.exists():
-        if explicit:
-            raise ConfigError(f"config file not found: {file}")
-        return Settings(root=base, config_file=None)
+    """Read the explicit config file (`--config`, COUPONCTL_CONFIG), else the nearest couponctl.toml at or above
+    `cwd`, into `Settings`; no file at all gives the defaults with `config_file=None`."""
+    base = (cwd or Path.cwd()).absolute()
+    if path is not None and str(path) != "":
+        file = Path(path) if Path(path).is_absolute() else base / path
+        if not file.is_file():
+            raise ConfigError(f"config file not found: {file}" if not file.exists() else f"{file} is not a file")
+    else:
+        found = find_config(base)
+        if found is None:
+            return Settings(root=base, config_file=None)
+        file = found
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+        raw = file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {file}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not a TOML file: byte {exc.start} is not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
     return _from_dict(data, file)
 
 
 def _from_dict(data: dict[str, Any], file: Path) -> Settings:
-    unknown = set(data) - set(_SECTIONS) - {"manifests"}
-    if unknown:
-        raise ConfigError(f"{file}: unknown section(s) {', '.join(sorted(unknown))}; allowed: {', '.join(_SECTIONS)}")
-    kwargs: dict[str, Any] = {}
-    for section, allowed in _SECTIONS.items():
-        values = data.get(section, {})
-        if not isinstance(values, dict):
-            raise ConfigError(f"{file}: [{section}] must be a table")
-        bad = set(values) - allowed
-        secret_like = bad & _FORBIDDEN_KEYS
-        if secret_like:
-            raise ConfigError(
-                f"{file}: [{section}] {', '.join(sorted(secret_like))}: secrets never go in couponctl.toml; "
-                "name an environment variable instead (e.g. secret_env, private_key_file_env)"
+    problem = check_document(data)
+    if problem is not None:
+        raise ConfigError(f"{file}: {problem}")
+    tables: dict[str, dict[str, Any]] = {name: dict(data.get(name, {})) for name in (*_SECTION_FIELDS, "manifests")}
+    apply_values = tables["apply"]
+    if "rate_limits" in apply_values:
+        apply_values["rate_limits"] = {
+            **DEFAULT_RATE_LIMITS,
+            **{k: float(v) for k, v in apply_values["rate_limits"].items()},
+        }
+    for key in ("plan_max_age_hours", "request_timeout_s"):
+        if key in apply_values:
+            apply_values[key] = float(apply_values[key])
+    state_values = tables["state"]
+    if "lock_timeout" in state_values:
+        state_values["lock_timeout"] = float(state_values["lock_timeout"])
+    return Settings(
+        root=file.parent,
+        config_file=file,
+        manifests=tuple(str(m) for m in tables["manifests"].get("paths", ["manifests"])),
+        state=StateSettings(**state_values),
+        upstream=_upstream(tables["upstream"]),
+        shop=ShopSettings(**tables["shop"]),
+        wechatpay=WechatPaySettings(**{k: str(v) for k, v in tables["wechatpay"].items()}),
+        apply=ApplySettings(**apply_values),
+        drift=DriftSettings(
+            parse_expected_unmanaged(
+                tables["drift"].get("expected_unmanaged", []), f"{file}: [drift] expected_unmanaged"
             )
-        if bad:
-            raise ConfigError(
-                f"{file}: [{section}] unknown key(s) {', '.join(sorted(bad))}; allowed: {', '.join(sorted(allowed))}"
-            )
-        for key, value in values.items():
-            _check_type(file, section, key, value)
-        kwargs[section] = values
-    manifests = (
-        data.get("manifests", {}).get("paths", ["manifests"])
-        if isinstance(data.get("manifests"), dict)
-        else (["manifests"])
+        ),
     )
-    try:
-        apply_values = dict(kwargs["apply"])
-        if "rate_limits" in apply_values:
-            merged = dict(DEFAULT_RATE_LIMITS)
-            merged.update({str(k): float(v) for k, v in apply_values["rate_limits"].items()})
-            apply_values["rate_limits"] = merged
-        mode = kwargs["upstream"].get("mode", "sandbox")
-        if mode not in ("sandbox", "wechat"):
-            raise ConfigError(f'{file}: [upstream] mode must be "sandbox" or "wechat", not {mode!r}')
-        return Settings(
-            root=file.parent,
-            config_file=file,
-            manifests=tuple(str(m) for m in manifests),
-            state=StateSettings(**kwargs["state"]),
-            upstream=_upstream(kwargs["upstream"], file),
-            shop=ShopSettings(**kwargs["shop"]),
-            wechatpay=WechatPaySettings(**{k: str(v) for k, v in kwargs["wechatpay"].items()}),
-            apply=ApplySettings(**apply_values),
-            drift=DriftSettings(
-                parse_expected_unmanaged(
-                    kwargs["drift"].get("expected_unmanaged", []), f"{file}: [drift] expected_unmanaged"
-                )
-            ),
-        )
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"{file}: invalid value: {exc}") from None
 
 
-# TOML types each key must have, checked up front so that a wrong one is one clear message, not a crash later.
-# Numbers: (integers only?, smallest allowed value, whether the minimum itself is allowed); finite always.
-_NUMBERS: dict[tuple[str, str], tuple[bool, float, bool]] = {
-    ("state", "lock_timeout"): (False, 0.0, True),
-    ("apply", "parallelism"): (True, 1, True),
-    ("apply", "max_retries"): (True, 1, True),
-    ("apply", "plan_max_age_hours"): (False, 0.0, False),
-    ("apply", "request_timeout_s"): (False, 0.0, False),
-}
-
-
-def _check_number(file: Path, where: str, value: Any, integer: bool, minimum: float, inclusive: bool) -> None:
-    kind = "an integer" if integer else "a number"
-    ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
-    if isinstance(value, bool) or not ok_type or not math.isfinite(value):
-        raise ConfigError(f"{file}: {where} must be {kind}, not {value!r}")
-    if value < minimum or (value == minimum and not inclusive):
-        bound = f"at least {minimum:g}" if inclusive else f"greater than {minimum:g}"
-        raise ConfigError(f"{file}: {where} must be {bound}, not {value!r}")
-
-
-def _check_type(file: Path, section: str, key: str, value: Any) -> None:
-    where = f"[{section}] {key}"
-    if (section, key) in _NUMBERS:
-        _check_number(file, where, value, *_NUMBERS[(section, key)])
-    elif (section, key) == ("apply", "rate_limits"):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{file}: {where} must be a table of operation = calls per second")
-        for op, rate in value.items():
-            _check_number(file, f"{where}.{op}", rate, False, 0.0, False)
-    elif (section, key) == ("drift", "expected_unmanaged"):
-        pass  # checked entry by entry by parse_expected_unmanaged
-    elif (section, key) == ("upstream", "sandbox_brand_ids"):
-        if not isinstance(value, list) or not all(isinstance(b, str | int) and not isinstance(b, bool) for b in value):
-            raise ConfigError(f"{file}: {where} must be a list of brand ids")
-    elif section == "wechatpay":  # ids such as mchid or brand_id may be written as TOML integers
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise ConfigError(f"{file}: {where} must be a string, not {value!r}")
-    elif not isinstance(value, str):
-        raise ConfigError(f"{file}: {where} must be a string, not {value!r}")
-
-
-def _upstream(values: dict[str, Any], file: Path) -> UpstreamSettings:
-    mode = values.get("mode", "sandbox")
-    if mode not in ("sandbox", "wechat"):
-        raise ConfigError(f'{file}: [upstream] mode must be "sandbox" or "wechat", not {mode!r}')
-    brands = values.get("sandbox_brand_ids", [])
-    if not isinstance(brands, list):
-        raise ConfigError(f"{file}: [upstream] sandbox_brand_ids must be a list of brand ids")
+def _upstream(values: dict[str, Any]) -> UpstreamSettings:
     return UpstreamSettings(
-        mode=mode,
+        mode=values.get("mode", "sandbox"),
         sandbox_dir=str(values.get("sandbox_dir", "state/sandbox")),
-        sandbox_brand_ids=tuple(str(b) for b in brands),
+        sandbox_brand_ids=tuple(str(b).strip() for b in values.get("sandbox_brand_ids", [])),
     )

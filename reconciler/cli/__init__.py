@@ -97,7 +97,13 @@ def color_enabled(no_color: bool) -> bool:
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="couponctl")
-@click.option("--config", "config_path", metavar="FILE", help="Configuration file (default ./couponctl.toml).")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    envvar="COUPONCTL_CONFIG",
+    help="Configuration file (also COUPONCTL_CONFIG; default: couponctl.toml here or in the nearest folder above).",
+)
 @click.option("--no-color", is_flag=True, help="Plain output (also when NO_COLOR is set or stdout is not a TTY).")
 @click.option("-v", "--verbose", count=True, help="More detail (repeat for more).")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
@@ -110,7 +116,9 @@ def cli(ctx: click.Context, config_path: str | None, no_color: bool, verbose: in
     if config_path is not None and not Path(config_path).is_file():
         from reconciler.errors import ConfigError
 
-        raise ConfigError(f"config file not found: {config_path}")
+        source = ctx.get_parameter_source("config_path")
+        origin = " (from COUPONCTL_CONFIG)" if source is click.core.ParameterSource.ENVIRONMENT else ""
+        raise ConfigError(f"config file not found: {config_path}{origin}")
     ctx.obj = AppContext(config_path=config_path, color=color_enabled(no_color), verbose=verbose, debug=debug)
 
 

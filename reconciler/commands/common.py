@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.config import Settings
+from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy: imported when a command opens it, not when this module loads
     from reconciler.store import SqlStateStore
@@ -58,10 +59,29 @@ def manifest_paths(settings: Settings, paths: Sequence[str]) -> list[str]:
 
 
 def open_state(settings: Settings, *, create: bool = True) -> SqlStateStore:
-    """The configured state store (created on first use unless `create=False`)."""
+    """The configured state store (created on first use unless `create=False`; a new SQLite file only inside a
+    project, see `refuse_outside_project`)."""
     from reconciler.store import open_store
 
-    return open_store(settings.state_url, create=create)
+    url = settings.state_url
+    prefix = "sqlite:///"
+    if create and url.startswith(prefix) and url != "sqlite:///:memory:":
+        database = Path(url[len(prefix) :].split("?", 1)[0])
+        if not database.exists():
+            refuse_outside_project(settings, "a new state database", database)
+    return open_store(url, create=create)
+
+
+def refuse_outside_project(settings: Settings, what: str, path: Path) -> None:
+    """Refuse to create `what` at `path` when no couponctl.toml was found: without a project root, the default
+    ./state/ is wherever the command happens to run (e.g. inside manifests/), one `git add` from a commit."""
+    if settings.config_file is not None:
+        return
+    raise ConfigError(
+        f"no couponctl.toml in {settings.root} or any folder above it, so couponctl will not create {what} at "
+        f"{path}; run couponctl inside your project, or create couponctl.toml at the project's root (an empty file "
+        "is enough), or name it with --config or COUPONCTL_CONFIG"
+    )
 
 
 def lock_timeout(settings: Settings, option: float | None) -> float:

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler.commands.common import refuse_outside_project
 from reconciler.config import Secret, Settings
+from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:  # httpx, the providers and the sandbox load when a run opens its upstream (start-up, D1)
     from reconciler.providers.base import Provider
@@ -38,10 +40,28 @@ class Upstream:
 def sandbox_credentials(settings: Settings) -> SandboxCredentials:
     """The embedded sandbox's credentials under `[upstream] sandbox_dir`, generated (and written) on first use."""
     from reconciler.sandbox import load_or_create_credentials
+    from reconciler.sandbox.credentials import CREDENTIALS_FILE
 
     sandbox_dir = settings.resolve(settings.upstream.sandbox_dir)
-    sandbox_dir.mkdir(parents=True, exist_ok=True)
-    return load_or_create_credentials(sandbox_dir / "keys")
+    keys = sandbox_dir / "keys"
+    if not (keys / CREDENTIALS_FILE).exists():
+        refuse_outside_project(settings, "new sandbox keys", keys)
+    try:
+        sandbox_dir.mkdir(parents=True, exist_ok=True)
+        return load_or_create_credentials(keys)
+    except OSError as exc:
+        raise ConfigError(f"cannot read or write the embedded sandbox's keys in {keys}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"the embedded sandbox's keys in {keys} are damaged: a file there is not text "
+            f"(byte {exc.start}); restore them, or move the folder {sandbox_dir} away to start a "
+            "new embedded sandbox"
+        ) from None
+    except (ValueError, TypeError, AttributeError) as exc:  # JSON errors are ValueErrors
+        raise ConfigError(
+            f"the embedded sandbox's keys in {keys} are damaged ({exc}); restore them, or move the "
+            f"folder {sandbox_dir} away to start a new embedded sandbox"
+        ) from None
 
 
 def default_brand_id(settings: Settings) -> str | None:
@@ -56,6 +76,8 @@ def default_brand_id(settings: Settings) -> str | None:
 
 
 def _embedded_upstream(settings: Settings) -> Upstream:
+    import sqlite3
+
     import httpx
 
     from reconciler.providers.shop import ShopProvider
@@ -65,7 +87,18 @@ def _embedded_upstream(settings: Settings) -> Upstream:
     sandbox_dir = settings.resolve(settings.upstream.sandbox_dir)
     creds = sandbox_credentials(settings)
     config = SandboxConfig(extra_brand_ids=tuple(settings.upstream.sandbox_brand_ids))
-    app = create_app(creds, config, data=str(sandbox_dir / "sandbox.db"))
+    try:
+        app = create_app(creds, config, data=str(sandbox_dir / "sandbox.db"))
+    except ValueError as exc:  # a key file that is text but not a usable PEM key (the sandbox parses its keys here)
+        raise ConfigError(
+            f"the embedded sandbox's keys in {sandbox_dir / 'keys'} are damaged ({exc}); restore them, or move the "
+            f"folder {sandbox_dir} away to start a new embedded sandbox"
+        ) from None
+    except sqlite3.DatabaseError as exc:  # sandbox.db is not an SQLite database (or a damaged one)
+        raise ConfigError(
+            f"the embedded sandbox's data file {sandbox_dir / 'sandbox.db'} cannot be opened ({exc}); restore it, "
+            f"or move the folder {sandbox_dir} away to start a new embedded sandbox"
+        ) from None
     transport = httpx.ASGITransport(app=app)
     timeout = settings.apply.request_timeout_s
     providers: dict[str, Provider] = {
