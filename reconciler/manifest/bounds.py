@@ -32,9 +32,11 @@ MAX_DEPTH = 64  # a manifest nests about 8 levels deep
 MAX_DOCUMENTS = 10_000  # documents in one file
 MAX_ALIAS_NODES = 100_000  # nodes repeated by aliases in one file, or as many as the file writes out, if more
 
-# Deep block nesting needs deep indentation: each level moves at least one column right (`- - -` two).
-_DEEP_INDENT = re.compile(rf"^[ \t?:-]{{{MAX_DEPTH // 2}}}", re.MULTILINE)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# Deep block nesting needs deep indentation: each level moves at least one column right (`- - -` two). Searched
+# from a newline (a literal prefix: the regex engine skips to each newline at C speed), the first line apart.
+_DEEP_INDENT = re.compile(rf"\n[ \t?:-]{{{MAX_DEPTH // 2}}}")
+_DEEP_FIRST_LINE = re.compile(rf"[ \t?:-]{{{MAX_DEPTH // 2}}}")
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,31 +67,32 @@ def read_limited(path: Path) -> bytes:
     return raw
 
 
-def problem(text: str) -> BoundsError | None:
+def problem(text: str, raw: bytes | None = None) -> BoundsError | None:
     """The first limit `text` crosses, or None; the exact check runs only when `needs_check` says it could."""
-    return check(text) if needs_check(text) else None
+    return check(text) if needs_check(text, raw) else None
 
 
-def needs_check(text: str) -> bool:
-    """Whether `text` could cross a limit other than the file size (cheap; false for ordinary manifests)."""
+def needs_check(text: str, raw: bytes | None = None) -> bool:
+    """Whether `text` (whose UTF-8 bytes are `raw`, when the caller has them) could cross a limit other than the
+    file size. Cheap (about 1 ms per 100 KB); false for ordinary manifests."""
     if "&" in text:  # an anchor: only anchored nodes can be repeated by an alias
         return True
     if text.count("---") + text.count("...") >= MAX_DOCUMENTS:
         return True
-    if _DEEP_INDENT.search(text) is not None:
+    if _DEEP_INDENT.search(text) is not None or _DEEP_FIRST_LINE.match(text) is not None:
         return True
     if text.count("[") + text.count("{") <= MAX_DEPTH // 2:
         return False
-    # Flow nesting: strip everything but brackets, then innermost pairs, level by level (at C speed). Brackets
-    # inside strings or comments can only make this say "check" when no check was needed; what they hide from it
-    # stays within yaml_rs's own flow limit (255 levels), which refuses the file as a syntax error.
-    brackets = _NOT_BRACKET.sub("", text)
+    # Flow nesting: keep only the brackets, then strip innermost pairs level by level (at C speed). Brackets in
+    # strings or comments can only make this say "check" when no check was needed; what they hide from it stays
+    # within yaml_rs's own flow limit (255 levels), which refuses the file as a syntax error.
+    brackets = (raw if raw is not None else text.encode("utf-8", "surrogatepass")).translate(None, _NOT_BRACKETS)
     for _ in range(MAX_DEPTH // 2):
-        shorter = brackets.replace("[]", "").replace("{}", "")
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
         if shorter == brackets:
             break
         brackets = shorter
-    return brackets != ""
+    return brackets != b""
 
 
 @dataclass(slots=True)

@@ -223,7 +223,7 @@ def _load_file(entry: _File, raw: bytes) -> None:
         return
     entry.text = text
     entry.has_four_byte = not text.isascii() and _FOUR_BYTE.search(text) is not None
-    over = bounds.problem(text)  # alias bombs, deep nesting, too many documents: before any parser expands them
+    over = bounds.problem(text, raw)  # alias bombs, deep nesting, too many documents: before any parser expands them
     if over is not None:
         entry.position = (over.line, over.col)
         entry.pending.append(_Pending(None, Issue((), over.message), None))
