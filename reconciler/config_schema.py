@@ -257,6 +257,32 @@ file, the key files) that cannot be read, is not text or is empty is one error n
 """
 
 
+def _manifest_limits() -> list[str]:
+    from reconciler.manifest import bounds
+
+    return [
+        "## Limits of a manifest file",
+        "",
+        "Our own defaults (not WeChat's), in `reconciler/manifest/bounds.py`: they keep every manifest input",
+        "bounded in time and memory, so a hostile or broken file (an alias bomb, thousands of nested levels, a 200 MB",
+        "export) is refused in well under a second with one message naming FILE:LINE:COL, instead of stalling CI.",
+        "",
+        "| limit | value | refused with |",
+        "|---|---|---|",
+        f"| file size | {bounds.MAX_FILE_BYTES:,} bytes (10 MiB) | `file too large`, from the size on disk, "
+        "before reading |",
+        f"| nesting of mappings and sequences | {bounds.MAX_DEPTH} levels | `nested too deeply` |",
+        f"| documents (`---`) in one file | {bounds.MAX_DOCUMENTS:,} | `too many documents` |",
+        f"| nodes repeated by aliases (`*name`, `<<: *name`) | {bounds.MAX_ALIAS_NODES:,} per file, or as many as the "
+        "file writes out if more | `alias *NAME repeats too much`, at that alias |",
+        "",
+        "Links: a link to a manifest file is read like the file. A dangling link, or a link to a folder, inside a",
+        "manifest folder is an error naming it (a manifest that is not read looks removed, and its coupons would be",
+        "planned for deactivation): give the linked folder as a path of its own instead.",
+        "",
+    ]
+
+
 def render_markdown() -> str:
     """docs/configuration.md."""
     out = [
@@ -277,6 +303,7 @@ def render_markdown() -> str:
                 else f"| `{key.name}` | {_type_text(key)} | {key.default} | {key.doc} |"
             )
         out.append("")
+    out += _manifest_limits()
     return "\n".join(out)
 
 

@@ -3,7 +3,7 @@
 A YAML file can ask a parser for far more work than its size suggests: nine levels of aliases, each repeating the
 one before nine times, make a 485-byte file expand to 387 million nodes (a "billion laughs"); thousands of nested
 levels crash a recursive parser; a 200 MB file read whole costs a gigabyte of memory. A manifest never needs any of
-that, so these limits (our own defaults, documented in docs/manifests.md "Limits of a manifest file") refuse such a
+that, so these limits (our own defaults, documented in docs/configuration.md "Limits of a manifest file") refuse such a
 file with one located message, in time proportional to the bytes read before the offending spot:
 
 - `MAX_FILE_BYTES`: a larger file is refused from its size on disk, before it is read.

@@ -1,7 +1,7 @@
 """Which files are manifests: the given paths, folders searched recursively, sorted and deduplicated.
 
 Symbolic links are never skipped silently, because a manifest that is not loaded looks removed and its coupons get
-planned for deactivation. Our rule (docs/manifests.md "Which files are read"):
+planned for deactivation. Our rule (docs/configuration.md "Limits of a manifest file"):
 
 - a link to a manifest file is read like the file;
 - a dangling link inside a manifest folder is an error naming it (its manifest is missing);
