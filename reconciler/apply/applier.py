@@ -320,13 +320,20 @@ class Applier:
             self.store.close_intent(intent_id, call=self._record(address, call, None, error=exc))
             raise
         self.calls_made += 1
-        if generation is not None and await self._deactivated(provider, outcome):
-            self.store.close_intent(intent_id, call=replace(self._record(address, call, outcome), outcome="replayed"))
-            raise _DeactivatedReplay
         change = state_after_call(action, call, outcome, previous, self.now_iso())
         self.store.close_intent(
             intent_id, call=self._record(address, call, outcome), put=change.put, remove=change.remove
         )
+        # Recorded first, checked after: a crash (or a refused read) in between leaves a DEACTIVATED coupon in
+        # state, which the next plan recreates at the next generation anyway.
+        if generation is not None and await self._deactivated(provider, outcome):
+            if previous is None:
+                self.store.remove(address)
+            else:
+                self.store.put(previous)
+            note = replace(self._record(address, call, outcome), outcome="replayed DEACTIVATED: next generation")
+            self.store.record_call(self.run_id, note)
+            raise _DeactivatedReplay
         return change.put
 
     async def _deactivated(self, provider: Provider, outcome: CallResult) -> bool:

@@ -235,7 +235,7 @@ def test_a_replay_of_a_deactivated_coupon_moves_on_to_the_next_generation(tmp_pa
         assert new.apply(_create("p1", "a")).ok
         (current,) = new.store.resources().values()
         assert current.upstream_id != first.upstream_id and current.extra["generation"] == 1
-        assert [r.outcome for r in new.history()] == ["replayed", "ok"]
+        assert [r.outcome for r in new.history()] == ["ok", "replayed DEACTIVATED: next generation", "ok"]
         assert new.product.performed("product.create") == 2
     finally:
         lost.close()
