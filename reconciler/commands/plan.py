@@ -16,7 +16,7 @@ from reconciler import __version__
 from reconciler.commands.common import Clock, git_commit, manifest_paths, now_utc, open_state
 from reconciler.commands.targets import check_targets
 from reconciler.config import Settings
-from reconciler.errors import Diagnostic, ManifestError, PlanError, SavedPlanError
+from reconciler.errors import CouponctlError, Diagnostic, ManifestError, PlanError, SavedPlanError
 from reconciler.plan.model import DriftItem, Plan
 from reconciler.resources import DesiredCoupon, ResourceState
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
@@ -112,9 +112,35 @@ def build_plan(
         git_commit=git_commit(settings.root),
         paths=tuple(root_relative(settings, p) for p in paths),
         manifest_files={c.address: root_relative(settings, c.source.file) for c in loaded.coupons},
+        declared_elsewhere=_declared_elsewhere(settings, paths, loaded.coupons, current),
     )
     warnings = tuple(loaded.warnings) + tuple(d for d in time_diags if d.severity != "error")
     return PlanInputs(plan=plan, warnings=warnings, manifest_files=tuple(loaded.files), coupons=tuple(loaded.coupons))
+
+
+def _declared_elsewhere(
+    settings: Settings,
+    paths: Sequence[str],
+    loaded: Sequence[DesiredCoupon],
+    current: Mapping[str, ResourceState],
+) -> frozenset[str] | None:
+    """With `paths`, the managed coupons that the configured manifests still declare outside them (a document moved
+    to another folder since its last apply still records its old source): a narrowed plan must not remove them.
+    Loads the configured manifests only when the narrowed plan could remove something; None when they do not load
+    (then the planner removes nothing that `paths` do not declare)."""
+    if not paths:
+        return frozenset()
+    from reconciler.manifest import load_manifests
+    from reconciler.manifest.cache import cache_for
+
+    declared = {c.address for c in loaded}
+    if not any(address not in declared for address in current):
+        return frozenset()
+    try:
+        everything = load_manifests(manifest_paths(settings, ()), cache=cache_for(settings))
+    except CouponctlError:
+        return None
+    return frozenset(c.address for c in everything.coupons) - declared
 
 
 def root_relative(settings: Settings, path: str) -> str:

@@ -52,6 +52,7 @@ def make_plan(
     paths: Sequence[str] = (),
     manifest_files: Mapping[str, str] | None = None,
     skip_blocked: bool = False,
+    declared_elsewhere: frozenset[str] | None = frozenset(),
 ) -> Plan:
     """Compare desired coupons with state and return the plan (design §2.2-2.3). Pure.
 
@@ -61,7 +62,10 @@ def make_plan(
     `paths` (relative to the project root) narrow what is considered: a coupon in state that is not declared in
     `desired` is compared (and so may be removed) only when its recorded source lies within them; the others are
     left alone and counted (`Plan.left_alone`). `manifest_files` maps each declared address to its manifest file
-    relative to the project root, which apply records as the coupon's source.
+    relative to the project root, which apply records as the coupon's source. `declared_elsewhere` are addresses
+    the configured manifests declare outside `paths` (a coupon moved to another folder since it was applied): left
+    alone too. None means that could not be told (manifests outside `paths` do not load): then nothing outside
+    `desired` is removed.
     """
     if now.tzinfo is None:
         raise PlanError("make_plan needs an aware `now` (UTC)")
@@ -69,8 +73,12 @@ def make_plan(
     ctx = PlanContext(lineage=lineage, serial=serial, now=now, default_brand_id=default_brand_id)
     moves = resolve_moves(by_address, state)  # declared renames: planned as state moves (plan/moves.py)
     state = moves.state
-    in_scope, left_alone = _in_scope(by_address, state, paths)
+    in_scope, left_alone = _in_scope(by_address, state, paths, declared_elsewhere)
     in_scope |= set(moves.blocked)
+    if declared_elsewhere is None and left_alone:
+        ctx.plan_warnings.append(
+            "the manifests outside the given paths do not load, so no coupon missing from these paths is removed"
+        )
     addresses = _targeted(ctx, set(by_address) | in_scope, targets)
 
     actions: list[Action] = []
@@ -136,7 +144,10 @@ def recorded_source(resource: ResourceState) -> str | None:
 
 
 def _in_scope(
-    by_address: Mapping[str, DesiredCoupon], state: Mapping[str, ResourceState], paths: Sequence[str]
+    by_address: Mapping[str, DesiredCoupon],
+    state: Mapping[str, ResourceState],
+    paths: Sequence[str],
+    declared_elsewhere: frozenset[str] | None = frozenset(),
 ) -> tuple[set[str], int]:
     """The state addresses this plan may compare, and how many are left alone (issue 14).
 
@@ -150,7 +161,11 @@ def _in_scope(
     kept: set[str] = set()
     for address, resource in state.items():
         source = recorded_source(resource)
-        if address in by_address or (source is not None and within(source, paths)):
+        if address in by_address:
+            kept.add(address)
+        elif declared_elsewhere is None or address in declared_elsewhere:
+            continue  # declared outside the paths now (or that cannot be told): never removed by a narrowed plan
+        elif source is not None and within(source, paths):
             kept.add(address)
     return kept, len(state) - len(kept)
 

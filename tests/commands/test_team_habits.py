@@ -183,3 +183,22 @@ def test_a_coupon_renamed_into_another_folder_is_not_removed_by_a_plan_of_its_ol
     assert recorded_source(settings, "shop_coupon.new-name") == "manifests/new/shop.yaml"
     narrowed = plan(settings, paths=["manifests/old"], clock=fixed_clock).plan
     assert narrowed.actions == () and narrowed.left_alone == 1
+
+
+def test_a_coupon_moved_to_another_folder_and_not_applied_is_not_removed_by_a_plan_of_its_old_folder(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A document moved (same name) to another folder keeps its old recorded source until the next apply; a plan of
+    the old folder still leaves it alone, because the configured manifests declare it elsewhere. If those manifests
+    do not load, the narrowed plan removes nothing it does not declare and says why."""
+    use(tmp_path, {"old/shop.yaml": [shop_doc("wandering"), shop_doc("staying", fee=100)]})
+    apply(settings, Hooks(), clock=fixed_clock)
+    use(tmp_path, {"old/shop.yaml": [shop_doc("staying", fee=100)], "new/shop.yaml": [shop_doc("wandering")]})
+    assert recorded_source(settings, "shop_coupon.wandering") == "manifests/old/shop.yaml"
+    narrowed = plan(settings, paths=["manifests/old"], clock=fixed_clock).plan
+    assert [a.address for a in narrowed.actions] == [] and narrowed.left_alone == 1
+
+    (tmp_path / "manifests" / "new" / "broken.yaml").write_text("kind: ShopCoupon\nname: [unclosed\n", encoding="utf-8")
+    unknown = plan(settings, paths=["manifests/old"], clock=fixed_clock).plan
+    assert [a.address for a in unknown.actions] == [] and unknown.left_alone == 1
+    assert any("do not load" in w for w in unknown.warnings)
