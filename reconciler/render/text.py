@@ -67,16 +67,9 @@ def blocked_message(plan: Plan) -> str | None:
     return "\n".join(lines)
 
 
-def render_text(
-    plan: Plan,
-    *,
-    color: bool = False,
-    rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS,
-    summary: PlanSummary | None = None,
-) -> str:
-    """The whole plan as text (ends with a newline)."""
-    paint = Paint(color)
-    summary = summary or summarize(plan, rate_limits)
+def preamble_lines(plan: Plan, paint: Paint) -> list[str]:
+    """What the text plan says before its actions: the partial-plan notice, the no-refresh note, the drift section
+    and the warnings (each block followed by a blank line)."""
     out: list[str] = []
     notice = partial_notice(plan)
     if notice:
@@ -88,24 +81,27 @@ def render_text(
         out.append(f"Warning: {warning}")
     if plan.warnings:
         out.append("")
+    return out
 
-    if plan.actions:
-        used = {a.type for a in plan.actions}
-        out.append("couponctl will perform the following actions. Symbols:")
-        width = max(len(SYMBOL[t]) for t in used)
-        for t in ActionType:
-            if t in used:
-                out.append(f"  {paint(SYMBOL[t].rjust(width), COLOR[t])} {LEGEND[t]}")
-        out.append("")
-        kinds_order = {k: i for i, k in enumerate(KINDS)}
-        for file, actions in group_by_file(plan.actions):
-            out.append(paint.bold(f"{file}:"))
-            out.append("")
-            for action in sorted(actions, key=lambda a: (kinds_order[a.kind], a.address)):
-                out += render_action(action, paint)
-                out.append("")
 
-    out.append(paint.bold(summary_line(summary)))
+def legend_lines(plan: Plan, paint: Paint) -> list[str]:
+    """`couponctl will perform the following actions. Symbols:` and the symbols the plan uses (none without
+    actions)."""
+    if not plan.actions:
+        return []
+    used = {a.type for a in plan.actions}
+    out = ["couponctl will perform the following actions. Symbols:"]
+    width = max(len(SYMBOL[t]) for t in used)
+    for t in ActionType:
+        if t in used:
+            out.append(f"  {paint(SYMBOL[t].rjust(width), COLOR[t])} {LEGEND[t]}")
+    return out
+
+
+def closing_lines(plan: Plan, summary: PlanSummary, paint: Paint) -> list[str]:
+    """What the text plan says after its actions: the summary line, the also / money / calls / left-alone lines,
+    the unchanged count and what --skip-blocked or a blocked change means for apply."""
+    out = [paint.bold(summary_line(summary))]
     for line in (also_line(summary), exposure_line(summary), calls_line(summary), left_alone_line(summary)):
         if line:
             out.append(line)
@@ -131,4 +127,36 @@ def render_text(
                 "31",
             ),
         ]
+    return out
+
+
+def ordered_actions(actions: Sequence[Action]) -> list[tuple[str, list[Action]]]:
+    """The actions as the text plan lists them: by manifest file (see `group_by_file`), then kind, then address."""
+    kinds_order = {k: i for i, k in enumerate(KINDS)}
+    return [
+        (file, sorted(group, key=lambda a: (kinds_order[a.kind], a.address)))
+        for file, group in group_by_file(actions)
+    ]
+
+
+def render_text(
+    plan: Plan,
+    *,
+    color: bool = False,
+    rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS,
+    summary: PlanSummary | None = None,
+) -> str:
+    """The whole plan as text (ends with a newline)."""
+    paint = Paint(color)
+    summary = summary or summarize(plan, rate_limits)
+    out = preamble_lines(plan, paint)
+    if plan.actions:
+        out += [*legend_lines(plan, paint), ""]
+        for file, actions in ordered_actions(plan.actions):
+            out.append(paint.bold(f"{file}:"))
+            out.append("")
+            for action in actions:
+                out += render_action(action, paint)
+                out.append("")
+    out += closing_lines(plan, summary, paint)
     return "\n".join(out) + "\n"
