@@ -20,7 +20,27 @@ from typing import Any, Literal
 
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 
-Type = Literal["string", "id", "path", "env", "url", "mode", "number", "integer", "brands", "paths", "rates", "tables"]
+Type = Literal[
+    "string",
+    "id",
+    "path",
+    "env",
+    "url",
+    "mode",
+    "number",
+    "integer",
+    "brands",
+    "paths",
+    "rates",
+    "tables",
+    "codes",
+    "verification",
+]
+
+# Reference F.3: the errcode of `get` for an unknown out_coupon_id is not documented; 1090057 (the claim callback's
+# "coupon not found", A.2) is our default reading.
+DEFAULT_SHOP_NOT_FOUND_ERRCODES: tuple[int, ...] = (1090057,)
+VERIFICATIONS = ("public_key", "platform_certificate")
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -94,6 +114,16 @@ KEYS: tuple[Key, ...] = (
         "The NAME of the environment variable holding the path of a file with the app secret.",
     ),
     Key("shop", "base_url", "url", '"https://api.weixin.qq.com"', "The shop API's base URL."),
+    Key(
+        "shop",
+        "not_found_errcodes",
+        "codes",
+        "[1090057]",
+        "The `errcode`s of `/shop/coupon/get` read as \"no such coupon\". WeChat does not document this code: "
+        "1090057 is our inference (the claim callback's \"coupon not found\"); if WeChat answers another for a "
+        "coupon that is gone, list it here, or drift and refresh stop with that error instead of reporting it "
+        "missing.",
+    ),
     Key("wechatpay", "mchid", "id", '""', "The merchant id (real mode)."),
     Key("wechatpay", "serial_no", "id", '""', "The serial number of the merchant API certificate."),
     Key(
@@ -115,6 +145,22 @@ KEYS: tuple[Key, ...] = (
     Key("wechatpay", "public_key_file", "path", '""', "The path of the WeChat Pay public key (PEM)."),
     Key("wechatpay", "brand_id", "id", '""', "The default brand of ProductCoupon manifests that name none."),
     Key("wechatpay", "base_url", "url", '"https://api.mch.weixin.qq.com"', "The WeChat Pay API's base URL."),
+    Key(
+        "wechatpay",
+        "verification",
+        "verification",
+        '"public_key"',
+        '`"public_key"`: answers are verified with the WeChat Pay public key (`public_key_id`, `public_key_file`). '
+        '`"platform_certificate"`: for merchants not yet on the public key, with the platform certificates of '
+        "`GET /v3/certificates`, decrypted with the APIv3 key (`apiv3_key_env`); public_key_* are then not used.",
+    ),
+    Key(
+        "wechatpay",
+        "apiv3_key_env",
+        "env",
+        '"COUPONCTL_WECHATPAY_APIV3_KEY"',
+        "The NAME of the environment variable holding the APIv3 key (32 characters; platform_certificate mode only).",
+    ),
     Key("apply", "parallelism", "integer", "8", "Calls in flight at once during apply.", 1),
     Key("apply", "plan_max_age_hours", "number", "24", "A saved plan older than this is refused.", 0.0, False),
     Key(
@@ -208,6 +254,11 @@ def check_value(key: Key, value: Any) -> str | None:
         if not isinstance(value, list) or not value or not all(isinstance(p, str) and p.strip() for p in value):
             return f'must be a non-empty list of paths (e.g. ["manifests"]), not {shown(value)}'
         return None
+    if kind == "codes":
+        ok = isinstance(value, list) and all(isinstance(c, int) and not isinstance(c, bool) and c != 0 for c in value)
+        return None if ok else f"must be a list of non-zero integer errcodes (e.g. [1090057]), not {shown(value)}"
+    if kind == "verification":
+        return None if value in VERIFICATIONS else f'must be "public_key" or "platform_certificate", not {shown(value)}'
     if kind == "rates":
         return _rates(value)
     if kind == "tables":
@@ -322,6 +373,8 @@ def _type_text(key: Key) -> str:
         "paths": "list of paths",
         "rates": "table: operation = number > 0",
         "tables": "array of tables",
+        "codes": "list of integers",
+        "verification": '"public_key" or "platform_certificate"',
     }.get(key.type, key.type)
 
 

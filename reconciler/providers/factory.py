@@ -41,18 +41,26 @@ def build_providers(
             raise ConfigError("[shop] appid is not set in couponctl.toml")
         shop_secret = settings.shop_secret(env)
     keys: tuple[bytes, bytes] | None = None
+    apiv3_key: bytes | None = None
     if "product" in families:
-        missing = [
-            name for name in ("mchid", "serial_no", "public_key_id", "public_key_file") if not getattr(pay, name)
-        ]
+        # Platform-certificate mode (reference C.4) verifies with downloaded certificates: no public key needed.
+        by_certificate = pay.verification == "platform_certificate"
+        needed = ("mchid", "serial_no") + (() if by_certificate else ("public_key_id", "public_key_file"))
+        missing = [name for name in needed if not getattr(pay, name)]
         if missing:
             raise ConfigError(f"[wechatpay] {', '.join(missing)} not set in couponctl.toml")
         private_key_pem = settings.wechatpay_private_key(env)
-        public_key_path = settings.resolve(pay.public_key_file)
-        try:
-            keys = (private_key_pem, public_key_path.read_bytes())
-        except OSError as exc:
-            raise ConfigError(f"cannot read the WeChat Pay public key from {public_key_path}: {exc.strerror}") from None
+        if by_certificate:
+            apiv3_key = settings.wechatpay_apiv3_key(env)
+            keys = (private_key_pem, b"")
+        else:
+            public_key_path = settings.resolve(pay.public_key_file)
+            try:
+                keys = (private_key_pem, public_key_path.read_bytes())
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read the WeChat Pay public key from {public_key_path}: {exc.strerror}"
+                ) from None
 
     # The product provider parses its keys (and may raise ConfigError), so it is built before the shop client opens.
     built: dict[str, Provider] = {}
@@ -66,8 +74,11 @@ def build_providers(
             pay.base_url,
             pay.brand_id,
             timeout=timeout,
+            apiv3_key=apiv3_key,
         )
     if shop_secret is not None:
-        built["shop"] = ShopProvider(shop.appid, shop_secret, shop.base_url, timeout=timeout)
+        built["shop"] = ShopProvider(
+            shop.appid, shop_secret, shop.base_url, timeout=timeout, not_found_errcodes=shop.not_found_errcodes
+        )
     providers = {family: built[family] for family in FAMILIES if family in built}
     return providers

@@ -1,4 +1,4 @@
-"""Client-side pacing and retries: per-operation token buckets and a narrow retry loop (design §2.4).
+"""Client-side pacing and retries: per-operation token buckets and a narrow retry loop (contract §2.4).
 
 The one home of pacing for every command that calls upstream (apply, settle, refresh, drift, import): a run makes
 one `Pacer` from its settings, so every call of an operation, whoever makes it, shares that operation's bucket.
@@ -8,8 +8,9 @@ Rates come from the documented limits (reference B.12 / A.10; the defaults of `[
 holds one token (burst 1): call starts are spaced at least 1 / (⌊R⌋ × safety) seconds apart, so no 1-second window
 ever holds more than R starts and the server's own bucket never has to refuse us. Retries cover
 `TransientUpstreamError` only (429, 5xx, errcode -1 / 300000 / 45011 / 990010, timeouts, dropped connections), with
-exponential backoff and full jitter, never other 4xx. A hand-written loop (rather than `stamina`) keeps clock, sleep
-and randomness injectable, so tests run deterministically without sleeping.
+exponential backoff and full jitter, never other 4xx; after 45011 the wait runs into the next minute. A hand-written
+loop (rather than `stamina`) keeps clock, sleep and randomness injectable, so tests run deterministically without
+sleeping.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ T = TypeVar("T")
 DEFAULT_SAFETY = 0.98
 # Our default: a Retry-After longer than this is capped (a run should not sleep for hours on one header).
 RETRY_AFTER_CAP_S = 120.0
+# A.8: 45011 "api minute-quota reach limit must slower retry next minute". A retry inside the same minute meets the
+# same spent quota, so the wait runs into the next minute. [INF] the quota window is the wall-clock minute (the doc
+# says "next minute", not "in 60 s"); the margin covers clock skew between us and WeChat (our default).
+MINUTE_QUOTA_ERRCODE = 45011
+NEXT_MINUTE_MARGIN_S = 1.0
 
 
 class RateLimiter:
@@ -97,6 +103,11 @@ def full_jitter(cap: float) -> float:
     return random.uniform(0.0, cap)
 
 
+def until_next_minute(now: float, margin: float = NEXT_MINUTE_MARGIN_S) -> float:
+    """Seconds from `now` (Unix time) to `margin` seconds past the start of the next wall-clock minute."""
+    return 60.0 - (now % 60.0) + margin
+
+
 def backoff_cap(attempt: int, *, base_delay: float, max_delay: float) -> float:
     """The upper bound of the delay after failed attempt number `attempt` (1-based): base × 2^(attempt-1), capped."""
     return min(max_delay, base_delay * 2.0 ** (attempt - 1))
@@ -111,12 +122,15 @@ async def retry_call(
     jitter: Callable[[float], float] = full_jitter,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     on_retry: Callable[[int, TransientUpstreamError, float], None] | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> T:
     """Await `fn()` until it succeeds, retrying only `TransientUpstreamError`, at most `max_attempts` times in all.
 
     The delay after failed attempt n is `jitter(min(max_delay, base_delay × 2^(n-1)))`, raised to the server's
-    Retry-After when that is longer (capped at RETRY_AFTER_CAP_S). `on_retry(attempt, error, delay)` is told before
-    each wait. The last transient error is re-raised when attempts run out; any other exception passes at once.
+    Retry-After when that is longer (capped at RETRY_AFTER_CAP_S), and, after errcode 45011, to the start of the next
+    wall-clock minute (`wall_clock`, plus a margin; never capped by `max_delay`). `on_retry(attempt, error, delay)` is
+    told before each wait. The last transient error is re-raised when attempts run out; any other exception passes at
+    once.
     Pass `jitter=lambda cap: cap` for deterministic delays.
     """
     if max_attempts < 1:
@@ -133,6 +147,8 @@ async def retry_call(
             server = retry_after_of(err)
             if server is not None:
                 delay = max(delay, min(server, RETRY_AFTER_CAP_S))
+            if err.code == MINUTE_QUOTA_ERRCODE:  # the minute's quota is spent: wait into the next one
+                delay = max(delay, until_next_minute(wall_clock()))
             if on_retry is not None:
                 on_retry(attempt, err, delay)
             await sleep(delay)
@@ -154,8 +170,10 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[float], float] = full_jitter,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.limiter = RateLimiter(rates, clock=clock, sleep=sleep)
+        self._wall_clock = wall_clock
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -188,4 +206,5 @@ class Pacer:
             jitter=self._jitter,
             sleep=self._sleep,
             on_retry=note,
+            wall_clock=self._wall_clock,
         )

@@ -2,7 +2,7 @@
 
 Every call is `POST {base}/shop/coupon/<name>?access_token=...` with a JSON body; the outcome is in the body's
 `errcode` (HTTP 200 even for errors, A.1). The access_token comes from `POST /cgi-bin/stable_token` (A.9.2), is cached
-for the run, fetched by one task at a time, and refreshed once when a call answers 40001 / 42001 (design §2.4).
+for the run, fetched by one task at a time, and refreshed once when a call answers 40001 / 42001 (contract §2.4).
 
 The token travels in the query string, so it must never reach a message, a log line or a repr: URLs are built with
 `params=`, every httpx failure is re-raised with redacted text (`transport.send_safely`), the `httpx` logger is
@@ -15,7 +15,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 import httpx
@@ -35,12 +35,12 @@ PAGE_SIZE = 200  # A.6.4 / A.7: get_list page_size <= 200
 TRANSIENT_ERRCODES: frozenset[int] = frozenset({-1, 300000, 45011, 990010})
 # A.8 / A.9: the token is stale (40001: invalid or not latest; 42001: expired): refresh once and retry once.
 TOKEN_ERRCODES: frozenset[int] = frozenset({40001, 42001})
-# A.10: the daily quota does not come back within a run: stop cleanly, do not retry (design §2.4 fault list).
+# A.10: the daily quota does not come back within a run: stop cleanly, do not retry (contract §2.4 fault list).
 DAILY_QUOTA_ERRCODE = 45009
 # `get` for an unknown out_coupon_id: the /shop coupon error table could not be read (reference F.3 [??]). These are
-# the codes we read as "does not exist": 1090057 is the documented "coupon not found" ret_code of the claim callback
-# (A.2); 9401020 is omitted on purpose (v1 "parameter wrong", A.8 warns not to reuse v1 codes). The couponctl sandbox
-# must answer one of these (it is told so; extend this set in one place if real WeChat answers differently).
+# the codes we read as "does not exist" by default: 1090057 is the documented "coupon not found" ret_code of the
+# claim callback (A.2) [INF]; 9401020 is omitted on purpose (v1 "parameter wrong", A.8 warns not to reuse v1 codes).
+# A setting (`[shop] not_found_errcodes`) replaces them when real WeChat answers differently.
 NOT_FOUND_ERRCODES: frozenset[int] = frozenset({1090057})
 # Our default: refresh this long before `expires_in` runs out (the stable token is renewed 5 minutes before expiry,
 # A.9.2); for short test lifetimes, at most half of the lifetime.
@@ -76,9 +76,11 @@ class ShopProvider:
         transport: httpx.AsyncBaseTransport | None = None,  # the embedded sandbox's ASGI transport (open_upstream)
         timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        not_found_errcodes: Collection[int] = NOT_FOUND_ERRCODES,
     ) -> None:
         install_log_redaction()
         self.appid = appid
+        self.not_found_errcodes = frozenset(not_found_errcodes)
         self._secret = secret
         self._clock = clock
         self._token: str | None = None
@@ -108,11 +110,11 @@ class ShopProvider:
         )
 
     async def read(self, upstream_id: str, *, brand_id: str | None = None) -> Mapping[str, Any] | None:
-        """The `coupon` object from `get` (A.6.3), or None when upstream answers one of NOT_FOUND_ERRCODES."""
+        """The `coupon` object from `get` (A.6.3), or None when upstream answers one of the not-found errcodes."""
         try:
             data = await self._call("shop.get", "get", {"out_coupon_id": upstream_id})
         except UpstreamError as err:
-            if not isinstance(err, TransientUpstreamError) and err.code in NOT_FOUND_ERRCODES:
+            if not isinstance(err, TransientUpstreamError) and err.code in self.not_found_errcodes:
                 return None
             raise
         result = data.get("result")

@@ -1,12 +1,13 @@
 """The WeChat Pay APIv3 partner product-coupon client (family "product"; reference Part B, signing Part C).
 
 Every request is signed by `WechatPaySigner` over the exact bytes sent; every 2xx response is verified by
-`ResponseVerifier` before a single byte of it is parsed (design §2.4: a 2xx failing verification is an attack,
+`ResponseVerifier` before a single byte of it is parsed (contract §2.4: a 2xx failing verification is an attack,
 nothing is recorded from it). Errors map to the typed tree of `reconciler.errors` (reference B.11).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -15,11 +16,17 @@ from urllib.parse import quote
 
 import httpx
 
-from reconciler.errors import TransientUpstreamError, UpstreamError
+from reconciler.errors import SignatureError, TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Call
 from reconciler.providers.base import CallResult
 from reconciler.providers.transport import send_safely, transient_http_status, with_retry_after
-from reconciler.providers.wechatpay_auth import ResponseVerifier, WechatPaySigner, load_public_key
+from reconciler.providers.wechatpay_auth import (
+    CERTIFICATES_PATH,
+    ResponseVerifier,
+    WechatPaySigner,
+    load_public_key,
+    platform_certificates,
+)
 
 COUPONS_PATH = "/v3/marketing/partner/product-coupon/product-coupons"  # reference B.1
 # B.6: "object does not exist / not owned" is business code 268578608, the suffix of the Request-ID; the HTTP status
@@ -51,10 +58,23 @@ class WechatPayProvider:
         transport: httpx.AsyncBaseTransport | None = None,  # the embedded sandbox's ASGI transport (open_upstream)
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
+        apiv3_key: bytes | None = None,
     ) -> None:
+        """`apiv3_key` given: platform-certificate mode (C.4), for merchants not yet on the WeChat Pay public key.
+        The public key id and PEM are then unused (pass empty ones): answers are verified with the certificates of
+        `GET /v3/certificates`, fetched before the first call and again once when an answer names an unknown one."""
         self.brand_id = brand_id
-        self._signer = WechatPaySigner(mchid, serial_no, private_key_pem, public_key_id, clock=clock)
-        self._verifier = ResponseVerifier({public_key_id: load_public_key(public_key_pem)}, clock=clock)
+        self._clock = clock
+        self._apiv3_key = apiv3_key
+        self._certificates_lock = asyncio.Lock()
+        self._certificates_loaded = False
+        if apiv3_key is not None:
+            # C.3: no Wechatpay-Serial until a certificate is known; then its serial names the key family to sign with.
+            self._signer = WechatPaySigner(mchid, serial_no, private_key_pem, "", clock=clock)
+            self._verifier = ResponseVerifier({}, clock=clock)
+        else:
+            self._signer = WechatPaySigner(mchid, serial_no, private_key_pem, public_key_id, clock=clock)
+            self._verifier = ResponseVerifier({public_key_id: load_public_key(public_key_pem)}, clock=clock)
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             auth=self._signer,
@@ -134,17 +154,24 @@ class WechatPayProvider:
         content: bytes | None = None,
         params: Mapping[str, str] | None = None,
     ) -> httpx.Response:
+        if self._apiv3_key is not None and not self._certificates_loaded:
+            await self._load_certificates(stale=None)
         headers = {"Content-Type": "application/json"} if content is not None else None
         request = self._client.build_request(method, path, content=content, params=params, headers=headers)
         response = await send_safely(self._client, request, call=operation)
         status = response.status_code
         request_id = response.headers.get("Request-ID")
+        signed = 200 <= status < 300 or self._verifier.has_signature(response.headers)
+        serial = response.headers.get("Wechatpay-Serial")
+        if signed and self._apiv3_key is not None and serial and not self._verifier.knows(serial):
+            # C.4: a serial we do not hold means WeChat rotated its certificate: download them again (once).
+            await self._load_certificates(stale=serial)
         if 200 <= status < 300:
-            # Design §2.4 / C.4: verify every 2xx before reading anything from it.
+            # Contract §2.4 / C.4: verify every 2xx before reading anything from it.
             self._verifier.verify(response.headers, response.content, call=operation, http_status=status)
             return response
         # F.14: WeChat may not sign errors; verify when signed, so a forged error cannot pass either.
-        if self._verifier.has_signature(response.headers):
+        if signed:
             self._verifier.verify(response.headers, response.content, call=operation, http_status=status)
         code, message, detail = _error_fields(response)
         error_type = TransientUpstreamError if transient_http_status(status) else UpstreamError
@@ -158,6 +185,52 @@ class WechatPayProvider:
             detail=detail,
         )
         raise with_retry_after(err, response)
+
+    async def _load_certificates(self, *, stale: str | None) -> None:
+        """Download, decrypt and check the platform certificates (C.4), then trust them for every later answer.
+
+        The download is itself verified, with the certificate it delivers: the APIv3 key (which only we and WeChat
+        hold) authenticates the encrypted certificate, and its key must have signed the answer, or nothing is
+        trusted. One task downloads; others wait for it. `stale` is a serial some answer named that we did not hold:
+        when another task has meanwhile loaded it, nothing is downloaded again.
+        """
+        assert self._apiv3_key is not None
+        async with self._certificates_lock:
+            if self._certificates_loaded and (stale is None or self._verifier.knows(stale)):
+                return
+            call = "certificates"
+            request = self._client.build_request("GET", CERTIFICATES_PATH)
+            response = await send_safely(self._client, request, call=call)
+            status, request_id = response.status_code, response.headers.get("Request-ID")
+            if not 200 <= status < 300:
+                code, message, detail = _error_fields(response)
+                error_type = TransientUpstreamError if transient_http_status(status) else UpstreamError
+                err = error_type(
+                    call=call,
+                    message=f"cannot download the platform certificates: {message}",
+                    http_status=status,
+                    code=code,
+                    request_id=request_id,
+                    detail=detail,
+                )
+                raise with_retry_after(err, response)
+            try:
+                certificates = platform_certificates(response.content, self._apiv3_key, self._clock())
+            except ValueError as exc:
+                raise SignatureError(
+                    call=call,
+                    message=f"response refused: platform certificates: {exc}",
+                    http_status=status,
+                    request_id=request_id,
+                ) from None
+            keys = {cert.serial_no: cert.key for cert in certificates}
+            ResponseVerifier(keys, clock=self._clock).verify(
+                response.headers, response.content, call=call, http_status=status
+            )
+            self._verifier.add_keys(keys)
+            # C.3: name the newest certificate, so WeChat signs its answers with the certificate family.
+            self._signer.public_key_id = max(certificates, key=lambda c: c.not_after).serial_no
+            self._certificates_loaded = True
 
     def _entity(self, operation: str, response: httpx.Response) -> dict[str, Any] | None:
         if not response.content:

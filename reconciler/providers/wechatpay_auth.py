@@ -2,22 +2,28 @@
 
 Signing (C.1): `WECHATPAY2-SHA256-RSA2048` over the five lines `METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n`,
 where the path and query are the raw bytes httpx sends and the body is the exact request bytes. Verification (C.4):
-the three lines `TIMESTAMP\\nNONCE\\nBODY\\n` over the raw response bytes, with the WeChat Pay public key chosen by
-`Wechatpay-Serial`, and a timestamp within 5 minutes of our clock. Keys are parsed once; the flow does no I/O.
+the three lines `TIMESTAMP\\nNONCE\\nBODY\\n` over the raw response bytes, with the key `Wechatpay-Serial` names,
+and a timestamp within 5 minutes of our clock. That key is the WeChat Pay public key, or, in platform-certificate
+mode, a platform certificate from `GET /v3/certificates`, decrypted with the APIv3 key (`platform_certificates`).
+Keys are parsed once; the flow does no I/O.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import secrets
 import time
 from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509 import load_pem_x509_certificate
 
 from reconciler import __version__
@@ -220,9 +226,84 @@ class ResponseVerifier:
             raise refuse("replayed (this Wechatpay-Nonce and Wechatpay-Timestamp were already answered once)")
         self._seen[key] = int(timestamp)
 
+    def knows(self, serial: str | None) -> bool:
+        """Whether a key for this `Wechatpay-Serial` is loaded."""
+        return serial is not None and serial in self._keys
+
+    def add_keys(self, public_keys: Mapping[str, rsa.RSAPublicKey]) -> None:
+        """Trust these keys too (platform certificates fetched from `/v3/certificates`)."""
+        self._keys.update(public_keys)
+
     def has_signature(self, headers: Mapping[str, str]) -> bool:
         """Whether the response carries a signature at all (4xx/5xx may be unsigned: reference F.14)."""
         return any(k.lower() == "wechatpay-signature" for k in headers)
+
+
+# --- Platform-certificate mode (reference C.3 / C.4) ---------------------------------------------------------------
+
+CERTIFICATES_PATH = "/v3/certificates"
+# C.4: certificates come encrypted with the merchant's APIv3 key; the only algorithm WeChat Pay uses.
+CERTIFICATE_ALGORITHM = "AEAD_AES_256_GCM"
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformCertificate:
+    """One decrypted platform certificate: its serial (upper-case hex, as `Wechatpay-Serial` names it) and key."""
+
+    serial_no: str
+    key: rsa.RSAPublicKey
+    not_after: float
+
+
+def decrypt_resource(apiv3_key: bytes, resource: Mapping[str, Any]) -> bytes:
+    """AEAD_AES_256_GCM decryption of an `encrypt_certificate` (or callback `resource`) object with the APIv3 key.
+
+    Raises ValueError when the object is malformed or does not decrypt (a wrong APIv3 key, or altered ciphertext:
+    GCM authenticates, so nothing tampered with is ever returned)."""
+    if resource.get("algorithm") != CERTIFICATE_ALGORITHM:
+        raise ValueError(f"unsupported algorithm {resource.get('algorithm')!r}")
+    nonce, associated, ciphertext = (resource.get(k) for k in ("nonce", "associated_data", "ciphertext"))
+    if not isinstance(nonce, str) or not isinstance(ciphertext, str) or not isinstance(associated, str | None):
+        raise ValueError("nonce, associated_data or ciphertext missing")
+    try:
+        raw = base64.b64decode(ciphertext, validate=True)
+        return AESGCM(apiv3_key).decrypt(nonce.encode(), raw, (associated or "").encode())
+    except (binascii.Error, InvalidTag, ValueError):
+        raise ValueError("does not decrypt with this APIv3 key (wrong key, or the answer was altered)") from None
+
+
+def platform_certificates(body: bytes, apiv3_key: bytes, now: float) -> list[PlatformCertificate]:
+    """The usable certificates of a `/v3/certificates` answer: decrypted, serial checked, valid at `now`.
+
+    Raises ValueError naming the first problem; an answer with no certificate valid now is a problem too."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ValueError("the answer is not JSON") from None
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ValueError("the answer has no data list")
+    found: list[PlatformCertificate] = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("encrypt_certificate"), dict):
+            raise ValueError("a certificate entry has no encrypt_certificate")
+        pem = decrypt_resource(apiv3_key, item["encrypt_certificate"])
+        try:
+            cert = load_pem_x509_certificate(pem)
+        except ValueError:
+            raise ValueError("a decrypted certificate is not a PEM X.509 certificate") from None
+        serial = f"{cert.serial_number:X}"
+        if str(item.get("serial_no", "")).upper().lstrip("0") != serial.lstrip("0"):
+            raise ValueError(f"serial_no {item.get('serial_no')!r} is not the certificate's serial {serial}")
+        key = cert.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError(f"certificate {serial} does not hold an RSA key")
+        start, end = cert.not_valid_before_utc.timestamp(), cert.not_valid_after_utc.timestamp()
+        if start <= now < end:  # an expired (or not yet valid) certificate never verifies anything
+            found.append(PlatformCertificate(str(item.get("serial_no")), key, end))
+    if not found:
+        raise ValueError("no certificate in the answer is valid now")
+    return found
 
 
 def _header_name(lower: str) -> str:

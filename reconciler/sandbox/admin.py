@@ -1,4 +1,4 @@
-"""The admin API under `/_sandbox/` (design §3.1): inspect and edit upstream, read the call log, set faults/limits.
+"""The admin API under `/_sandbox/` (contract §3.1): inspect and edit upstream, read the call log, set faults/limits.
 
 | call | effect |
 |---|---|
@@ -9,6 +9,7 @@
 | POST /_sandbox/product-coupons/{product_coupon_id}/review | AUDITING -> EFFECTIVE (stocks AUDITING -> SENDING) |
 | GET/PUT /_sandbox/faults | the fault rules (`{"faults": [...]}` or a bare list) |
 | GET/PUT /_sandbox/limits | per-operation rates (`{"rate_limits": {op: per_second or null}, "burst_s"?: s}`) |
+| GET/PUT /_sandbox/switches | what the docs leave open (`app.SWITCHES`), e.g. `{"shop_status1_body": "partial"}` |
 
 The admin API is not signed, not rate limited and not logged; the server binds loopback only.
 """
@@ -141,4 +142,10 @@ def _dispatch(sandbox: Sandbox, method: str, parts: list[str], body: Any) -> Ans
                 raise ValueError("burst_s must be a positive number")
             sandbox.limiter.set_rates(rates, None if burst is None else float(burst))
             return _answer(200, {"rate_limits": sandbox.limiter.rates(), "burst_s": sandbox.limiter.burst_s})
+        case ["switches"] if method == "GET":
+            return _answer(200, sandbox.switches())
+        case ["switches"] if method == "PUT":
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object of switches")
+            return _answer(200, sandbox.set_switches(body))
     return _error(404, "unknown admin call; see docs/sandbox.md")

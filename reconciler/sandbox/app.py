@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from reconciler.sandbox import admin, media
-from reconciler.sandbox.config import SandboxConfig
+from reconciler.sandbox.config import SandboxConfig, config_from_mapping
 from reconciler.sandbox.credentials import SandboxCredentials
 from reconciler.sandbox.faults import DEFAULT_TIMEOUT_S, FaultInjector, FaultRule
 from reconciler.sandbox.limits import RateLimiter
@@ -46,6 +46,15 @@ Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("reconciler.sandbox")
 _REDACT = re.compile(r"(?i)((?:access_token|secret)=)[^&]*")
+# Reference C.4: the platform-certificate download (merchants not yet on the WeChat Pay public key).
+CERTIFICATES_PATH = "/v3/certificates"
+# The SandboxConfig fields the admin API may change at run time (`PUT /_sandbox/switches`): what the docs leave open.
+SWITCHES: tuple[str, ...] = (
+    "shop_status1_body",
+    "shop_not_found_errcode",
+    "product_patch_requires_effective",
+    "apiv3_key",
+)
 MAX_BODY = 8 << 20  # 8 MiB (2 MB images plus multipart overhead fit): the rest is discarded (our default)
 
 
@@ -92,6 +101,24 @@ class Sandbox:
     def close(self) -> None:
         """Close the data file (the app is unusable afterwards)."""
         self.store.close()
+
+    def set_switches(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Change the switches of `SWITCHES` at run time (admin API): the services read the new config at once."""
+        unknown = sorted(set(values) - set(SWITCHES))
+        if unknown:
+            raise ValueError(f"unknown switches: {', '.join(unknown)} (switches: {', '.join(SWITCHES)})")
+        config = config_from_mapping(values, self.config)
+        self.config = self.tokens.config = self.shop.config = self.pay.config = config
+        return self.switches()
+
+    def switches(self) -> dict[str, Any]:
+        return {name: getattr(self.config, name) for name in SWITCHES}
+
+    def _by_certificate(self, route: Route, request: Request) -> bool:
+        """Sign this WeChat Pay answer with the platform certificate? (the certificate download always is)"""
+        if route.operation == "certificates":
+            return bool(self.config.apiv3_key)
+        return self.pay.certificate_mode(request)
 
     # --- call log -----------------------------------------------------------------------------------------------
 
@@ -143,6 +170,8 @@ class Sandbox:
         return Route("unknown", "unknown")
 
     def _pay_route(self, path: str, method: str) -> Route:
+        if path == CERTIFICATES_PATH:
+            return Route("pay", "certificates", self.pay.certificates, ("GET",))
         if path in media.UPLOAD_PATHS:
             return Route("pay", "product.media.upload_image", self.pay.upload_image, ("POST",),
                          signed_body=media.signed_meta)  # fmt: skip
@@ -199,6 +228,8 @@ class Sandbox:
             await _send(send, admin.handle_admin(self, request))
             return
         answer, dropped = await self._answer(route, request, receive)
+        if route.family == "pay" and not route.brand and answer.status < 500 and self._by_certificate(route, request):
+            answer = self.pay.sign_with_certificate(answer)
         if route.brand:
             # C.2: brand answers name the brand scheme; the header is not covered by the signature.
             answer.headers = [(k, BRAND_SCHEME if k == "wechatpay-signature-type" else v) for k, v in answer.headers]

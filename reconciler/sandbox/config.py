@@ -1,6 +1,6 @@
 """SandboxConfig: every tunable of the emulator, with the defaults the project chose where the reference is silent.
 
-Each default cites `../shared/reference/wechat-apis.md` (the "reference") or is marked "our default" when the
+Each default cites `docs/upstream.md` (the "reference") or is marked "our default" when the
 documentation does not state the value.
 """
 
@@ -95,10 +95,25 @@ class SandboxConfig:
     shop_max_out_product_ids: int = 128
     # Brands, besides the credentials' brand_id, that have authorised the partner (reference E Family-2 item 4).
     extra_brand_ids: tuple[str, ...] = ()
+    # Switches for what the docs leave open, so clients are tested against each reading (issue 15 item 3):
+    # Reference A.6.4: `get` / `get_list` may answer a status-1 coupon with a partial `coupon_info` [D example].
+    # "full" (our default: the whole stored body), "partial" (coupon_info keeps only `name`) or "zero_filled"
+    # (every coupon_info leaf answered as 0 / "" / []); which fields real WeChat leaves out is an inference.
+    shop_status1_body: str = "full"
+    # Reference F.3: the errcode for an unknown out_coupon_id is not documented; 1090057 is our default (the
+    # "coupon not found" ret_code of the claim callback, A.2). Set another to test a client's not-found setting.
+    shop_not_found_errcode: int = 1090057
+    # Reference B.7 / B.8: PATCH and deactivate in EFFECTIVE only (our default, from B.10); the PATCH doc page
+    # itself only says "已创建商品券" (the coupon exists), so False accepts them in AUDITING too [INF].
+    product_patch_requires_effective: bool = True
+    # Reference C.3 / C.4: `GET /v3/certificates` serves the platform certificate encrypted with this APIv3 key
+    # (32 ASCII characters; AEAD_AES_256_GCM). Empty: the merchant has set no APIv3 key, and the call is refused.
+    apiv3_key: str = ""
     clock: Callable[[], float] = time.time
 
 
 _TUPLE_FIELDS = {"image_url_prefixes", "extra_brand_ids"}
+SHOP_STATUS1_BODIES = ("full", "partial", "zero_filled")
 
 
 def config_from_mapping(values: Mapping[str, Any], base: SandboxConfig | None = None) -> SandboxConfig:
@@ -128,6 +143,14 @@ def config_from_mapping(values: Mapping[str, Any], base: SandboxConfig | None = 
         raise ValueError("product_initial_state must be EFFECTIVE or AUDITING")
     if config.idempotency_mismatch_code not in {"INVALID_REQUEST", "ALREADY_EXISTS"}:
         raise ValueError("idempotency_mismatch_code must be INVALID_REQUEST or ALREADY_EXISTS")
+    if config.shop_status1_body not in SHOP_STATUS1_BODIES:
+        raise ValueError(f"shop_status1_body must be one of {', '.join(SHOP_STATUS1_BODIES)}")
+    if isinstance(config.shop_not_found_errcode, bool) or not isinstance(config.shop_not_found_errcode, int) or (
+        config.shop_not_found_errcode == 0
+    ):
+        raise ValueError("shop_not_found_errcode must be a non-zero integer")
+    if config.apiv3_key and len(config.apiv3_key.encode()) != 32:
+        raise ValueError("apiv3_key must be 32 ASCII characters (reference C.4: AEAD_AES_256_GCM key)")
     return config
 
 

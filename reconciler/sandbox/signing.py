@@ -11,6 +11,7 @@ import base64
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -106,3 +107,67 @@ def verify(key: rsa.RSAPublicKey, message: bytes, signature: str) -> bool:
 def new_nonce() -> str:
     """32 hex characters, as WeChat Pay sends in `Wechatpay-Nonce` (reference E Family-2 item 3)."""
     return secrets.token_hex(16).upper()
+
+
+# --- Platform certificates (`GET /v3/certificates`, reference C.3 / C.4) ----------------------------------------------
+
+CERTIFICATE_AD = "certificate"  # the associated_data WeChat Pay uses for encrypted certificates [INF: SDK examples]
+
+
+@dataclass(frozen=True)
+class PlatformCertificate:
+    """A WeChat Pay platform certificate: the key that signs answers in certificate mode, its X.509 PEM and serial."""
+
+    key: rsa.RSAPrivateKey
+    pem: bytes
+    serial_no: str  # upper-case hex, as `Wechatpay-Serial` carries it (C.4)
+    not_before: datetime
+    not_after: datetime
+
+
+def new_platform_certificate(now: float, days: int = 5 * 365) -> PlatformCertificate:
+    """A fresh self-signed platform certificate valid from a day before `now` (our default: 5 years)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Tenpay.com (couponctl sandbox)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA (sandbox)"),
+        ]
+    )
+    start = datetime.fromtimestamp(now, UTC) - timedelta(days=1)
+    end = start + timedelta(days=days)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .sign(key, hashes.SHA256())
+    )
+    return PlatformCertificate(
+        key=key,
+        pem=cert.public_bytes(serialization.Encoding.PEM),
+        serial_no=f"{cert.serial_number:X}",
+        not_before=start,
+        not_after=end,
+    )
+
+
+def encrypt_resource(apiv3_key: str, plaintext: bytes, associated_data: str = CERTIFICATE_AD) -> dict[str, str]:
+    """AEAD_AES_256_GCM with the merchant's APIv3 key, as `encrypt_certificate` carries it (reference C.4)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = secrets.token_hex(6)  # 12 ASCII characters, the nonce length WeChat Pay uses
+    ciphertext = AESGCM(apiv3_key.encode()).encrypt(nonce.encode(), plaintext, associated_data.encode())
+    return {
+        "algorithm": "AEAD_AES_256_GCM",
+        "nonce": nonce,
+        "associated_data": associated_data,
+        "ciphertext": base64.b64encode(ciphertext).decode(),
+    }

@@ -41,10 +41,13 @@ from reconciler.sandbox.product_rules import (
 from reconciler.sandbox.signing import (
     BRAND_SCHEME,
     SCHEME,
+    PlatformCertificate,
     SignatureProblem,
+    encrypt_resource,
     load_private_key,
     load_public_key,
     new_nonce,
+    new_platform_certificate,
     parse_authorization,
     request_message,
     response_message,
@@ -94,6 +97,7 @@ class ProductCouponService:
         self._merchant_key = load_public_key(credentials.merchant_public_key_pem)
         self._signing_key = load_private_key(credentials.wechatpay_private_key_pem)
         self.brands = frozenset({credentials.brand_id, *config.extra_brand_ids})
+        self._platform: PlatformCertificate | None = None  # made on first use (RSA key generation is slow)
 
     # --- signatures ---------------------------------------------------------------------------------------------
 
@@ -154,6 +158,45 @@ class ProductCouponService:
 
     def error(self, exc: PayError) -> Answer:
         return self.signed(exc.status, exc.payload(), exc.business_code)
+
+    # --- platform certificates (C.3 / C.4: merchants not yet on the WeChat Pay public key) -----------------------
+
+    def platform_certificate(self) -> PlatformCertificate:
+        if self._platform is None:
+            self._platform = new_platform_certificate(self.config.clock())
+        return self._platform
+
+    def certificate_mode(self, request: Request) -> bool:
+        """Is this answer signed with the platform certificate? Only when the merchant has an APIv3 key (so can
+        download certificates) and the request does not name the public key in `Wechatpay-Serial`: during the
+        migration WeChat signs with the key family the request names (C.3 [3P forum reply]; absent = certificate
+        [INF])."""
+        return bool(self.config.apiv3_key) and request.headers.get("wechatpay-serial") != self.credentials.public_key_id
+
+    def sign_with_certificate(self, answer: Answer) -> Answer:
+        """The same answer signed by the platform certificate's key instead of the public key (same timestamp)."""
+        cert = self.platform_certificate()
+        headers = dict(answer.headers)
+        timestamp, nonce = headers["wechatpay-timestamp"], headers["wechatpay-nonce"]
+        headers["wechatpay-signature"] = sign(cert.key, response_message(timestamp, nonce, answer.body))
+        headers["wechatpay-serial"] = cert.serial_no
+        return Answer(answer.status, answer.body, list(headers.items()), answer.log_code)
+
+    def certificates(self, request: Request, caller: Caller) -> Answer:
+        """GET /v3/certificates: the platform certificates, each encrypted with the merchant's APIv3 key (C.4)."""
+        if caller.brand_id is not None:
+            raise PayError("NOT_FOUND", "请求的资源不存在 (no such API)")  # C.2: brands use public keys only
+        if not self.config.apiv3_key:
+            # [our default] the real message for a merchant without an APIv3 key was not captured.
+            raise invalid_request("商户未设置APIv3密钥，无法下载平台证书")
+        cert = self.platform_certificate()
+        item = {
+            "serial_no": cert.serial_no,
+            "effective_time": rfc3339(cert.not_before.timestamp()),
+            "expire_time": rfc3339(cert.not_after.timestamp()),
+            "encrypt_certificate": encrypt_resource(self.config.apiv3_key, cert.pem),
+        }
+        return self.signed(200, {"data": [item]})
 
     # --- helpers ------------------------------------------------------------------------------------------------
 
@@ -289,6 +332,14 @@ class ProductCouponService:
         entity, _ = self._load(caller.owner, brand_id, product_coupon_id)
         return self.signed(200, entity)
 
+    def _state_allows(self, state: str) -> bool:
+        """May PATCH / deactivate act on a coupon in `state`? EFFECTIVE only by default (B.10); with the
+        `product_patch_requires_effective` switch off, any state but DEACTIVATED (the PATCH doc page asks only
+        that the coupon exists [INF]); a deactivated coupon stays terminal either way (B.8)."""
+        if self.config.product_patch_requires_effective:
+            return state == "EFFECTIVE"
+        return state != "DEACTIVATED"
+
     def patch(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
         """PATCH .../product-coupons/{id} (B.7): only display_info, only while EFFECTIVE."""
         body = self._body(request)
@@ -302,7 +353,7 @@ class ProductCouponService:
             if replay is not None:
                 return replay
             check_display_info(body.required("display_info"), "/display_info", entity["scope"], self.config)
-            if entity["state"] != "EFFECTIVE":
+            if not self._state_allows(entity["state"]):
                 raise invalid_request(f"商品券当前状态为 {entity['state']}，仅生效中（EFFECTIVE）的商品券可修改")
             entity["display_info"] = body.obj["display_info"]  # whole-object replacement (B.7 [INF])
             self.store.put_product(caller.owner, entity, stocks)
@@ -321,7 +372,7 @@ class ProductCouponService:
             if replay is not None:
                 return replay
             reason = body.string("deactivate_reason", max_len=150)
-            if entity["state"] != "EFFECTIVE":
+            if not self._state_allows(entity["state"]):
                 raise invalid_request(f"商品券当前状态为 {entity['state']}，仅生效中（EFFECTIVE）的商品券可失效")
             marks = {
                 "deactivate_request_no": out_request_no,
