@@ -1,7 +1,8 @@
 """ProductCoupon: the WeChat Pay APIv3 partner product-coupon create request (reference B.2–B.5) as models.
 
-The spec is the create body minus `out_request_no` and `brand_id`. Both usage models are accepted: SINGLE and
-PROGRESSIVE_BUNDLE (the 2025-11 generation) and the legacy 2025-08 SEQUENTIAL model, with a warning (B.0).
+The spec is the create body minus `out_request_no` and `brand_id`. The usage modes are SINGLE and
+PROGRESSIVE_BUNDLE (the 2025-11 generation); the legacy 2025-08 SEQUENTIAL model still parses, so its fields are
+named precisely, but `product_rules` refuses it: the current API no longer creates it (B.0).
 Times are normalised to RFC3339 in +08:00 (see timeutil). The rules across fields are in `product_rules.py`.
 """
 
@@ -291,7 +292,7 @@ class ProductCouponSpec(StrictModel):
 
     scope: Scope = Field(description="ALL or SINGLE product (B.2)")
     type: CouponType = Field(description="NORMAL 满减, DISCOUNT 折扣, EXCHANGE 兑换 (SINGLE scope only)")
-    usage_mode: UsageMode = Field(description="SINGLE, PROGRESSIVE_BUNDLE, or legacy SEQUENTIAL (B.0)")
+    usage_mode: UsageMode = Field(description="SINGLE or PROGRESSIVE_BUNDLE; legacy SEQUENTIAL is refused (B.0)")
     single_usage_info: SingleUsageInfo | None = Field(default=None, description="usage_mode SINGLE, scope ALL")
     progressive_bundle_usage_info: ProgressiveBundleUsageInfo | None = Field(
         default=None, description="iff usage_mode PROGRESSIVE_BUNDLE")

@@ -41,9 +41,11 @@ def product_rules(spec: ProductCouponSpec) -> list[Issue]:
         issues.append(Issue((*_S, "type"), "EXCHANGE requires scope SINGLE (B.2)"))
     mode = spec.usage_mode
     if mode == "SEQUENTIAL":
+        # B.0: the current API (2025-11) replaced SEQUENTIAL with PROGRESSIVE_BUNDLE and the sandbox, built on that
+        # model, refuses it; a warning here would only move the refusal to apply time.
         issues.append(Issue((*_S, "usage_mode"),
-                            "SEQUENTIAL is the legacy 2025-08 model; new coupons use PROGRESSIVE_BUNDLE (B.0)",
-                            severity="warning"))
+                            "SEQUENTIAL is the legacy 2025-08 model, which the current API no longer creates; use "
+                            "PROGRESSIVE_BUNDLE (B.0)"))
 
     infos = {"single_usage_info": spec.single_usage_info,
              "progressive_bundle_usage_info": spec.progressive_bundle_usage_info,
@@ -204,14 +206,17 @@ def _display_rules(spec: ProductCouponSpec) -> list[Issue]:
     issues: list[Issue] = []
     display = spec.display_info
     dloc: Loc = (*_S, "display_info")
-    # B.3: original_price and combo_package_list are required when scope is SINGLE ("当且仅当", i.e. only then;
-    # the doc sentence is truncated [??], so refusing them for scope ALL is the safer reading).
+    # B.3: original_price and combo_package_list are required when scope is SINGLE. For scope ALL the doc sentence
+    # ("当且仅当 ...") is truncated [??], and the PATCH doc's own response example shows both on a scope ALL
+    # coupon, so WeChat accepts them: a warning (our default, limits.STRICTER_RULES), not an error.
     for field in ("original_price", "combo_package_list"):
         value = getattr(display, field)
         if spec.scope == "SINGLE" and value is None:
             issues.append(Issue((*dloc, field), "required when scope is SINGLE (B.3)"))
         elif spec.scope == "ALL" and value is not None:
-            issues.append(Issue((*dloc, field), "only allowed when scope is SINGLE (B.3 [??])", at_key=True))
+            issues.append(Issue((*dloc, field), "meant for scope SINGLE (B.3 [??]); WeChat accepts it on a scope ALL "
+                                                "coupon (the PATCH doc example) but may not show it", severity="warning",
+                                at_key=True))
     for i, package in enumerate(display.combo_package_list or ()):
         ploc: Loc = (*dloc, "combo_package_list", i)
         if package.pick_count > len(package.choice_list):

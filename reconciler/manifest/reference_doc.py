@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.manifest.limits import LIMITS
+from reconciler.manifest.limits import LIMITS, STRICTER_RULES
 from reconciler.manifest.schema import manifest_json_schema
 from reconciler.manifest.shop import DISCOUNT_FIELDS, OPTIONAL_BY_TYPE, REQUIRED_BY_TYPE, SHOP_TYPES
 
@@ -116,11 +116,11 @@ _PRODUCT_RULES = """
 | `SINGLE` | `ALL` | `single_usage_info` (required) | `single_usage_info.normal_coupon` / `discount_coupon` | `stock` with `single_usage_rule` |
 | `SINGLE` | `SINGLE` | none | `stock.single_usage_rule.normal_coupon` / `discount_coupon` / `exchange_coupon` | `stock` |
 | `PROGRESSIVE_BUNDLE` | any | `progressive_bundle_usage_info` (count 3–15, interval_days 0–7) | `stock_bundle.progressive_bundle_usage_rule.<type>_coupon_list`, one entry per use | `stock_bundle` |
-| `SEQUENTIAL` (legacy 2025-08, warning) | any | `sequential_usage_info` | `stock.sequential_usage_rule.<type>_coupon_list`, one entry per use | `stock` |
+| `SEQUENTIAL` (legacy 2025-08: refused, B.0) | any | `sequential_usage_info` | `stock.sequential_usage_rule.<type>_coupon_list`, one entry per use | `stock` |
 
 - `type: EXCHANGE` requires `scope: SINGLE`; the rule object matching `type` is required and the others refused.
-- `scope: SINGLE` requires `display_info.original_price` and `display_info.combo_package_list`; `scope: ALL`
-  refuses them (B.3 "当且仅当", [??]).
+- `scope: SINGLE` requires `display_info.original_price` and `display_info.combo_package_list`; on `scope: ALL`
+  they are a warning (B.3 "当且仅当" [??]; the PATCH doc's own example shows them on an ALL coupon).
 - `usage_rule_display_info`: `MINI_PROGRAM` needs `mini_program_appid` and `mini_program_path`; `APP` needs
   `app_path` (B.4).
 - `coupon_available_period`: end after begin, at most 365 days; `wait_days_after_receive` only with
@@ -143,7 +143,10 @@ def _shop_matrix() -> str:
              "claim and validity windows end after they start (errcode 990009); `promote_type` 4 needs",
              "`promote_info.finder.nickname` (A.3 [INF]); `promote_info.promote_type` equals `promote_type`",
              "(A.3 [INF]).",
-             "Our own defaults: `discount_fee` stays below `product_price`; `limit_num_one_person` ≤ `total_num`;",
+             "Money (A.5, the /shop/coupon/add and update field tables): `discount_num` ≥ 2000 (no deeper than",
+             "2折); `discount_fee` ≤ 20000 fen (200 元) on types 2, 4, 102, 104; a 满减 (2, 102) leaves at least 2折 of",
+             "`product_price` (`product_price - discount_fee ≥ 20 %` of it). Each is accepted exactly at the limit.",
+             "Our own defaults: `limit_num_one_person` ≤ `total_num`;",
              "a fixed validity window (`valid_type` 1) does not end before the claim window; `out_product_ids` has",
              "no duplicates.\n",
              "| type | meaning | " + " | ".join(f"`{f}`" for f in DISCOUNT_FIELDS) + " |",
@@ -178,6 +181,13 @@ def render_manifest_reference() -> str:
     out.append("|---|---|---|---|---|")
     for key, limit in LIMITS.items():
         out.append(f"| `{key}` | {limit.value} | {limit.section} | {limit.confidence} | {limit.note} |")
+    out.append("\n## Stricter than upstream\n")
+    out.append("Rules `validate` applies although WeChat accepts the value (our own defaults, "
+               "`limits.STRICTER_RULES`); the sandbox follows the reference and accepts them.\n")
+    out.append("| rule | severity | what | why |")
+    out.append("|---|---|---|---|")
+    for rule in STRICTER_RULES:
+        out.append(f"| `{rule.rule}` | {rule.severity} | {rule.what} | {rule.why} |")
     return "\n".join(out) + "\n"
 
 

@@ -129,14 +129,20 @@ class DiscountInfo(StrictModel):
     """coupon_info.discount_info (A.3, A.5)."""
 
     discount_condition: DiscountCondition | None = Field(default=None, description="thresholds and products (A.5)")
+    # The documented floor (2折) is checked by `shop_rules`, so its message can name the limit it enforces.
     discount_num: int | None = Field(
         default=None,
-        ge=limits.SHOP_DISCOUNT_NUM_MIN,
+        ge=0,
         le=limits.SHOP_DISCOUNT_NUM_MAX,
         multiple_of=limits.SHOP_DISCOUNT_NUM_STEP,
-        description="折扣 × 1000 (5.1折 → 5100), 1000–10000 in steps of 100 (types 1, 3, 101, 103; A.5)",
+        description="折扣 × 1000 (5.1折 → 5100), SHOP_DISCOUNT_NUM_MIN (2折) to 10000 in steps of 100 "
+        "(types 1, 3, 101, 103; A.5)",
     )
-    discount_fee: PositiveFen | None = Field(default=None, description="amount off, fen (types 2, 4, 102, 104)")
+    discount_fee: PositiveFen | None = Field(
+        default=None,
+        description="amount off, fen (types 2, 4, 102, 104); at most SHOP_DISCOUNT_FEE_MAX, and a 满减 leaves at "
+        "least 2折 of product_price (A.5)",
+    )
 
 
 class ReceiveInfo(StrictModel):
@@ -246,12 +252,40 @@ def _discount_rules(coupon_type: int, discount: DiscountInfo) -> list[Issue]:
             if pid in seen:
                 issues.append(Issue((*cloc, "out_product_ids", i), f"duplicate product id {pid!r} (our default)"))
             seen.add(pid)
-    # A reduction larger than its threshold cannot be what anyone means (our default; Channels requires even
-    # more: the price after discount ≥ 20 % of the threshold, A.5).
-    if (cond is not None and cond.product_price is not None and discount.discount_fee is not None
-            and "product_price" in allowed and discount.discount_fee >= cond.product_price):
+    issues.extend(_money_rules(coupon_type, allowed, discount))
+    return issues
+
+
+def _money_rules(coupon_type: int, allowed: frozenset[str], discount: DiscountInfo) -> list[Issue]:
+    """The three documented money limits of the /shop/coupon/add and update field tables (A.5); each message names
+    the limit it enforces. Boundary values are accepted exactly at the limit."""
+    issues: list[Issue] = []
+    dloc: Loc = ("spec", "coupon_info", "discount_info")
+    num, fee = discount.discount_num, discount.discount_fee
+    if "discount_num" in allowed and num is not None and num < limits.SHOP_DISCOUNT_NUM_MIN:
+        issues.append(Issue((*dloc, "discount_num"),
+                            f"must be at least {limits.SHOP_DISCOUNT_NUM_MIN}, got {num}: a discount coupon may be "
+                            "no deeper than 2折 (limit SHOP_DISCOUNT_NUM_MIN, A.5)"))
+    if "discount_fee" not in allowed or fee is None:
+        return issues
+    if fee > limits.SHOP_DISCOUNT_FEE_MAX:
         issues.append(Issue((*dloc, "discount_fee"),
-                            f"must be less than the threshold product_price ({cond.product_price}) (our default)"))
+                            f"must be at most {limits.SHOP_DISCOUNT_FEE_MAX} fen (200 元), got {fee}: the most a "
+                            "直减 / 满减 coupon may take off (limit SHOP_DISCOUNT_FEE_MAX, A.5)"))
+    cond = discount.discount_condition
+    price = cond.product_price if cond is not None else None
+    if "product_price" in allowed and price is not None:
+        name, percent = (("SHOP_FULL_REDUCTION_MIN_LEFT_PERCENT", limits.SHOP_FULL_REDUCTION_MIN_LEFT_PERCENT)
+                         if coupon_type == 102 else
+                         ("SHOP_PRODUCT_FULL_REDUCTION_MIN_LEFT_PERCENT",
+                          limits.SHOP_PRODUCT_FULL_REDUCTION_MIN_LEFT_PERCENT))
+        # Integer arithmetic: price - fee >= percent % of price, so the boundary is exact.
+        if (price - fee) * 100 < percent * price:
+            most = price - (percent * price + 99) // 100
+            issues.append(Issue((*dloc, "discount_fee"),
+                                f"must be at most {most} fen, got {fee}: the price left after a 满减 discount must "
+                                f"stay at least 2折 ({percent} %) of the threshold product_price ({price}) "
+                                f"(limit {name}, A.5)"))
     return issues
 
 

@@ -189,8 +189,11 @@ def check_display_info(raw: Any, pointer: str, scope: str, config: SandboxConfig
 def _check_coupon_rule(f: Fields, ctype: str) -> None:
     """normal_coupon {threshold, discount_amount} / discount_coupon {threshold, percent_off} / exchange_coupon."""
     if ctype == "NORMAL":
-        f.integer("threshold")
-        f.integer("discount_amount", minimum=1)
+        threshold = f.integer("threshold")
+        amount = f.integer("discount_amount", minimum=1)
+        # Part F.9: the troubleshooting guide hints that the amount off stays below a non-zero threshold [??].
+        if threshold and amount is not None and amount >= threshold:
+            raise invalid_request("优惠金额必须小于使用门槛", field=f.at("discount_amount"))
     elif ctype == "DISCOUNT":
         f.integer("threshold")
         f.integer("percent_off", minimum=1, maximum=99)  # B.2: "usually 1-99" [??]

@@ -19,6 +19,7 @@ from reconciler.sandbox.tokens import parse_json_object
 # Documented codes (reference A.8).
 ERR_PAGE_SIZE = 990005  # page_size超过上限
 ERR_MISSING = 990007  # 参数缺失
+ERR_TOO_LONG = 990008  # 参数过长
 ERR_START_AFTER_END = 990009  # 开始时间大于结束时间
 ERR_STOCK_MISSING = 1090005  # 优惠券库存不存在 (update_coupon_stock before activation, A.4.2 [3P])
 # Our defaults (reference F.3: the coupon section of the errorcode page could not be read).
@@ -49,6 +50,19 @@ REQUIRED_BY_TYPE: dict[int, frozenset[str]] = {
 }
 # Type 6 may list products too (A.5 [INF: not needed]).
 OPTIONAL_BY_TYPE: dict[int, frozenset[str]] = {6: frozenset({"out_product_ids"})}
+# A.4.3: 视频号直播 is the only promote_type documented for /shop.
+PROMOTE_TYPES = frozenset({4})
+# coupon_info.name: /shop states no length; sibling APIs cap it at 10 characters (A.3, A.7 [??]): our assumption.
+NAME_MAX_CHARS = 10
+# The money limits of the /shop/coupon/add and /shop/coupon/update field tables (A.5) [D]:
+DISCOUNT_NUM_FLOOR = 2000  # a 折扣 coupon is no deeper than 2折
+DISCOUNT_FEE_CAP = 20000  # a 直减 / 满减 coupon takes off at most 200 元 (fen)
+LEFT_AFTER_FULL_REDUCTION_PERCENT = 20  # a 满减 leaves at least 2折 of its threshold
+DISCOUNT_TYPES = frozenset({1, 3, 101, 103})
+REDUCTION_TYPES = frozenset({2, 4, 102, 104})
+# Store 满减 (102) is the documented case; for product 满减 (2) the doc speaks of the goods' original price, whose
+# worst case is a basket exactly at the threshold [INF].
+FULL_REDUCTION_TYPES = frozenset({2, 102})
 # Status transitions (A.4.2).
 TRANSITIONS = {(1, 2), (2, 3), (2, 4)}
 RESPONSE_ONLY = ("status", "create_time", "update_time", "appid")
@@ -97,6 +111,12 @@ def _seconds(parent: dict[str, Any], key: str, where: str) -> int:
     return value
 
 
+def _promote_type(parent: dict[str, Any], where: str) -> None:
+    value = _require(parent, "promote_type", where)
+    if not _is_int(value) or value not in PROMOTE_TYPES:
+        raise ShopError(ERR_INVALID_ARGS, f"invalid args: {where}promote_type must be 4 (视频号直播)")
+
+
 def validate_coupon(coupon: Any, max_products: int) -> dict[str, Any]:
     """Check an `add`/`update` coupon body (E Family-1 item 5); returns the coupon without response-only fields."""
     if not isinstance(coupon, dict):
@@ -105,16 +125,16 @@ def validate_coupon(coupon: Any, max_products: int) -> dict[str, Any]:
     ctype = _require(coupon, "type", "coupon.")
     if not _is_int(ctype) or ctype not in COUPON_TYPES:
         raise ShopError(ERR_INVALID_ARGS, "invalid args: coupon.type must be one of 1-6, 101-104")
-    _int(coupon, "promote_type", "coupon.")
+    _promote_type(coupon, "coupon.")
     info = _obj(coupon, "coupon_info", "coupon.")
     where = "coupon.coupon_info."
-    _str(info, "name", where)
-    promote = info.get("promote_info")
-    if promote is not None:
-        if not isinstance(promote, dict):
-            raise ShopError(ERR_INVALID_ARGS, "invalid args: coupon_info.promote_info must be an object")
-        if promote.get("promote_type") == 4:  # 视频号直播 needs the finder nickname (A.4.3)
-            _str(_obj(promote, "finder", where + "promote_info."), "nickname", where + "promote_info.finder.")
+    name = _str(info, "name", where)
+    if len(name) > NAME_MAX_CHARS:
+        raise ShopError(ERR_TOO_LONG, f"parameter too long: {where}name must be at most {NAME_MAX_CHARS} characters")
+    # The field table marks promote_info.promote_type and promote_info.finder.nickname required (A.6.1) [D].
+    promote = _obj(info, "promote_info", where)
+    _promote_type(promote, where + "promote_info.")
+    _str(_obj(promote, "finder", where + "promote_info."), "nickname", where + "promote_info.finder.")
     _validate_discount(ctype, _obj(info, "discount_info", where), max_products)
     receive = _obj(info, "receive_info", where)
     start = _seconds(receive, "start_time", where + "receive_info.")
@@ -149,15 +169,15 @@ def _validate_discount(ctype: int, discount: dict[str, Any], max_products: int) 
     condition = discount.get("discount_condition") or {}
     if not isinstance(condition, dict):
         raise ShopError(ERR_INVALID_ARGS, f"invalid args: {where}discount_condition must be an object")
-    present = {key for key in CONDITION_FIELDS if condition.get(key) is not None}
-    present |= {key for key in INFO_FIELDS if discount.get(key) is not None}
+    # Only the fields the type uses are read: the /shop/coupon/add doc example sends every discount field on a
+    # type 101 coupon (A.6.1), so fields a type does not use are accepted and ignored.
+    used = REQUIRED_BY_TYPE[ctype] | OPTIONAL_BY_TYPE.get(ctype, frozenset())
+    present = {key for key in CONDITION_FIELDS if condition.get(key) is not None and key in used}
+    present |= {key for key in INFO_FIELDS if discount.get(key) is not None and key in used}
     required = REQUIRED_BY_TYPE[ctype]
     for key in sorted(required - present):
         prefix = where if key in INFO_FIELDS else where + "discount_condition."
         raise ShopError(ERR_MISSING, f"param missing: {prefix}{key} (required for type {ctype})")
-    extra = present - required - OPTIONAL_BY_TYPE.get(ctype, frozenset())
-    if extra:
-        raise ShopError(ERR_INVALID_ARGS, f"invalid args: {', '.join(sorted(extra))} not allowed for type {ctype}")
     cwhere = where + "discount_condition."
     if "out_product_ids" in present:
         ids = condition["out_product_ids"]
@@ -171,11 +191,22 @@ def _validate_discount(ctype: int, discount: dict[str, Any], max_products: int) 
     if "product_price" in present:
         _int(condition, "product_price", cwhere, minimum=1)
     if "discount_fee" in present:
-        _int(discount, "discount_fee", where, minimum=1)
+        fee = _int(discount, "discount_fee", where, minimum=1)
+        if ctype in REDUCTION_TYPES and fee > DISCOUNT_FEE_CAP:
+            raise ShopError(ERR_INVALID_ARGS, f"invalid args: {where}discount_fee must be at most {DISCOUNT_FEE_CAP} "
+                                              "(a 直减 / 满减 coupon takes off at most 200 元)")
+        if ctype in FULL_REDUCTION_TYPES and "product_price" in present:
+            price = _int(condition, "product_price", where + "discount_condition.", minimum=1)
+            if (price - fee) * 100 < LEFT_AFTER_FULL_REDUCTION_PERCENT * price:
+                raise ShopError(ERR_INVALID_ARGS, f"invalid args: {where}discount_fee leaves less than 2折 of the "
+                                                  "threshold product_price (a 满减 must leave at least 2折)")
     if "discount_num" in present:
         num = _int(discount, "discount_num", where)
-        if not 1000 <= num <= 10000 or num % 100:  # A.5: 1折..10折 in steps of 0.1折
-            raise ShopError(ERR_INVALID_ARGS, f"invalid args: {where}discount_num must be 1000..10000, step 100")
+        if not 0 <= num <= 10000 or num % 100:  # A.5: up to 10折 in steps of 0.1折
+            raise ShopError(ERR_INVALID_ARGS, f"invalid args: {where}discount_num must be 0..10000, step 100")
+        if ctype in DISCOUNT_TYPES and num < DISCOUNT_NUM_FLOOR:
+            raise ShopError(ERR_INVALID_ARGS, f"invalid args: {where}discount_num must be at least "
+                                              f"{DISCOUNT_NUM_FLOOR} (a discount coupon is no deeper than 2折)")
     if "tradein_info" in present:
         trade = _obj(condition, "tradein_info", cwhere)
         _str(trade, "out_product_id", cwhere + "tradein_info.")

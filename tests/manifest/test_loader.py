@@ -131,8 +131,9 @@ def test_explicit_file_is_read_whatever_its_name(tmp_path: Path) -> None:
     assert [c.name for c in load_manifests([path]).coupons] == ["five-off"]
 
 
-def test_legacy_sequential_model_is_accepted_with_a_warning(tmp_path: Path) -> None:
-    """usage_mode SEQUENTIAL with its ladder loads, and the result carries one warning naming the 2025-08 model."""
+def test_legacy_sequential_model_is_refused(tmp_path: Path) -> None:
+    """usage_mode SEQUENTIAL with its ladder is refused, naming the 2025-08 model: the current API (and the sandbox)
+    no longer creates it, so a warning would only move the refusal to apply time (issue 15)."""
     text = (REPO / "tests/good_manifests/doc_examples/product-coupon-patch.yaml").read_text(encoding="utf-8")
     text = text.replace("usage_mode: SINGLE", "usage_mode: SEQUENTIAL").replace(
         "  single_usage_info:\n    discount_coupon: {threshold: 10000, percent_off: 20}\n",
@@ -140,10 +141,10 @@ def test_legacy_sequential_model_is_accepted_with_a_warning(tmp_path: Path) -> N
     ).replace("    single_usage_rule:\n", "    sequential_usage_rule:\n      discount_coupon_list: "
                                          "[{threshold: 0, percent_off: 10}, {threshold: 0, percent_off: 20}]\n")
     (tmp_path / "seq.yaml").write_text(text, encoding="utf-8")
-    result = load_manifests([tmp_path])
-    assert len(result.coupons) == 1
-    assert [(d.severity, d.field) for d in result.warnings] == [("warning", "spec.usage_mode")]
-    assert "legacy 2025-08" in result.warnings[0].message
+    with pytest.raises(ManifestError) as caught:
+        load_manifests([tmp_path])
+    assert [(d.severity, d.field) for d in caught.value.diagnostics] == [("error", "spec.usage_mode")]
+    assert "legacy 2025-08" in caught.value.diagnostics[0].message
 
 
 def test_check_time_windows_errors_for_ended_and_warns_for_started() -> None:
@@ -193,20 +194,18 @@ def test_schema_command_prints_the_schema() -> None:
 
 
 def test_validate_prints_warnings_on_stderr_and_still_succeeds(tmp_path: Path) -> None:
-    """A legacy SEQUENTIAL coupon validates (exit 0) with its warning on stderr as FILE:LINE:COL: warning: ..."""
+    """original_price on a scope ALL coupon validates (exit 0: the PATCH doc's own example shows it, so WeChat
+    accepts it) with its warning on stderr as FILE:LINE:COL: warning: ..."""
     text = (REPO / "tests/good_manifests/doc_examples/product-coupon-patch.yaml").read_text(encoding="utf-8")
-    text = text.replace("usage_mode: SINGLE", "usage_mode: SEQUENTIAL").replace(
-        "  single_usage_info:\n    discount_coupon: {threshold: 10000, percent_off: 20}\n",
-        "  sequential_usage_info: {type: EQUAL, count: 1, available_days: 30}\n",
-    ).replace("    single_usage_rule:\n", "    sequential_usage_rule:\n      discount_coupon_list: "
-                                         "[{threshold: 0, percent_off: 10}]\n")
-    (tmp_path / "seq.yaml").write_text(text, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "reconciler", "validate", "seq.yaml"], cwd=tmp_path,
+    text = text.replace("    detail_image_url_list:", "    original_price: 10000\n    detail_image_url_list:")
+    (tmp_path / "all.yaml").write_text(text, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "reconciler", "validate", "all.yaml"], cwd=tmp_path,
                           capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0
     assert done.stdout == "Success! 1 coupon in 1 file is valid.\n"
-    assert done.stderr == ("seq.yaml:10:15: warning: product_coupon.all-discount-80pct: spec.usage_mode: SEQUENTIAL is "
-                           "the legacy 2025-08 model; new coupons use PROGRESSIVE_BUNDLE (B.0)\n")
+    assert done.stderr == ("all.yaml:17:5: warning: product_coupon.all-discount-80pct: spec.display_info.original_price: "
+                           "meant for scope SINGLE (B.3 [??]); WeChat accepts it on a scope ALL coupon (the PATCH doc "
+                           "example) but may not show it\n")
 
 
 def test_merge_keys_and_hidden_directories(tmp_path: Path) -> None:

@@ -38,9 +38,10 @@ def shop_specs(draw: st.DrawFn) -> dict[str, Any]:
         condition["buyget_info"] = {"buy_out_product_id": draw(IDS), "buy_product_cnt": draw(st.integers(1, 9)),
                                     "get_out_product_id": draw(IDS), "get_product_cnt": draw(st.integers(1, 9))}
     if "discount_num" in needs:
-        discount["discount_num"] = draw(st.integers(10, 100)) * 100
-    if "discount_fee" in needs:
-        discount["discount_fee"] = draw(st.integers(1, price - 1))
+        discount["discount_num"] = draw(st.integers(20, 100)) * 100  # no deeper than 2折 (A.5)
+    if "discount_fee" in needs:  # at most 200 元, and a 满减 leaves at least 2折 of its threshold (A.5)
+        most = min(20000, price * 4 // 5) if "product_price" in needs else 20000
+        discount["discount_fee"] = draw(st.integers(1, most))
     if condition:
         discount["discount_condition"] = condition
     start = draw(TIMES)

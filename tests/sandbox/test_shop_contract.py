@@ -147,7 +147,7 @@ _DELETE = object()
         ("type", "102", 40097),
         ("coupon_info.name", _DELETE, 990007),
         ("coupon_info.discount_info.discount_fee", _DELETE, 990007),
-        ("coupon_info.discount_info.discount_num", 8500, 40097),  # not a field of type 102
+        ("coupon_info.discount_info.discount_fee", 20001, 40097),  # above 200 元 (A.5)
         ("coupon_info.discount_info.discount_condition.product_price", -5, 40097),
         ("coupon_info.receive_info.start_time", 1_700_000_000_000, 40097),  # milliseconds
         ("coupon_info.receive_info.end_time", 1, 990009),
@@ -166,8 +166,9 @@ def test_add_validates_the_coupon_body(shop: ShopClient, path: str, value: Any, 
 
 
 def test_discount_num_range_and_step(shop: ShopClient) -> None:
-    """discount_num must be 1000..10000 in steps of 100 (A.5)."""
-    for value, expected in [(999, 40097), (10100, 40097), (8550, 40097), (1000, 0), (10000, 0)]:
+    """discount_num must be 2000..10000 (no deeper than 2折) in steps of 100 (A.5)."""
+    for value, expected in [(999, 40097), (1000, 40097), (1900, 40097), (10100, 40097), (8550, 40097), (2000, 0),
+                            (10000, 0)]:
         coupon = shop_coupon(unique("disc"), 103)
         coupon["coupon_info"]["discount_info"]["discount_num"] = value
         assert errcode(shop.call("add", {"coupon": coupon})) == expected, value
@@ -209,11 +210,10 @@ def test_update_replaces_the_whole_coupon_in_status_1_only(shop: ShopClient) -> 
     out_coupon_id = unique("upd")
     assert errcode(shop.call("add", {"coupon": shop_coupon(out_coupon_id)})) == 0
     replacement = shop_coupon(out_coupon_id, 104)
-    del replacement["coupon_info"]["promote_info"]
     assert errcode(shop.call("update", {"coupon": replacement})) == 0
     coupon = shop.call("get", {"out_coupon_id": out_coupon_id})["result"]["coupon"]
     assert coupon["type"] == 104
-    assert "promote_info" not in coupon["coupon_info"]
+    assert "discount_condition" not in coupon["coupon_info"]["discount_info"]  # the 102 threshold is gone
     assert coupon["status"] == 1
     assert errcode(shop.call("update_status", {"out_coupon_id": out_coupon_id, "status": 2})) == 0
     assert errcode(shop.call("update", {"coupon": shop_coupon(out_coupon_id)})) == 1090058
