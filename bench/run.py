@@ -1,4 +1,4 @@
-"""The couponctl benchmark (design §4): every stage beside its floor, measured in the same run.
+"""The couponctl benchmark (contract §4): every stage beside its floor, measured in the same run.
 
 Usage: .venv/bin/python bench/run.py --coupons 10000 [--rate 20] [--runs 3] [--json FILE] [--keep DIR]
 

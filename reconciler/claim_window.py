@@ -1,5 +1,5 @@
 """The claim-window rule, in one place: where a coupon body states the window in which users can claim it, and
-what a window that has started or ended means at plan time (design §1.2: ended is an error, started a warning).
+what a window that has started or ended means at plan time (contract §1.2: ended is an error, started a warning).
 
 Used by `couponctl validate` / plan (manifest diagnostics), the planner (blocked actions and warnings) and the
 saved-plan expiry check; each words its message for its audience, none decides the rule on its own. Pure.

@@ -33,7 +33,7 @@ SHOP_STATUS_BY_NAME: dict[str, int] = {"draft": 1, "active": 2, "expired": 3, "v
 SHOP_STATUS_NAME: dict[int, str] = {v: k for k, v in SHOP_STATUS_BY_NAME.items()}
 
 
-# A coupon's name, the second half of its address: our own rule (design §1.2), listed with the limits manifests
+# A coupon's name, the second half of its address: our own rule (contract §1.2), listed with the limits manifests
 # enforce (manifest/limits.py NAME_MAX_CHARS). Used by the manifest schema and by `couponctl import` alike.
 NAME_MAX_CHARS = 64
 NAME_PATTERN = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{NAME_MAX_CHARS - 1}}}")

@@ -1,5 +1,5 @@
 """A hostile upstream for tests: a loopback HTTP proxy in front of the served sandbox that spoils the signed
-responses of WeChat Pay calls in one chosen way (design §4 "tampered or unsigned responses").
+responses of WeChat Pay calls in one chosen way (contract §4 "tampered or unsigned responses").
 
 Modes: "tamper_body" (change the body, keep the signature), "wrong_key" (re-sign with a key WeChat never
 published), "strip_signature" (drop Wechatpay-Signature), "stale" (re-sign with a timestamp 10 minutes old),

@@ -1,6 +1,6 @@
 """Executes a plan: one journalled, paced, retried call at a time per address, several addresses in flight.
 
-For every call (design §2.4):
+For every call (contract §2.4):
 1. an intent row (address, operation, target, out_request_no, payload digest) is committed;
 2. the call is made under the operation's token bucket, retried with backoff and jitter on transient errors only;
 3. the result, the history record and the closing of the intent are committed in one transaction.
@@ -309,7 +309,7 @@ class Applier:
         try:
             outcome = await self.send(provider, call)
         except SignatureError:
-            # Treated as an attack (design §2.4): nothing from the response is recorded, the intent stays open
+            # Treated as an attack (contract §2.4): nothing from the response is recorded, the intent stays open
             # for the next apply to settle, and the run stops.
             self._stop = "a WeChat Pay response failed signature verification"
             raise

@@ -1,4 +1,4 @@
-"""Settling what an interrupted apply left behind, before anything new is planned (design §2.4).
+"""Settling what an interrupted apply left behind, before anything new is planned (contract §2.4).
 
 - An open intent for a WeChat Pay call is re-sent with the same `out_request_no` and the same body: upstream
   replays the first answer when the call had landed (reference B.9), or performs it now. Either way the result is

@@ -1,4 +1,4 @@
-"""`couponctl sandbox serve`: run the emulator of both WeChat API families on loopback (design §3.1)."""
+"""`couponctl sandbox serve`: run the emulator of both WeChat API families on loopback (contract §3.1)."""
 
 from __future__ import annotations
 

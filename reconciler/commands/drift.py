@@ -1,6 +1,6 @@
 """Reading upstream (drift, refresh and the refreshed plan), and the `drift` and `refresh` commands.
 
-Every managed coupon is read at the rate limits (design §2.6). Shop coupons are enumerated with `get_list` pages
+Every managed coupon is read at the rate limits (contract §2.6). Shop coupons are enumerated with `get_list` pages
 (<= 200 each, reference A.6.4), which also reveals unmanaged ones. Product coupons have no list API (B.1): one GET
 per known product_coupon_id, several in flight, paced at the documented 20/s.
 """

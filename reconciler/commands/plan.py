@@ -86,7 +86,7 @@ def build_plan(
         from reconciler.times import iso_utc
 
         current.update(adoption_candidates(loaded.coupons, current, unmanaged_shop, iso_utc(now)))
-    # Time sanity (design §1.2) concerns coupons about to be created: a live coupon whose claim window has ended
+    # Time sanity (contract §1.2) concerns coupons about to be created: a live coupon whose claim window has ended
     # is simply over, not an error in the manifests (else every plan would fail once a campaign ends).
     new = [c for c in loaded.coupons if c.address not in current and not _moved_in(c, current)]
     time_diags = check_time_windows(new, now)

@@ -1,4 +1,4 @@
-"""Manifests: YAML loading with positions, the ShopCoupon and ProductCoupon models and their rules (design §1.2).
+"""Manifests: YAML loading with positions, the ShopCoupon and ProductCoupon models and their rules (contract §1.2).
 
 Public entry points:
 - `load_manifests(paths, root=None) -> LoadResult` (raises ManifestError with every problem of the run),

@@ -1,4 +1,4 @@
-"""The manifest envelope: kind, name, status, protect, brand_id, ignore_drift and the per-kind spec (design §1.2)."""
+"""The manifest envelope: kind, name, status, protect, brand_id, ignore_drift and the per-kind spec (contract §1.2)."""
 
 from __future__ import annotations
 

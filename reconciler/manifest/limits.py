@@ -1,6 +1,6 @@
 """THE table of named limits the manifest rules enforce, each with its reference section and confidence.
 
-Confidence tags follow `reference/wechat-apis.md` §0: D (official doc), S (official WeChat Pay repository),
+Confidence tags follow docs/upstream.md, section 0: D (official doc), S (official WeChat Pay repository),
 3P (third-party mirror), INF (inferred), ?? (unconfirmed) and OURS (our own default where the docs are silent).
 Every number a rule checks comes from here, so changing an assumption is a one-line edit that also updates
 docs/manifests.md (generated from this table).
@@ -82,7 +82,7 @@ LIMITS: dict[str, Limit] = {
     "PRODUCT_ENTRANCE_WORDING_MAX_CHARS": Limit(5, "B.4", "D", "entrance_mini_program.entrance_wording"),
     "PRODUCT_GUIDANCE_WORDING_MAX_CHARS": Limit(6, "B.4", "D", "entrance_mini_program.guidance_wording"),
     # --- Both ---
-    "NAME_MAX_CHARS": Limit(resources.NAME_MAX_CHARS, "design §1.2", "OURS", "manifest name (the address)"),
+    "NAME_MAX_CHARS": Limit(resources.NAME_MAX_CHARS, "contract §1.2", "OURS", "manifest name (the address)"),
 }
 
 

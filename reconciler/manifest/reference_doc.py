@@ -18,7 +18,7 @@ _INTRO = """\
 
 A manifest file holds one or more YAML documents (separated by `---`); each declares one coupon of kind
 `ShopCoupon` (Mini Program `/shop/coupon/*`) or `ProductCoupon` (WeChat Pay APIv3 partner product coupon).
-`spec` uses the APIs' own field names. Section numbers (A.x, B.x) refer to `reference/wechat-apis.md`; the
+`spec` uses the APIs' own field names. Section numbers (A.x, B.x) refer to [upstream.md](upstream.md); the
 confidence tags are D (official doc), S (official WeChat Pay repository), 3P (third-party mirror),
 INF (inferred), ?? (unconfirmed) and OURS (our own default).
 

@@ -37,6 +37,6 @@ def manifest_json_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "couponctl manifest document",
-        "description": "One YAML document of a couponctl manifest: a ShopCoupon or a ProductCoupon (design §1.2).",
+        "description": "One YAML document of a couponctl manifest: a ShopCoupon or a ProductCoupon (contract §1.2).",
         **schema,
     }

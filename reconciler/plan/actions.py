@@ -1,5 +1,5 @@
 """Shared action building: the planning context, the fields every action about one address carries (`Subject`),
-typed action construction, and the deterministic request numbers of calls (design §2.4). Pure.
+typed action construction, and the deterministic request numbers of calls (contract §2.4). Pure.
 
 The shop and product rules (`plan/shop.py`, `plan/product.py`) decide *which* action; this module only builds it,
 so every action is constructed the same way, field by field, with the types checked.
@@ -129,7 +129,7 @@ def numbered(
     target: str | None,
     state: ResourceState | None,
 ) -> dict[str, Any]:
-    """The payload with its deterministic `out_request_no` first (design §2.4)."""
+    """The payload with its deterministic `out_request_no` first (contract §2.4)."""
     version = _version(state, ctx.serial)
     number = out_request_no(ctx.lineage, address, f"{operation}:{target or '-'}:{version}", payload_digest(payload))
     return {"out_request_no": number, **payload}

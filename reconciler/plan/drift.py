@@ -1,4 +1,4 @@
-"""Pure: compare the last-known upstream object in state with what upstream holds now (design §2.6).
+"""Pure: compare the last-known upstream object in state with what upstream holds now (contract §2.6).
 
 Only fields a user or the console can change are compared. Read-only bookkeeping that upstream maintains by itself
 (create/update times, appid, activation time, stock counters) is not drift. Stocks of product coupons are never

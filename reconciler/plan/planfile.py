@@ -7,7 +7,7 @@ A saved plan is UTF-8 JSON:
 `plan` is `plan_to_data(plan)` (the same shape as the JSON renderer's plan fields, see docs/plan-format.md) and
 `integrity` is the sha256 of its canonical JSON, so a hand-edited file is refused. It holds the format and tool
 versions, creation time and expiry, the state lineage and serial, the manifest digest and every action with its
-payloads and request numbers. It holds no secret: plans never contain credentials (design §1.3).
+payloads and request numbers. It holds no secret: plans never contain credentials (contract §1.3).
 """
 
 from __future__ import annotations
@@ -253,7 +253,7 @@ def _parse_iso(value: str) -> datetime:
 
 
 def check_saved_plan(plan: Plan, *, lineage: str, serial: int, now: datetime, max_age: timedelta) -> None:
-    """Refuse (SavedPlanError) a saved plan that is stale or expired (design §1.1).
+    """Refuse (SavedPlanError) a saved plan that is stale or expired (contract §1.1).
 
     Stale: the state's lineage or serial moved since the plan was made. Expired: older than `max_age`, past its own
     `expires_at`, or it would create a coupon whose claim window has ended, or has started since the plan was made

@@ -1,10 +1,10 @@
-"""The pure planner (design §2.2): desired coupons + state (+ drift found while refreshing) -> a `Plan` value.
+"""The pure planner (contract §2.2): desired coupons + state (+ drift found while refreshing) -> a `Plan` value.
 
 No I/O, no clock (`now` is passed in), no randomness. One `Action` per address that needs something; addresses that
 match are only counted (`Plan.unchanged`). Diffing, like Alembic autogenerate: the addresses are a set split on
 stable keys (desired - state -> create, state - desired -> deactivate / forget, both -> compare field by field).
 
-Where each part lives: the diff engine in `plan/diff.py`, the rules of the two action tables of design §2.2 in
+Where each part lives: the diff engine in `plan/diff.py`, the rules of the two action tables of contract §2.2 in
 `plan/shop.py` and `plan/product.py`, the claim-window rule in `plan/time_rules.py` (over `reconciler.claim_window`),
 typed action building and request numbers in `plan/actions.py`, the static per-kind facts in `plan/kinds.py`.
 """
@@ -54,7 +54,7 @@ def make_plan(
     skip_blocked: bool = False,
     declared_elsewhere: frozenset[str] | None = frozenset(),
 ) -> Plan:
-    """Compare desired coupons with state and return the plan (design §2.2-2.3). Pure.
+    """Compare desired coupons with state and return the plan (contract §2.2-2.3). Pure.
 
     Raises PlanError only for inputs that cannot be planned at all (duplicate addresses, a naive `now`); every
     per-coupon problem becomes a BLOCKED action so that all of them are shown at once.
@@ -194,7 +194,7 @@ def _plan_address(
 
 
 def _protect_only(address: str, want: DesiredCoupon, have: ResourceState) -> Action:
-    """Only `protect` changed: it lives in couponctl's state (design §1.2), so apply writes it without a call.
+    """Only `protect` changed: it lives in couponctl's state (contract §1.2), so apply writes it without a call.
 
     Without this action a coupon declared `protect: true` later would keep `protect: false` in state, and its
     removal from the manifests would then not be blocked.

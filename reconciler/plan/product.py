@@ -1,4 +1,4 @@
-"""The ProductCoupon rules of the planner: the ProductCoupon table of design §2.2 (state machine: reference B.10).
+"""The ProductCoupon rules of the planner: the ProductCoupon table of contract §2.2 (state machine: reference B.10).
 
 A product coupon can change only its `display_info` in place (PATCH, B.7, once EFFECTIVE); any other difference
 replaces it, create-before-destroy; stock differences after creation are reported, not applied (B.4). Pure.
@@ -144,7 +144,7 @@ def _split(changes: list[FieldChange]) -> _Split:
 
 
 def _recreate(coupon: _Declared, have: ResourceState, changes: list[FieldChange], warnings: list[str]) -> Action:
-    """DEACTIVATED upstream but still declared -> replace (create new); nothing to deactivate (design §2.2).
+    """DEACTIVATED upstream but still declared -> replace (create new); nothing to deactivate (contract §2.2).
 
     protect does not block it: it guards against destroying a coupon, and nothing is destroyed here."""
     blocked = check_window(coupon.ctx, coupon.subject, changes, warnings)

@@ -1,4 +1,4 @@
-"""Deterministic `out_request_no` derivation for WeChat Pay calls (design §2.4, reference B.9).
+"""Deterministic `out_request_no` derivation for WeChat Pay calls (contract §2.4, reference B.9).
 
 WeChat Pay deduplicates mutating calls on `out_request_no` (6-40 characters of `[0-9A-Za-z_-]`, reference B.9): the
 same number with the same body replays the first answer, the same number with a different body is refused. So the

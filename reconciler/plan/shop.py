@@ -1,4 +1,4 @@
-"""The ShopCoupon rules of the planner: the ShopCoupon table of design §2.2 (status machine: reference A.4.2). Pure.
+"""The ShopCoupon rules of the planner: the ShopCoupon table of contract §2.2 (status machine: reference A.4.2). Pure.
 
 A shop coupon is edited in place while in status 1 (`update`), moves along 1 -> 2 -> 3/4 (`update_status`), and
 has no delete (reference A.6): removing an active one voids it, removing a draft only forgets it.
@@ -186,7 +186,7 @@ def _move(
         blocked = check_window(ctx, subject, (*changes, *status_changes), warnings)
         if blocked:
             return blocked
-    # current == 1: update the whole coupon, then move its status (design §2.4: update before update_status)
+    # current == 1: update the whole coupon, then move its status (contract §2.4: update before update_status)
     if changes:
         body = keep_ignored(want.body, have.upstream, want.ignore_drift)
         update = Call(operation="shop.update", payload={"coupon": body}, target=out_coupon_id)

@@ -1,4 +1,4 @@
-"""Time rules of the planner: what a claim window that started or ended means for an action (design §1.2). Pure.
+"""Time rules of the planner: what a claim window that started or ended means for an action (contract §1.2). Pure.
 
 The rule itself (where a body states its window, ended vs started) lives in `reconciler.claim_window`, shared with
 `couponctl validate` and the saved-plan expiry check; this module turns it into a blocked action or a warning.

@@ -17,19 +17,19 @@ from reconciler.errors import TransientUpstreamError, UpstreamError, redact_url
 
 E = TypeVar("E", bound=UpstreamError)
 
-# Design §2.4: retry 429 and 5xx; never another 4xx.
+# Contract §2.4: retry 429 and 5xx; never another 4xx.
 TRANSIENT_HTTP_STATUSES = frozenset({429})
 
 
 def transient_http_status(status: int) -> bool:
-    """429 and every 5xx are worth retrying with the same request (reference B.11, design §2.4)."""
+    """429 and every 5xx are worth retrying with the same request (reference B.11, contract §2.4)."""
     return status in TRANSIENT_HTTP_STATUSES or 500 <= status < 600
 
 
 async def send_safely(client: httpx.AsyncClient, request: httpx.Request, *, call: str) -> httpx.Response:
     """Send and read the whole response; httpx failures become typed errors whose text holds no secret.
 
-    Timeouts, connection failures and responses cut short (the server may have committed the call: design §2.4
+    Timeouts, connection failures and responses cut short (the server may have committed the call: contract §2.4
     "dropped connections") are transient; anything else from httpx (bad URL scheme, protocol misuse) is not.
     `from None` keeps the httpx exception, whose message and `.request` carry the full URL, out of tracebacks.
     """

@@ -234,7 +234,7 @@ def render_action(action: Action, paint: Paint) -> list[str]:
 
 
 def render_drift_section(drift: Sequence[DriftItem], paint: Paint) -> list[str]:
-    """`Drift` section: what changed upstream outside couponctl, shown before the planned changes (design §2.3)."""
+    """`Drift` section: what changed upstream outside couponctl, shown before the planned changes (contract §2.3)."""
     if not drift:
         return []
     lines = [

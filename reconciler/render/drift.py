@@ -1,4 +1,4 @@
-"""Pure: render a drift report (design §2.6) as text, JSON or Markdown."""
+"""Pure: render a drift report (contract §2.6) as text, JSON or Markdown."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pure: render a `Plan` as versioned JSON for machines (design §2.3). The format is documented field by field, with
+"""Pure: render a `Plan` as versioned JSON for machines (contract §2.3). The format is documented field by field, with
 its stability promises, in docs/plan-format.md; `format_version` changes whenever a documented field does."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pure: render a `Plan` as Markdown for pull-request comments (design §2.3).
+"""Pure: render a `Plan` as Markdown for pull-request comments (contract §2.3).
 
 GitHub refuses comments longer than 65,536 characters, so the output is budgeted by construction. The header
 (summary table, money, calls, plan digest, state lineage and serial, git commit), the blocked list (capped) and the

@@ -1,4 +1,4 @@
-"""What a plan amounts to (design §2.3): action counts, money exposure, upstream calls and an ETA. Pure.
+"""What a plan amounts to (contract §2.3): action counts, money exposure, upstream calls and an ETA. Pure.
 
 Money exposure is the face value of coupons that become claimable (added) or stop being claimable (removed) through
 this plan, counted at most once per coupon, in fen:

@@ -1,4 +1,4 @@
-"""Pure: render a `Plan` as human text, following Terraform's plan conventions (design §2.3).
+"""Pure: render a `Plan` as human text, following Terraform's plan conventions (contract §2.3).
 
 A legend of the symbols used, a drift section before the changes, one block per address grouped by manifest file,
 `# forces replacement` / `# blocked: ...` notes, unchanged attributes hidden with a count, enum values annotated with

@@ -1,7 +1,7 @@
-"""The sandbox: an independent emulator of both upstream API families (design §3.1).
+"""The sandbox: an independent emulator of both upstream API families (contract §3.1).
 
 It implements the Mini Program `/shop/coupon/*` + access_token APIs and the WeChat Pay APIv3 partner product-coupon
-APIs from `reference/wechat-apis.md`, and imports nothing from `manifest`, `plan`, `providers` or `apply`, so a
+APIs from `docs/upstream.md`, and imports nothing from `manifest`, `plan`, `providers` or `apply`, so a
 wrong client rule cannot be mirrored by a wrong sandbox rule. Use it in-process through `httpx.ASGITransport`
 (`create_app(...)`) or served on loopback (`couponctl sandbox serve`). See docs/sandbox.md.
 """

@@ -1,6 +1,6 @@
 """Sandbox credentials: the app id/secret, merchant identity and the two RSA key pairs, on disk or in memory.
 
-`--keys-dir` holds what any client needs (design §3.1): `sandbox.json` (appid, app_secret, mchid, serial_no,
+`--keys-dir` holds what any client needs (contract §3.1): `sandbox.json` (appid, app_secret, mchid, serial_no,
 brand_id, public_key_id), `merchant_private_key.pem` (signs requests) and `wechatpay_public_key.pem` (verifies
 responses). The sandbox also keeps `merchant_public_key.pem` and `wechatpay_private_key.pem` there so that a restart
 reuses the same identity. Private keys are written with mode 0600.

@@ -1,4 +1,4 @@
-"""Fault injection (design §3.1 `PUT /_sandbox/faults`): per-operation errors, latency, timeouts and dropped answers.
+"""Fault injection (contract §3.1 `PUT /_sandbox/faults`): per-operation errors, latency, timeouts and dropped answers.
 
 A rule is `{"operation": "product.create" | "shop.*" | "*", "kind": KIND, "value": ..., "count": N}` or with
 `"rate": 0..1, "seed": S` instead of `count` (neither: every matching call). Kinds:

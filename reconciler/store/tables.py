@@ -76,7 +76,7 @@ calls = sa.Table(
     sa.Index("ix_calls_run_id", "run_id"),  # revision 2
 )
 
-# The intent journal (design §2.4): a row per upstream call about to be made, deleted when its result is recorded.
+# The intent journal (contract §2.4): a row per upstream call about to be made, deleted when its result is recorded.
 intents = sa.Table(
     "intents",
     metadata,

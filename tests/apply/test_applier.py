@@ -1,4 +1,4 @@
-"""The applier, call by call, against in-memory upstreams and a real SQLite state (design §2.4): every outcome a
+"""The applier, call by call, against in-memory upstreams and a real SQLite state (contract §2.4): every outcome a
 call can have (landed, refused, transient then landed, answer lost, transient until attempts run out, process dead
 between call and record) and what each leaves in upstream, state, journal and history."""
 

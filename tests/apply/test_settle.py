@@ -1,4 +1,4 @@
-"""Settling what an interrupted apply left behind (design §2.4, decisions D4 and D5), on in-memory upstreams and a
+"""Settling what an interrupted apply left behind (contract §2.4, decisions D4 and D5), on in-memory upstreams and a
 real SQLite state: each leftover is produced by a real apply that failed or "died" (a `Crash` raised by the fake
 after upstream performed the call), then settled by a fresh store and applier, as the next process would."""
 

@@ -1,4 +1,4 @@
-"""Plan-time window rules apply to coupons about to be created, not to live ones (design §1.2)."""
+"""Plan-time window rules apply to coupons about to be created, not to live ones (contract §1.2)."""
 
 from __future__ import annotations
 

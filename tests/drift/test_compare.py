@@ -1,4 +1,4 @@
-"""Drift comparison: state's last-known upstream object against what upstream holds now (design §2.6)."""
+"""Drift comparison: state's last-known upstream object against what upstream holds now (contract §2.6)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A WeChat Pay response that fails verification is an attack: refused, nothing recorded, the run stops;
-the next honest apply settles the call without a duplicate (design §2.4, §4)."""
+the next honest apply settles the call without a duplicate (contract §2.4, §4)."""
 
 from __future__ import annotations
 

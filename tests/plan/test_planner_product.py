@@ -1,4 +1,4 @@
-"""ProductCoupon rows of design §2.2, mixed plans, --target, and request numbers: literal inputs, expected plans."""
+"""ProductCoupon rows of contract §2.2, mixed plans, --target, and request numbers: literal inputs, expected plans."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ShopCoupon rows of design §2.2: each test is a literal (desired, state) pair and the plan it must produce."""
+"""ShopCoupon rows of contract §2.2: each test is a literal (desired, state) pair and the plan it must produce."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_status_1_content_differs_is_updated_with_the_whole_coupon() -> None:
 
 
 def test_status_1_content_and_status_differ_updates_before_update_status() -> None:
-    """Content and status both differ in status 1: update first, then update_status(2) (design §2.4)."""
+    """Content and status both differ in status 1: update first, then update_status(2) (contract §2.4)."""
     new = shop_body("c1", name="双11满100减30")
     action = only([shop("c1", body=new)], [shop_state("c1", 1)])
     assert action.type is ActionType.UPDATE
@@ -206,7 +206,7 @@ def test_ignored_field_keeps_the_upstream_value_in_the_update_payload() -> None:
 
 
 def test_claim_window_already_ended_is_an_error() -> None:
-    """Creating a coupon whose claim window ended is blocked at plan time (design §1.2)."""
+    """Creating a coupon whose claim window ended is blocked at plan time (contract §1.2)."""
     body = shop_body("c1", start=1790000000, end=1790086400)  # September 2026, before NOW
     action = only([shop("c1", body=body)], [])
     assert action.type is ActionType.BLOCKED

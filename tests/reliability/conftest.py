@@ -1,4 +1,4 @@
-"""Fixtures of the reliability suite (design §2.4, §4; docs/reliability.md): served sandboxes, a throwaway
+"""Fixtures of the reliability suite (contract §2.4, §4; docs/reliability.md): served sandboxes, a throwaway
 PostgreSQL cluster, the `--soak` multiplier, and the figures every test adds to (printed at the end of the run).
 
     pytest tests/reliability                 # the default run (part of the README's test command)

@@ -1,5 +1,5 @@
 """The reliability harness: scratch real-mode projects wired to a served sandbox, generated campaigns, and the
-convergence check every reliability test ends with (design §2.4, §4).
+convergence check every reliability test ends with (contract §2.4, §4).
 
 A project runs the real CLI as a subprocess (`python -m reconciler`), in `[upstream] mode = "wechat"` with both
 API families pointed at a sandbox served over HTTP on 127.0.0.1 (or at a hostile proxy in front of it), so the same

@@ -1,4 +1,4 @@
-"""Bad input (design §1.2, §4 "bad input of every kind gets one clear message and exit 1, never a traceback, and
+"""Bad input (contract §1.2, §4 "bad input of every kind gets one clear message and exit 1, never a traceback, and
 nothing is sent upstream"), property-based with hypothesis:
 - the manifest loader: arbitrary text and bytes, and arbitrary values at any place of a valid document, raise
   ManifestError (with located diagnostics) or load, never anything else;

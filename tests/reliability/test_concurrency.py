@@ -1,4 +1,4 @@
-"""Concurrency (design §2.5 "every command that writes state takes the lock and fails fast with who holds it";
+"""Concurrency (contract §2.5 "every command that writes state takes the lock and fails fast with who holds it";
 §4 "two concurrent applies: one waits or fails fast, nothing corrupts"): two `couponctl apply` processes on one
 state, on SQLite and on PostgreSQL. Exactly one proceeds; the other fails fast naming the holder, or waits with
 `--lock-timeout` and then finds nothing to do. The state's serial counts exactly the writes of one apply, and state

@@ -1,4 +1,4 @@
-"""Crash safety (design §2.4 "a crash at any point loses nothing and duplicates nothing", §4 "kill -9 at random
+"""Crash safety (contract §2.4 "a crash at any point loses nothing and duplicates nothing", §4 "kill -9 at random
 points of an apply"): SIGKILL the applying process at seeded random points, apply again, and check that nothing is
 duplicated upstream, every landed change is recorded, state equals upstream and the journal is empty.
 

@@ -1,4 +1,4 @@
-"""Faults (design §2.4 "retries ... for 429, 5xx, -1, 300000, timeouts and dropped connections, never for other
+"""Faults (contract §2.4 "retries ... for 429, 5xx, -1, 300000, timeouts and dropped connections, never for other
 4xx"; "partial failure"; §4 "injected 429 / 5xx / timeouts / dropped-after-commit: the apply converges"): seeded
 faults at rates up to 30% on every shop and WeChat Pay call (reads included) of a served sandbox. Apply either
 converges, or stops cleanly (exit 1, no traceback) with an account of applied / partly applied / failed / not

@@ -1,4 +1,4 @@
-"""Hostile upstream (design §2.4 "a 2xx that fails verification is treated as an attack: nothing is recorded from it
+"""Hostile upstream (contract §2.4 "a 2xx that fails verification is treated as an attack: nothing is recorded from it
 and the run stops"; §4 "tampered or unsigned responses: refused, nothing recorded"): a loopback proxy in front of
 the served sandbox spoils WeChat Pay answers (tests/hostile_proxy.py). The apply stops (exit 1, no traceback), the
 state and history hold nothing from a refused answer, the journal keeps the call open, and the next honest apply

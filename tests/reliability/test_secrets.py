@@ -1,4 +1,4 @@
-"""Secrets (design §1.3 "no secret (app secret, access_token, private key) ever appears in a plan, plan file, state,
+"""Secrets (contract §1.3 "no secret (app secret, access_token, private key) ever appears in a plan, plan file, state,
 history, log or error message"; issue 6 "a test greps them all"): a sandbox served with a canary app secret and
 fresh key pairs; every command of a project's life runs against it (plan in every format, saved plans, apply,
 settle after a kill, drift, refresh, history, state, import; `-v` and `--debug`; forced errors: a wrong app secret,

@@ -1,4 +1,4 @@
-"""Rate limits, fault injection and the admin call log, against a served sandbox (design §3.1, reference B.12, A.10)."""
+"""Rate limits, fault injection and the admin call log, on a served sandbox (contract §3.1, reference B.12, A.10)."""
 
 from __future__ import annotations
 

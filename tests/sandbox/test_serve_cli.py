@@ -1,4 +1,4 @@
-"""`couponctl sandbox serve`: help, credentials on disk, loopback binding, restarts, clean errors (design §3.1)."""
+"""`couponctl sandbox serve`: help, credentials on disk, loopback binding, restarts, clean errors (contract §3.1)."""
 
 from __future__ import annotations
 

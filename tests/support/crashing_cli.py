@@ -1,4 +1,4 @@
-"""The couponctl CLI that SIGKILLs itself at a chosen journal event, for the crash-safety suite (design §2.4).
+"""The couponctl CLI that SIGKILLs itself at a chosen journal event, for the crash-safety suite (contract §2.4).
 
     python -m tests.support.crashing_cli <event>:<n> [couponctl arguments...]
 
