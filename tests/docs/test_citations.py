@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from reconciler.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -178,6 +179,21 @@ def test_the_reference_says_how_citations_read_and_lists_our_own_rules() -> None
     assert "# Part H — Our own defaults and stricter rules" in text
     for inference in ("undocumented", "outside `EFFECTIVE`", "partial `coupon_info`"):
         assert inference in text.split('<a id="H.3"></a>', 1)[1]
+
+
+def test_every_rule_where_validate_is_stricter_is_listed_with_its_severity() -> None:
+    """Issue 15: where `validate` is deliberately stricter than upstream, docs/upstream.md H.1 says so and why."""
+    from reconciler.manifest.limits import STRICTER_RULES
+
+    text = UPSTREAM.read_text(encoding="utf-8")
+    listed = dict(
+        re.findall(
+            r"^\| `([\w.]+)` \| (error|warning) \|",
+            text.split('<a id="H.1"></a>', 1)[1].split('<a id="H.2"></a>', 1)[0],
+            re.M,
+        )
+    )
+    assert listed == {rule.rule: rule.severity for rule in STRICTER_RULES}
 
 
 def test_every_citation_in_code_docs_and_messages_resolves_in_the_repository() -> None:
