@@ -83,9 +83,9 @@ async def adopt(
         if obj is not None and kind == "ProductCoupon":
             # The stock it was created with (GET never returns it, reference B.2): without it the next plan would
             # show every stock field as a difference.
-            stock = await _first_stock(upstream.providers["product"], upstream_id, brand)
+            stock = await _first_stock(upstream.providers["product"], upstream_id, brand, obj)
             if stock is not None:
-                obj = {**obj, ("stock_bundle" if obj.get("usage_mode") == "PROGRESSIVE_BUNDLE" else "stock"): stock}
+                obj = {**obj, _stock_key(obj): stock}
     if obj is None:
         raise StateError(f"{address}: upstream has no coupon {upstream_id}")
     resource = _resource(address, kind, upstream_id, obj, brand, iso_utc(clock()))
@@ -131,8 +131,7 @@ def shop_manifest(coupon: Mapping[str, Any]) -> dict[str, Any]:
 def product_manifest(entity: Mapping[str, Any], name: str, stock: Mapping[str, Any] | None) -> dict[str, Any]:
     spec = {k: v for k, v in entity.items() if k not in PRODUCT_RULES.read_only and k not in STOCK_KEYS}
     if stock is not None:
-        key = "stock_bundle" if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE" else "stock"
-        spec[key] = dict(stock)
+        spec[_stock_key(entity)] = dict(stock)
     doc: dict[str, Any] = {"kind": "ProductCoupon", "name": name}
     if entity.get("brand_id"):
         doc["brand_id"] = str(entity["brand_id"])
@@ -179,26 +178,72 @@ async def generate(
             entity = await provider.read(pid, brand_id=brand)
             if entity is None:
                 raise UpstreamError(call="product.get", message=f"product coupon {pid} not found", code="NOT_FOUND")
-            stock = await _first_stock(provider, pid, brand)
+            stock = await _first_stock(provider, pid, brand, entity)
             doc = product_manifest(entity, f"product-{pid}", stock)
             written.append(_write(out_dir, doc))
             upstream_obj = dict(entity)
             if stock is not None:
-                upstream_obj["stock_bundle" if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE" else "stock"] = stock
+                upstream_obj[_stock_key(entity)] = stock
             address = make_address("ProductCoupon", doc["name"])
             store.put(_resource(address, "ProductCoupon", pid, upstream_obj, brand, iso_utc(clock())))
     return written
 
 
-async def _first_stock(provider: Any, product_coupon_id: str, brand_id: str | None) -> Mapping[str, Any] | None:
-    """The stock the coupon was created with, in manifest form (its response-only fields dropped, reference B.4)."""
+def _stock_key(entity: Mapping[str, Any]) -> str:
+    return "stock_bundle" if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE" else "stock"
+
+
+async def _first_stock(
+    provider: Any, product_coupon_id: str, brand_id: str | None, entity: Mapping[str, Any]
+) -> Mapping[str, Any] | None:
+    """The stock (or stock bundle) the coupon was created with, in manifest form (reference B.4)."""
     if not isinstance(provider, WechatPayProvider):
         raise StateError("reading a product coupon's stock needs the WeChat Pay provider")
+    if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE":
+        return bundle_manifest(await provider.read_stocks(product_coupon_id, brand_id=brand_id), entity)
     stock = await provider.read_first_stock(product_coupon_id, brand_id=brand_id)
     if stock is None:
         return None
     response_only = NESTED_READ_ONLY["ProductCoupon"].get(("stock",), frozenset())
     return {k: v for k, v in stock.items() if k not in response_only}
+
+
+# The fields a bundle's stocks share with the `stock_bundle` they were created from (reference B.4).
+_BUNDLE_SHARED = (
+    "remark",
+    "coupon_code_mode",
+    "stock_send_rule",
+    "usage_rule_display_info",
+    "coupon_display_info",
+    "notify_config",
+    "store_scope",
+)
+_RULE_KEY = {"NORMAL": "normal_coupon", "DISCOUNT": "discount_coupon", "EXCHANGE": "exchange_coupon"}
+
+
+def bundle_manifest(stocks: Sequence[Mapping[str, Any]], entity: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The `stock_bundle` of a PROGRESSIVE_BUNDLE coupon rebuilt from its stocks, or None when it has none.
+
+    Reference B.4: a bundle is created as one `stock_bundle` with a ladder (`progressive_bundle_usage_rule`:
+    one shared `coupon_available_period` and one rule per step) and answered as one stock per step, each with
+    `stock_bundle_info.stock_bundle_index` and its step's rule as a `single_usage_rule` [INF: the list-stocks
+    shape of a bundle's stocks is read from the create output the skills repo documents]. The manifest needs the
+    bundle form back: a single stock here would fail validation (stock is for usage_mode SINGLE).
+    """
+    steps = [s for s in stocks if isinstance(s.get("stock_bundle_info"), Mapping)]
+    if not steps:
+        return None
+    steps.sort(key=lambda s: int(s["stock_bundle_info"].get("stock_bundle_index", 0)))
+    rule_key = _RULE_KEY.get(str(entity.get("type")), "normal_coupon")
+    first = steps[0]
+    rules = [s.get("single_usage_rule") or {} for s in steps]
+    ladder = {
+        "coupon_available_period": rules[0].get("coupon_available_period"),
+        f"{rule_key}_list": [rule.get(rule_key) for rule in rules],
+    }
+    bundle = {key: first[key] for key in _BUNDLE_SHARED if key in first}
+    bundle["progressive_bundle_usage_rule"] = ladder
+    return bundle
 
 
 def _write(out_dir: Path, doc: Mapping[str, Any]) -> str:

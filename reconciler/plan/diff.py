@@ -90,6 +90,48 @@ def compare_view(rules: kinds.KindRules, body: Mapping[str, Any]) -> Mapping[str
     return view
 
 
+_HOLE = object()
+
+
+def _is_hole(value: Any) -> bool:
+    """Missing, or a zero value (0, "", [], {}, null): what a partial or zero-filled echo leaves (A.6.4)."""
+    if value is _HOLE or value is None:
+        return True
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value == 0
+    return isinstance(value, str | list | tuple | Mapping) and len(value) == 0
+
+
+def _filled(echo: Any, known: Any) -> Any:
+    if _is_hole(echo):
+        return known
+    if isinstance(echo, Mapping) and isinstance(known, Mapping):
+        out = dict(echo)
+        for key, value in known.items():
+            out[key] = _filled(echo.get(key, _HOLE), value)
+        return out
+    return echo
+
+
+def fill_echo_holes(rules: kinds.KindRules, echo: Mapping[str, Any], known: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`echo` (what upstream answered) with the holes of a partial status-1 shop echo filled from `known` (what we
+    last knew), so a coupon that upstream echoes partially compares equal and converges (reference A.6.4 [INF]).
+
+    Only shop coupons in `kinds.SHOP_PARTIAL_ECHO_STATUSES`, only under `kinds.SHOP_PARTIAL_ECHO_KEYS`; a value that
+    is present and non-zero is upstream's and is kept, so a real edit made upstream is still seen. Returns `echo`
+    itself when there is nothing to fill; never mutates either argument.
+    """
+    if rules.kind != "ShopCoupon" or echo.get("status") not in kinds.SHOP_PARTIAL_ECHO_STATUSES:
+        return echo
+    filled = dict(echo)
+    for key in kinds.SHOP_PARTIAL_ECHO_KEYS:
+        if key in known:
+            filled[key] = _filled(echo.get(key, _HOLE), known[key])
+    return filled if filled != echo else echo
+
+
 @dataclass(frozen=True, slots=True)
 class Diff:
     """What differs between a desired coupon and upstream, and notes about differing fields that are ignored."""

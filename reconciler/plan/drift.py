@@ -15,8 +15,8 @@ from typing import Any
 
 from reconciler.errors import ConfigError
 from reconciler.plan.diff import diff_values as planner_diff
-from reconciler.plan.diff import under
-from reconciler.plan.kinds import SHOP_RULES, STOCK_KEYS
+from reconciler.plan.diff import fill_echo_holes, under
+from reconciler.plan.kinds import RULES, SHOP_RULES, STOCK_KEYS
 from reconciler.plan.model import DriftItem, FieldChange
 from reconciler.resources import IgnoreRule, ResourceState, make_address
 
@@ -52,6 +52,7 @@ def compare(
             upstream_id=resource.upstream_id,
             note="upstream no longer knows this coupon",
         )
+    current = fill_echo_holes(RULES[resource.kind], current, resource.upstream)  # a partial status-1 echo (A.6.4)
     changes = tuple(diff_values(resource.upstream, current, "", _ignored_for(resource, rules)))
     if resource.kind == "ProductCoupon" and current.get("state") == "DEACTIVATED" and resource.status != "DEACTIVATED":
         return DriftItem(
@@ -82,7 +83,8 @@ def compare(
 
 def refreshed(resource: ResourceState, current: Mapping[str, Any], now_iso: str) -> ResourceState:
     """The resource with upstream's current object as last-known (keeping the stock recorded at creation)."""
-    upstream = dict(current)
+    # A.6.4: what a partial status-1 shop echo leaves out is kept from the last-known object.
+    upstream = dict(fill_echo_holes(RULES[resource.kind], current, resource.upstream))
     if resource.kind == "ProductCoupon":
         for key in STOCK_KEYS:
             if key not in upstream and key in resource.upstream:

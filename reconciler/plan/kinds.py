@@ -96,6 +96,13 @@ PRODUCT_RULES = KindRules(
 
 RULES: dict[Kind, KindRules] = {"ShopCoupon": SHOP_RULES, "ProductCoupon": PRODUCT_RULES}
 
+# reference A.6.4: `get` / `get_list` may answer a status-1 coupon with a partial `coupon_info` [D example]. Which
+# fields are left out, and whether they come back missing or as zeros, is not documented [INF]: every key below may
+# be echoed with holes (missing, or 0 / "" / [] / {}), and a hole says nothing about the coupon, so it is filled
+# from what we last knew (`diff.fill_echo_holes`) instead of being compared. Other statuses are echoed whole.
+SHOP_PARTIAL_ECHO_STATUSES: frozenset[int] = frozenset({1})
+SHOP_PARTIAL_ECHO_KEYS: tuple[str, ...] = ("type", "promote_type", "coupon_info")
+
 # reference B.2: a product coupon's stock (or stock bundle) comes only with the create response, never from GET.
 STOCK_KEYS: tuple[str, ...] = ("stock", "stock_bundle")
 

@@ -33,6 +33,9 @@ COUPONS_PATH = "/v3/marketing/partner/product-coupon/product-coupons"  # referen
 # the seed doc lists is 404 NOT_FOUND [??]. Both are read as "does not exist" by `read`.
 NOT_FOUND_CODES: frozenset[str] = frozenset({"NOT_FOUND"})
 NOT_FOUND_BUSINESS_CODES: frozenset[str] = frozenset({"268578608"})
+STOCK_PAGE_SIZE = 50  # B.4: list stocks page_size <= 50
+# B.4 [S]: at most 200 effective stocks per coupon, so a handful of pages; a bound so a looping token cannot spin.
+MAX_STOCK_PAGES = 20
 
 
 def encode_body(payload: Mapping[str, Any]) -> bytes:
@@ -132,6 +135,27 @@ class WechatPayProvider:
         stocks = (self._entity("product.stocks.list", response) or {}).get("stock_list") or []
         first = stocks[0] if isinstance(stocks, list) and stocks else None
         return first if isinstance(first, dict) else None
+
+    async def read_stocks(self, product_coupon_id: str, *, brand_id: str | None = None) -> list[Mapping[str, Any]]:
+        """Every stock of the coupon from list-stocks (B.4: page_size at most 50, `page_token` paging).
+
+        A PROGRESSIVE_BUNDLE coupon has one stock per step of its ladder; `import --generate` rebuilds the
+        `stock_bundle` from them."""
+        path = f"{COUPONS_PATH}/{quote(product_coupon_id, safe='')}/stocks"
+        stocks: list[Mapping[str, Any]] = []
+        token: str | None = None
+        for _page in range(MAX_STOCK_PAGES):
+            params = {"brand_id": brand_id or self.brand_id, "page_size": str(STOCK_PAGE_SIZE)}
+            if token:
+                params["page_token"] = token
+            response = await self._send("product.stocks.list", "GET", path, params=params)
+            data = self._entity("product.stocks.list", response) or {}
+            page = data.get("stock_list") or []
+            stocks.extend(item for item in page if isinstance(item, dict))
+            token = data.get("next_page_token") if isinstance(data.get("next_page_token"), str) else None
+            if not token or not page:
+                return stocks
+        raise UpstreamError(call="product.stocks.list", message=f"more than {MAX_STOCK_PAGES} pages of stocks")
 
     def list_all(
         self,
@@ -273,6 +297,8 @@ def _error_fields(response: httpx.Response) -> tuple[str | None, str, Any]:
 
 
 def _is_not_found(err: UpstreamError) -> bool:
+    if isinstance(err, SignatureError):  # a forged "not found" is an attack, never a missing coupon
+        return False
     if err.http_status is None or not 400 <= err.http_status < 500:
         return False
     if err.http_status == 404 and err.code in NOT_FOUND_CODES:

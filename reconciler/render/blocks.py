@@ -106,6 +106,13 @@ def _plain_header(action: Action) -> str:
     return f"# {a} differs, but the difference is not applied"
 
 
+# reference B.7, from the product-coupon PATCH doc page ("修改只会对新发的券生效,历史已经发放给用户的券不会改变").
+PATCH_NOTE = (
+    "display changes reach only coupons issued after the change; coupons already in users' wallets keep the old "
+    "display (WeChat Pay PATCH doc, reference B.7)"
+)
+
+
 def _effect_note(change: FieldChange) -> str | None:
     if change.effect == "forces_replacement":
         return "forces replacement"
@@ -192,6 +199,8 @@ def render_action(action: Action, paint: Paint) -> list[str]:
         lines.append(f"  # {action.reason}")
     for warning in action.warnings:
         lines.append(f"  # warning: {warning}")
+    if any(call.operation == "product.patch" for call in action.calls):
+        lines.append(f"  # note: {PATCH_NOTE}")
     moved = f" (moved from {action.moved_from})" if action.moved_from else ""
     lines.append(f"  {paint(symbol, code)} {action.address}{moved} {{")
     inner = "      "

@@ -220,6 +220,21 @@ def _validate_discount(ctype: int, discount: dict[str, Any], max_products: int) 
         _int(buy, "get_product_cnt", bwhere, minimum=1)
 
 
+def _zero_filled(value: Any) -> Any:
+    """`value` with every leaf replaced by its type's zero (0, "", [], False): the shape kept, the content gone."""
+    if isinstance(value, dict):
+        return {key: _zero_filled(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return []
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return 0
+    if isinstance(value, str):
+        return ""
+    return value
+
+
 class ShopService:
     """The `/shop/coupon/*` endpoints over the store."""
 
@@ -251,7 +266,8 @@ class ShopService:
             raise ShopError(ERR_MISSING, "param missing: out_coupon_id")
         doc = self.store.get_shop(out_coupon_id)
         if doc is None:
-            raise ShopError(ERR_COUPON_NOT_FOUND, "优惠券不存在")
+            # The code is a switch (reference F.3: the real one is not documented); 1090057 by default.
+            raise ShopError(self.config.shop_not_found_errcode, "优惠券不存在")
         return doc
 
     def _add(self, body: dict[str, Any]) -> Answer:
@@ -280,7 +296,7 @@ class ShopService:
 
     def _get(self, body: dict[str, Any]) -> Answer:
         doc = self._load(body.get("out_coupon_id"))
-        return shop_ok(result={"coupon": doc["coupon"]})
+        return shop_ok(result={"coupon": self._echo(doc["coupon"])})
 
     def _get_list(self, body: dict[str, Any]) -> Answer:
         page_size = _int(body, "page_size", "", minimum=1)
@@ -290,7 +306,20 @@ class ShopService:
         if not _is_int(offset) or not 0 <= offset < 2**31:
             raise ShopError(ERR_INVALID_ARGS, "invalid args: offset must be an integer >= 0")
         total, docs = self.store.list_shop(offset, page_size)
-        return shop_ok(total_num=total, result_list=docs)
+        return shop_ok(total_num=total, result_list=[{**doc, "coupon": self._echo(doc["coupon"])} for doc in docs])
+
+    def _echo(self, coupon: dict[str, Any]) -> dict[str, Any]:
+        """The coupon as `get` / `get_list` answer it: whole, or, for status 1 under the `shop_status1_body`
+        switch, with the partial or zero-filled `coupon_info` the doc examples show (reference A.6.4)."""
+        mode = self.config.shop_status1_body
+        if mode == "full" or coupon.get("status") != 1 or not isinstance(coupon.get("coupon_info"), dict):
+            return coupon
+        info = coupon["coupon_info"]
+        if mode == "partial":
+            # [INF] which fields survive is not documented: the examples keep the name and drop the rest.
+            kept = {"name": info["name"]} if "name" in info else {}
+            return {**coupon, "coupon_info": kept}
+        return {**coupon, "coupon_info": _zero_filled(info)}
 
     def _update_status(self, body: dict[str, Any]) -> Answer:
         status = _require(body, "status", "")
