@@ -215,8 +215,8 @@ def _display_rules(spec: ProductCouponSpec) -> list[Issue]:
             issues.append(Issue((*dloc, field), "required when scope is SINGLE (B.3)"))
         elif spec.scope == "ALL" and value is not None:
             issues.append(Issue((*dloc, field), "meant for scope SINGLE (B.3 [??]); WeChat accepts it on a scope ALL "
-                                                "coupon (the PATCH doc example) but may not show it", severity="warning",
-                                at_key=True))
+                                                "coupon (the PATCH doc example) but may not show it",
+                                severity="warning", at_key=True))
     for i, package in enumerate(display.combo_package_list or ()):
         ploc: Loc = (*dloc, "combo_package_list", i)
         if package.pick_count > len(package.choice_list):

@@ -140,7 +140,7 @@ def validate_coupon(coupon: Any, max_products: int) -> dict[str, Any]:
     start = _seconds(receive, "start_time", where + "receive_info.")
     end = _seconds(receive, "end_time", where + "receive_info.")
     if start > end:
-        raise ShopError(ERR_START_AFTER_END, "start time > end time")
+        raise ShopError(ERR_START_AFTER_END, f"start time > end time: {where}receive_info.end_time")
     _int(receive, "limit_num_one_person", where + "receive_info.", minimum=1)
     _int(receive, "total_num", where + "receive_info.", minimum=1)
     valid = _obj(info, "valid_info", where)
@@ -151,7 +151,7 @@ def validate_coupon(coupon: Any, max_products: int) -> dict[str, Any]:
         vstart = _seconds(valid, "start_time", where + "valid_info.")
         vend = _seconds(valid, "end_time", where + "valid_info.")
         if vstart > vend:
-            raise ShopError(ERR_START_AFTER_END, "start time > end time")
+            raise ShopError(ERR_START_AFTER_END, f"start time > end time: {where}valid_info.end_time")
     else:
         _int(valid, VALID_TYPES[vtype][0], where + "valid_info.", minimum=1)
     try:

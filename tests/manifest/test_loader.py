@@ -203,9 +203,9 @@ def test_validate_prints_warnings_on_stderr_and_still_succeeds(tmp_path: Path) -
                           capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0
     assert done.stdout == "Success! 1 coupon in 1 file is valid.\n"
-    assert done.stderr == ("all.yaml:17:5: warning: product_coupon.all-discount-80pct: spec.display_info.original_price: "
-                           "meant for scope SINGLE (B.3 [??]); WeChat accepts it on a scope ALL coupon (the PATCH doc "
-                           "example) but may not show it\n")
+    assert done.stderr == ("all.yaml:17:5: warning: product_coupon.all-discount-80pct: "
+                           "spec.display_info.original_price: meant for scope SINGLE (B.3 [??]); WeChat accepts it "
+                           "on a scope ALL coupon (the PATCH doc example) but may not show it\n")
 
 
 def test_merge_keys_and_hidden_directories(tmp_path: Path) -> None:
