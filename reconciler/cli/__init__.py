@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "schema": "reconciler.cli.validate:schema",
     "state": "reconciler.cli.state:state",
     "history": "reconciler.cli.state:history",
+    "report": "reconciler.cli.report:report",
 }
 
 EXAMPLES = """\b
