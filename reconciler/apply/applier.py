@@ -105,6 +105,17 @@ def interleaved(actions: Sequence[Action]) -> list[Action]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Created:
+    """A product coupon created from nothing in this run, to read back once every action has run (D17)."""
+
+    address: str
+    call: Call
+    action: Action
+    outcome: CallResult
+    generation: int
+
+
 class _DeactivatedReplay(Exception):
     """A create was answered with a coupon of an earlier generation that is DEACTIVATED (decision D17)."""
 
@@ -134,6 +145,7 @@ class Applier:
         self._halt: str | None = None
         self.calls_made = 0
         self.moves: list[str] = []
+        self._unverified: list[_Created] = []  # product coupons created from nothing, read back at the end (D17)
 
     def halt(self, reason: str) -> None:
         """Stop sending (Ctrl-C): no action starts and no further call is made, even of an action under way (its
@@ -160,6 +172,7 @@ class Applier:
             [a for a in plan.actions if a.applyable and (a.calls or a.type in STATE_ONLY or a.moved_from)]
         )
         await asyncio.gather(*(run(a) for a in work))
+        await self._verify_created(results)
         for action in plan.actions:  # nothing to call (deferred, not applied): nothing to do, nothing failed
             if not action.calls and action.type not in STATE_ONLY and results[action.address].status == "not_started":
                 results[action.address].status = "applied"
@@ -325,16 +338,48 @@ class Applier:
             intent_id, call=self._record(address, call, outcome), put=change.put, remove=change.remove
         )
         # Recorded first, checked after: a crash (or a refused read) in between leaves a DEACTIVATED coupon in
-        # state, which the next plan recreates at the next generation anyway.
-        if generation is not None and await self._deactivated(provider, outcome):
-            if previous is None:
-                self.store.remove(address)
-            else:
-                self.store.put(previous)
-            note = replace(self._record(address, call, outcome), outcome="replayed DEACTIVATED: next generation")
-            self.store.record_call(self.run_id, note)
+        # state, which the next plan recreates at the next generation anyway. A replacement is checked at once
+        # (its old coupon is deactivated next); a plain create once every action has run (`_verify_created`).
+        if generation is not None and previous is None:
+            self._unverified.append(_Created(address, call, action, outcome, generation))
+        elif generation is not None and previous is not None and await self._deactivated(provider, outcome):
+            self.store.put(previous)
+            self._note_replay(address, call, outcome)
             raise _DeactivatedReplay
         return change.put
+
+    def _note_replay(self, address: str, call: Call, outcome: CallResult) -> None:
+        note = replace(self._record(address, call, outcome), outcome="replayed DEACTIVATED: next generation")
+        self.store.record_call(self.run_id, note)
+
+    async def _verify_created(self, results: Mapping[str, ActionResult]) -> None:
+        """Read back the product coupons created from nothing: one that is DEACTIVATED was a replay of an earlier
+        generation (decision D17); it leaves state and the create moves on to the next generation."""
+        while self._unverified and self._stop is None:
+            batch, self._unverified = self._unverified, []
+            await asyncio.gather(*(self._verify(created, results[created.address]) for created in batch))
+
+    async def _verify(self, created: _Created, result: ActionResult) -> None:
+        try:
+            provider = provider_for(created.call.operation, self.providers)
+            if not await self._deactivated(provider, created.outcome):
+                return
+            self.store.remove(created.address)
+            self._note_replay(created.address, created.call, created.outcome)
+            following = next_generation_call(created.call, created.address, created.generation)
+            if following is None:
+                raise UpstreamError(
+                    call=created.call.operation,
+                    address=created.address,
+                    message="every create generation is taken upstream; import the live coupon",
+                )
+            await self.run_call(created.address, following, None, action=created.action)
+        except UpstreamError as exc:
+            error = exc.with_address(created.address) if exc.address is None else exc
+            result.error, result.status = str(error), "failed"
+            if self._stop is None:
+                self._stop = str(error)
+            self._emit("failed", result)
 
     async def _deactivated(self, provider: Provider, outcome: CallResult) -> bool:
         """Is the coupon a create answered DEACTIVATED now? Only a replay of an earlier generation can be (a new
