@@ -214,3 +214,46 @@ def test_shop_validate_and_sandbox_agree(coupon_type: int) -> None:
 def test_product_validate_and_sandbox_agree(scope: str, coupon_type: str, usage_mode: str) -> None:
     """For each scope × type × usage mode (B.2): the same agreement on the planned create."""
     _product_case(scope, coupon_type, usage_mode)()
+
+
+@pytest.mark.parametrize(
+    ("discount", "coupon_type", "limit_words"),
+    [
+        ({"discount_num": 1500}, 103, "discount_num must be at least 2000 (a discount coupon is no deeper than 2折)"),
+        (
+            {"discount_fee": 25000},
+            104,
+            "discount_fee must be at most 20000 (a 直减 / 满减 coupon takes off at most 200 元)",
+        ),
+        (
+            {"discount_condition": {"product_price": 10000}, "discount_fee": 9000},
+            102,
+            "discount_fee leaves less than 2折 of the threshold product_price",
+        ),
+    ],
+)
+def test_an_upstream_refusal_at_apply_names_the_limit(
+    discount: dict[str, Any], coupon_type: int, limit_words: str
+) -> None:
+    """Should upstream refuse a money value at apply time (validate bypassed, e.g. a hand-edited saved plan), the
+    error apply prints (the UpstreamError text) names the field and the limit it breaks."""
+    spec = {
+        "type": coupon_type,
+        "promote_type": 4,
+        "coupon_info": {
+            "name": "满减",
+            "promote_info": {"promote_type": 4, "finder": {"nickname": "咖啡实验室"}},
+            "discount_info": discount,
+            "receive_info": {
+                "start_time": 1_857_000_000,
+                "end_time": 1_857_086_400,
+                "limit_num_one_person": 1,
+                "total_num": 10,
+            },
+            "valid_info": {"valid_type": 2, "valid_day_num": 3},
+        },
+    }
+    name = f"agree-apply-{next(_SERIAL)}"
+    error = asyncio.run(_send(Call("shop.add", {"coupon": {"out_coupon_id": name, **spec}}, target=name)))
+    assert error is not None
+    assert "code 40097" in str(error) and limit_words in str(error)
