@@ -119,8 +119,8 @@ KEYS: tuple[Key, ...] = (
         "not_found_errcodes",
         "codes",
         "[1090057]",
-        "The `errcode`s of `/shop/coupon/get` read as \"no such coupon\". WeChat does not document this code: "
-        "1090057 is our inference (the claim callback's \"coupon not found\"); if WeChat answers another for a "
+        'The `errcode`s of `/shop/coupon/get` read as "no such coupon". WeChat does not document this code: '
+        '1090057 is our inference (the claim callback\'s "coupon not found"); if WeChat answers another for a '
         "coupon that is gone, list it here, or drift and refresh stop with that error instead of reporting it "
         "missing.",
     ),

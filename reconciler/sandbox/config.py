@@ -145,8 +145,10 @@ def config_from_mapping(values: Mapping[str, Any], base: SandboxConfig | None = 
         raise ValueError("idempotency_mismatch_code must be INVALID_REQUEST or ALREADY_EXISTS")
     if config.shop_status1_body not in SHOP_STATUS1_BODIES:
         raise ValueError(f"shop_status1_body must be one of {', '.join(SHOP_STATUS1_BODIES)}")
-    if isinstance(config.shop_not_found_errcode, bool) or not isinstance(config.shop_not_found_errcode, int) or (
-        config.shop_not_found_errcode == 0
+    if (
+        isinstance(config.shop_not_found_errcode, bool)
+        or not isinstance(config.shop_not_found_errcode, int)
+        or (config.shop_not_found_errcode == 0)
     ):
         raise ValueError("shop_not_found_errcode must be a non-zero integer")
     if config.apiv3_key and len(config.apiv3_key.encode()) != 32:

@@ -190,9 +190,10 @@ def test_import_generate_of_a_progressive_bundle_validates_and_plans_no_change(t
         written = yaml.safe_load((project.manifests / "imported" / f"product-{pid}.yaml").read_text(encoding="utf-8"))
         assert "stock" not in written["spec"]
         ladder = written["spec"]["stock_bundle"]["progressive_bundle_usage_rule"]
-        assert ladder["normal_coupon_list"] == doc["spec"]["stock_bundle"]["progressive_bundle_usage_rule"][
-            "normal_coupon_list"
-        ]  # the three steps, in order
+        assert (
+            ladder["normal_coupon_list"]
+            == doc["spec"]["stock_bundle"]["progressive_bundle_usage_rule"]["normal_coupon_list"]
+        )  # the three steps, in order
         validated = project.run("validate", "manifests")
         assert validated.returncode == 0, validated.stdout + validated.stderr
         project.sandbox.clear_calls()

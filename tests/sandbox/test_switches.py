@@ -132,9 +132,7 @@ def _decrypt(item: dict[str, Any], key: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pem)
 
 
-def test_certificates_are_served_encrypted_and_sign_certificate_mode_answers(
-    pay: PayClient, switches: Any
-) -> None:
+def test_certificates_are_served_encrypted_and_sign_certificate_mode_answers(pay: PayClient, switches: Any) -> None:
     """Without an APIv3 key /v3/certificates is refused; with one it serves the platform certificate encrypted with
     it (AEAD_AES_256_GCM), signed by that certificate; requests naming the public key are still answered with it."""
     refused = pay.send("GET", "/v3/certificates")
