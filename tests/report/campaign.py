@@ -154,7 +154,7 @@ def big_campaign(n: int) -> tuple[list[DesiredCoupon], dict[str, ResourceState]]
     state: dict[str, ResourceState] = {}
     first = bj("2028-11-10 00:00")
     for i in range(n):
-        folder = f"manifests/campaign-{i % 20:02d}"
+        folder = f"manifests/campaign-{i * 20 // n:02d}"
         start = first + (i % 120) * DAY
         end = start + (1 + i % 10) * DAY
         if i % 2 == 0:

@@ -1,8 +1,11 @@
-"""The report page's script (inlined: the page loads nothing). It unpacks the page's data (zlib-compressed JSON,
-base64, so 10,000 coupons and their plan blocks stay a small file), draws the virtualised campaign timeline and the
-paged plan list, and marks `<html data-ready="true">` when the page is drawn. Times are shown in +08:00 whatever
-the reader's time zone; the timeline's scale is published on `#timeline` (`data-t0`, `data-t1`: Unix seconds at
-the left and right edges of every row's `.tl-track`)."""
+"""The report page's script (inlined: the page loads nothing).
+
+It unpacks the page's data (zlib-compressed JSON in base64, so 10,000 coupons and their plan blocks stay a small
+file; the blocks come in chunks, each inflated when a page of the plan list first shows it), draws the virtualised
+campaign timeline and the paged plan list, and marks `<html data-ready="true">` when the page is drawn. Times are
+shown in +08:00 whatever the reader's time zone; the timeline's scale is published on `#timeline` (`data-t0`,
+`data-t1`: Unix seconds at the left and right edges of every row's `.tl-track`).
+"""
 
 JS = r"""
 (function () {
@@ -10,8 +13,8 @@ JS = r"""
   const ROW = 22, OVERSCAN = 10, PAGE = 100, OFFSET = 8 * 3600, DAY = 86400, MAX_HEIGHT = 440;
   const $ = (id) => document.getElementById(id);
 
-  async function decode() {
-    const raw = atob($("report-data").textContent.trim());
+  async function inflate(base64) {  // base64 of zlib-compressed JSON -> the value
+    const raw = atob(base64);
     const bytes = new Uint8Array(raw.length);
     for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
@@ -192,44 +195,56 @@ JS = r"""
     draw();
   }
 
-  function planList(data) {
+  async function planList(data) {
     const list = $("plan-list");
     if (!list) return;
     const A = data.actions, select = $("plan-filter"), prev = $("plan-prev"), next = $("plan-next");
+    const chunks = new Map();
+    const texts = (k) => {  // the blocks of chunk k, inflated once, when first shown
+      if (!chunks.has(k)) chunks.set(k, inflate(data.plan_chunks[k]));
+      return chunks.get(k);
+    };
     const counts = {};
     for (const a of A) counts[a[1]] = (counts[a[1]] || 0) + 1;
     select.append(new Option("every action (" + A.length + ")", ""));
     for (const t of data.action_types) {
       if (counts[t]) select.append(new Option(t.replace("_", " ") + " (" + counts[t] + ")", t));
     }
-    let shown = A, page = 0;
-    function draw() {
+    let shown = A.map((a, i) => i), page = 0, drawing = 0;
+    async function draw() {
+      const token = ++drawing;
       const start = page * PAGE, end = Math.min(shown.length, start + PAGE);
+      const slice = shown.slice(start, end), size = data.plan_chunk;
+      const needed = [...new Set(slice.map((i) => Math.floor(i / size)))];
+      const loaded = new Map(await Promise.all(needed.map(async (k) => [k, await texts(k)])));
+      if (token !== drawing) return;  // a newer page was asked for meanwhile
       const frag = document.createDocumentFragment();
-      for (const [address, type, group, text] of shown.slice(start, end)) {
+      for (const i of slice) {
+        const [address, type, group] = A[i];
         const entry = el("article", "entry t-" + type);
         entry.dataset.address = address; entry.dataset.type = type;
-        entry.append(el("div", "file", group + ":"), el("pre", "", text));
+        entry.append(el("div", "file", group + ":"), el("pre", "", loaded.get(Math.floor(i / size))[i % size]));
         frag.append(entry);
       }
       list.replaceChildren(frag);
+      list.dataset.page = String(page + 1);
       $("plan-range").textContent = shown.length ? (start + 1) + "–" + end + " of " + shown.length : "none";
       prev.disabled = page === 0;
       next.disabled = end >= shown.length;
     }
     select.addEventListener("change", () => {
-      shown = select.value ? A.filter((a) => a[1] === select.value) : A;
+      shown = A.map((a, i) => i).filter((i) => !select.value || A[i][1] === select.value);
       page = 0;
       draw();
     });
     prev.addEventListener("click", () => { page = Math.max(0, page - 1); draw(); });
     next.addEventListener("click", () => { if ((page + 1) * PAGE < shown.length) page += 1; draw(); });
-    draw();
+    await draw();
   }
 
-  decode().then((data) => {
+  inflate($("report-data").textContent.trim()).then(async (data) => {
     timeline(data);
-    planList(data);
+    await planList(data);
     document.documentElement.dataset.ready = "true";
   }).catch((err) => {
     $("report-error").textContent = "The report could not be drawn: " + err;
