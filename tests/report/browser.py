@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Route
 
 VIEWPORT = {"width": 1280, "height": 900}
+T = TypeVar("T")
 
 
 def _unavailable(reason: str) -> None:
@@ -128,3 +130,10 @@ def describe_png(
     finally:
         page.close()
     return result
+
+
+def off_the_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `fn` in another thread: Playwright's sync API keeps an event loop running in this one, and couponctl's
+    commands start their own with asyncio.run(), which refuses to run inside a running loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()

@@ -102,7 +102,7 @@ def _header(data: ReportData, rows: Sequence[CouponRow], summary_text: str) -> s
     bits = [
         f"Generated {escape(beijing(data.now))}",
         f"plan made {escape(_when(plan.created_at))} against state serial {plan.serial}",
-        f"commit {escape(short_commit(plan.git_commit))}",
+        f"commit {escape(short_commit(plan.git_commit))}" if plan.git_commit else "no git commit",
         "upstream re-read for this plan" if plan.refreshed else "upstream not re-read (--no-refresh)",
     ]
     notes = "".join(f"<li>{escape(n)}</li>" for n in data.notes)
