@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from reconciler.config_schema import DEFAULT_SHOP_NOT_FOUND_ERRCODES, ENV_NAME, check_document
+from reconciler.config_schema import DEFAULT_SHOP_NOT_FOUND_ERRCODES, ENV_NAME, check_document, did_you_mean
 from reconciler.errors import ConfigError
 from reconciler.plan.drift import ExpectedUnmanaged, parse_expected_unmanaged
+from reconciler.plan.overlay import OverlayRule
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS  # documented limits (B.12, A.10)
 
 DEFAULT_CONFIG = "couponctl.toml"
@@ -102,6 +103,23 @@ class DriftSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class EnvSettings:
+    """The selected environment (decision D25): its name, its overlay and shop id prefix, and every declared name.
+    Its state, credentials, brand and rates are already laid over the other sections of `Settings`."""
+
+    name: str | None = None  # None: no environment selected
+    names: tuple[str, ...] = ()  # every `[env.NAME]` of the file, in file order
+    out_coupon_id_prefix: str = ""
+    overlay: tuple[OverlayRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySettings:
+    file: str | None = None  # the policy file; None: policies.yaml in the first configured manifest folder holding one
+    default_max_order_fen: int | None = None  # the order cap of coupons whose value depends on the order (issue 18)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     root: Path  # directory of couponctl.toml (or the cwd when there is none)
     config_file: Path | None
@@ -112,6 +130,8 @@ class Settings:
     wechatpay: WechatPaySettings = field(default_factory=WechatPaySettings)
     apply: ApplySettings = field(default_factory=ApplySettings)
     drift: DriftSettings = field(default_factory=DriftSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    env: EnvSettings = field(default_factory=EnvSettings)
 
     def resolve(self, path: str) -> Path:
         p = Path(path)
@@ -195,7 +215,8 @@ def _read_secret_file(path: Path, what: str) -> str:
     return text
 
 
-_SECTION_FIELDS = ("state", "upstream", "shop", "wechatpay", "apply", "drift")
+_SECTION_FIELDS = ("state", "upstream", "shop", "wechatpay", "apply", "drift", "policy")
+ENVIRONMENT_VARIABLE = "COUPONCTL_ENV"
 
 
 def find_config(cwd: Path) -> Path | None:
@@ -207,9 +228,10 @@ def find_config(cwd: Path) -> Path | None:
     return None
 
 
-def load_settings(path: str | Path | None = None, cwd: Path | None = None) -> Settings:
+def load_settings(path: str | Path | None = None, cwd: Path | None = None, environment: str | None = None) -> Settings:
     """Read the explicit config file (`--config`, COUPONCTL_CONFIG), else the nearest couponctl.toml at or above
-    `cwd`, into `Settings`; no file at all gives the defaults with `config_file=None`."""
+    `cwd`, into `Settings`; no file at all gives the defaults with `config_file=None`. `environment` (`--env`,
+    COUPONCTL_ENV) selects an `[env.NAME]` of the file, laid over its sections."""
     base = (cwd or Path.cwd()).absolute()
     if path is not None and str(path) != "":
         file = Path(path) if Path(path).is_absolute() else base / path
@@ -218,6 +240,10 @@ def load_settings(path: str | Path | None = None, cwd: Path | None = None) -> Se
     else:
         found = find_config(base)
         if found is None:
+            if environment:
+                raise ConfigError(
+                    f"--env {environment}: no couponctl.toml in {base} or any folder above it declares environments"
+                )
             return Settings(root=base, config_file=None)
         file = found
     try:
@@ -232,13 +258,29 @@ def load_settings(path: str | Path | None = None, cwd: Path | None = None) -> Se
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}") from None
-    return _from_dict(data, file)
+    return _from_dict(data, file, environment or None)
 
 
-def _from_dict(data: dict[str, Any], file: Path) -> Settings:
+def _from_dict(data: dict[str, Any], file: Path, environment: str | None = None) -> Settings:
     problem = check_document(data)
     if problem is not None:
         raise ConfigError(f"{file}: {problem}")
+    from reconciler.environments import check_environments, environment_settings, overlaid
+
+    envs: dict[str, Any] = dict(data.get("env", {}))
+    if environment is not None and environment not in envs:
+        declared = f"declared: {', '.join(envs)}" if envs else "it declares no [env.NAME] section"
+        raise ConfigError(f"{file}: no environment {environment!r}{did_you_mean(environment, list(envs))}; {declared}")
+    if len(envs) > 1:
+        check_environments(
+            {name: _sections(overlaid(data, name), file) for name in envs}, {n: dict(t) for n, t in envs.items()}, file
+        )
+    settings = _sections(overlaid(data, environment) if environment else data, file)
+    return environment_settings(settings, envs, environment, file)
+
+
+def _sections(data: dict[str, Any], file: Path) -> Settings:
+    """The settings of the file's sections (an environment's already laid over them)."""
     tables: dict[str, dict[str, Any]] = {name: dict(data.get(name, {})) for name in (*_SECTION_FIELDS, "manifests")}
     apply_values = tables["apply"]
     if "rate_limits" in apply_values:
@@ -261,6 +303,7 @@ def _from_dict(data: dict[str, Any], file: Path) -> Settings:
         shop=_shop(tables["shop"]),
         wechatpay=WechatPaySettings(**{k: str(v) for k, v in tables["wechatpay"].items()}),  # type: ignore[arg-type]
         apply=ApplySettings(**apply_values),
+        policy=PolicySettings(**tables["policy"]),
         drift=DriftSettings(
             parse_expected_unmanaged(
                 tables["drift"].get("expected_unmanaged", []), f"{file}: [drift] expected_unmanaged"

@@ -35,6 +35,8 @@ Type = Literal[
     "tables",
     "codes",
     "verification",
+    "prefix",
+    "overlay",
 ]
 
 # Reference F.3: the errcode of `get` for an unknown out_coupon_id is not documented; 1090057 (the claim callback's
@@ -43,6 +45,8 @@ DEFAULT_SHOP_NOT_FOUND_ERRCODES: tuple[int, ...] = (1090057,)
 VERIFICATIONS = ("public_key", "platform_certificate")
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # `[env.NAME]`: also part of request numbers (D25)
+OUT_COUPON_ID_PREFIX = re.compile(r"[0-9A-Za-z_-]{1,16}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +178,48 @@ KEYS: tuple[Key, ...] = (
     Key("apply", "max_retries", "integer", "6", "Attempts of a call that failed in a retryable way.", 1),
     Key("apply", "request_timeout_s", "number", "10", "Seconds before one HTTP request times out.", 0.0, False),
     Key(
+        "policy",
+        "file",
+        "path",
+        "policies.yaml beside the manifests",
+        "The policy file (docs/policies.md); by default `policies.yaml` in the first configured manifest folder that "
+        "has one. No file: no rules and no freezes.",
+    ),
+    Key(
+        "policy",
+        "default_max_order_fen",
+        "integer",
+        "none",
+        "Order cap (fen) pricing the coupons whose value depends on the order when their manifest declares no "
+        "`max_order_fen`: their exposure becomes a number, marked as bounded by the configured cap.",
+        1,
+    ),
+    Key(
         "drift",
         "expected_unmanaged",
         "tables",
         "[]",
         "`[[drift.expected_unmanaged]]` entries: unmanaged shop coupons that are expected (`out_coupon_id` and/or "
         "`name` globs, and a `reason`); `drift` lists them with the reason instead of failing.",
+    ),
+    Key(
+        "env",
+        "out_coupon_id_prefix",
+        "prefix",
+        '""',
+        "Put before every shop coupon's `out_coupon_id` in this environment (1-16 of `[0-9A-Za-z_-]`, e.g. "
+        '`"stg-"`). Required when two environments share one Mini Program shop (same `appid` and `base_url`, or '
+        "one embedded sandbox): otherwise their shop coupons would be one coupon upstream.",
+    ),
+    Key(
+        "env",
+        "overlay",
+        "overlay",
+        "{}",
+        '`[env.NAME.overlay."shop_coupon.*"]` (every coupon of a kind) or `[env.NAME.overlay."shop_coupon.NAME"]` '
+        "(one address): dotted field paths of the coupon's body in upstream form and this environment's value, "
+        "e.g. `coupon_info.receive_info.total_num = 10`. Only a value the coupon declares can be replaced, with one "
+        "of the same type; anything else is an error naming the key and the coupon's file:line.",
     ),
 )
 
@@ -198,29 +238,67 @@ def shown(value: Any) -> str:
     return text if len(text) <= 80 else f"{text[:60]}... ({len(text):,} characters)"
 
 
-def check_document(data: dict[str, Any]) -> str | None:
-    """The first problem of a parsed couponctl.toml (without the file name), or None."""
+def check_document(data: dict[str, Any], prefix: str = "") -> str | None:
+    """The first problem of a parsed couponctl.toml (without the file name), or None. `prefix` is put before
+    section names in messages (an environment's sections: "env.staging.")."""
     for section, values in data.items():
-        if section not in SECTIONS:
+        if section not in SECTIONS or (prefix and section == "env"):
             return (
-                f"unknown section [{section}]{did_you_mean(section, SECTIONS)}; "
+                f"unknown section [{prefix}{section}]{did_you_mean(section, SECTIONS)}; "
                 f"sections: {', '.join(f'[{s}]' for s in SECTIONS)}"
             )
+        label = f"{prefix}{section}"
         if not isinstance(values, dict):
-            return f"[{section}] must be a table (a [{section}] header with keys under it), not {shown(values)}"
+            return f"[{label}] must be a table (a [{label}] header with keys under it), not {shown(values)}"
+        if section == "env":
+            problem = _check_environments(values)
+            if problem is not None:
+                return problem
+            continue
         allowed = [k.name for k in KEYS if k.section == section]
         for name, value in values.items():
             if name in FORBIDDEN_KEYS:
                 return (
-                    f"[{section}] {name}: secrets never go in couponctl.toml; name an environment variable "
+                    f"[{label}] {name}: secrets never go in couponctl.toml; name an environment variable "
                     "instead (e.g. secret_env, private_key_file_env)"
                 )
             if name not in allowed:
-                return f"[{section}] unknown key {name!r}{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}"
+                return f"[{label}] unknown key {name!r}{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}"
             key = next(k for k in KEYS if k.section == section and k.name == name)
             problem = check_value(key, value)
             if problem is not None:
-                return f"[{section}] {name} {problem}"
+                return f"[{label}] {name} {problem}"
+    return None
+
+
+def _check_environments(envs: dict[str, Any]) -> str | None:
+    """`[env.NAME]` tables: a name, the environment's own keys, and any other section laid over the file's."""
+    own = [k.name for k in KEYS if k.section == "env"]
+    sections = [s for s in SECTIONS if s != "env"]
+    for name, table in envs.items():
+        if not ENVIRONMENT_NAME.fullmatch(name):
+            return (
+                f"[env.{name}]: an environment's name is 1-32 of lower-case letters, digits, - and _, starting with "
+                "a letter (it is part of request numbers and file names)"
+            )
+        if not isinstance(table, dict):
+            return f"[env.{name}] must be a table, not {shown(table)}"
+        for key_name, value in table.items():
+            if key_name in own:
+                key = next(k for k in KEYS if k.section == "env" and k.name == key_name)
+                problem = check_value(key, value)
+                if problem is not None:
+                    return f"[env.{name}] {key_name} {problem}"
+            elif key_name in sections:
+                problem = check_document({key_name: value}, prefix=f"env.{name}.")
+                if problem is not None:
+                    return problem
+            else:
+                allowed = [*own, *sections]
+                return (
+                    f"[env.{name}] unknown key {key_name!r}{did_you_mean(key_name, allowed)}; allowed: the "
+                    f"sections {', '.join(sections)} (laid over the file's) and {', '.join(own)}"
+                )
     return None
 
 
@@ -261,6 +339,13 @@ def check_value(key: Key, value: Any) -> str | None:
         return None if value in VERIFICATIONS else f'must be "public_key" or "platform_certificate", not {shown(value)}'
     if kind == "rates":
         return _rates(value)
+    if kind == "prefix":
+        ok = isinstance(value, str) and OUT_COUPON_ID_PREFIX.fullmatch(value) is not None
+        return None if ok else f'must be 1-16 of [0-9A-Za-z_-] (e.g. "stg-"), not {shown(value)}'
+    if kind == "overlay":
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            return 'must be tables of field overrides, e.g. [env.staging.overlay."shop_coupon.*"]'
+        return None
     if kind == "tables":
         return None  # [[drift.expected_unmanaged]]: checked entry by entry by reconciler.plan.drift
     if not isinstance(value, str):
@@ -308,6 +393,33 @@ file, the key files) that cannot be read, is not text or is empty is one error n
 """
 
 
+_ENV_INTRO = """\
+Environments (decision D25): `[env.staging]`, `[env.prod]`, ... Each environment is this file with its own sections
+laid over it: `[env.prod.state]`, `[env.prod.shop]`, `[env.prod.wechatpay]`, `[env.prod.apply]` (and every other
+section above) take the keys of the section of the same name, and a key an environment does not set keeps the
+file's value. Select one with `--env NAME` or `COUPONCTL_ENV`; `couponctl env list` lists them. When a file
+declares environments, commands that read or write a state refuse to run without one. Two environments may not
+share a state (refused at load, naming both), and two that share one Mini Program shop must set different
+`out_coupon_id_prefix` values. Every plan, saved plan, Markdown header and history entry names its environment;
+a saved plan is refused in another; request numbers include the environment's name. The keys below are an
+environment's own; example:
+
+```toml
+[env.staging]
+out_coupon_id_prefix = "stg-"
+[env.staging.state]
+url = "sqlite:///state/staging.db"
+[env.staging.wechatpay]
+brand_id = "120344"
+[env.staging.overlay."shop_coupon.*"]
+coupon_info.receive_info.total_num = 10
+
+[env.prod.state]
+url = "postgresql+psycopg://couponctl@db/prod"
+```
+"""
+
+
 def _manifest_limits() -> list[str]:
     from reconciler.manifest import bounds
 
@@ -346,7 +458,8 @@ def render_markdown() -> str:
         "",
     ]
     for section in SECTIONS:
-        out += [f"## [{section}]", "", "| key | type | default | meaning |", "|---|---|---|---|"]
+        intro = [*_ENV_INTRO.splitlines(), ""] if section == "env" else []
+        out += [f"## [{section}]", "", *intro, "| key | type | default | meaning |", "|---|---|---|---|"]
         for key in (k for k in KEYS if k.section == section):
             out.append(
                 f"| `{key.name}` | {_type_text(key)} | `{key.default}` | {key.doc} |"
@@ -375,6 +488,8 @@ def _type_text(key: Key) -> str:
         "tables": "array of tables",
         "codes": "list of integers",
         "verification": '"public_key" or "platform_certificate"',
+        "prefix": "string",
+        "overlay": "tables of field = value",
     }.get(key.type, key.type)
 
 

@@ -25,11 +25,12 @@ NUMBER_REUSE_CODES = frozenset({"INVALID_REQUEST", "ALREADY_EXISTS"})  # referen
 SHOP_EXISTS_CODE = "1090003"  # shop add of an out_coupon_id that is taken (reference A.3)
 
 
-def generation_of(call: Call, address: str) -> int | None:
-    """The D17 generation of a `product.create` call, or None (another call, or a number from before D17)."""
+def generation_of(call: Call, address: str, environment: str | None = None) -> int | None:
+    """The D17 generation of a `product.create` call, or None (another call, or a number from before D17).
+    `environment` is the selected one, whose name is part of create numbers (decision D25)."""
     if call.operation != "product.create":
         return None
-    return create_generation(call.out_request_no, str(call.payload.get("brand_id") or ""), address)
+    return create_generation(call.out_request_no, str(call.payload.get("brand_id") or ""), address, environment)
 
 
 def is_number_reuse(exc: UpstreamError) -> bool:
@@ -41,11 +42,13 @@ def is_number_reuse(exc: UpstreamError) -> bool:
     return code in NUMBER_REUSE_CODES and "单号" in exc.upstream_message
 
 
-def next_generation_call(call: Call, address: str, generation: int) -> Call | None:
-    """The same create at `generation + 1`, or None past MAX_GENERATIONS."""
+def next_generation_call(
+    call: Call, address: str, generation: int, environment: str | None = None
+) -> Call | None:
+    """The same create at `generation + 1` (in `environment`, decision D25), or None past MAX_GENERATIONS."""
     if generation + 1 >= MAX_GENERATIONS:
         return None
-    number = create_request_no(str(call.payload.get("brand_id") or ""), address, generation + 1)
+    number = create_request_no(str(call.payload.get("brand_id") or ""), address, generation + 1, environment)
     return replace(call, out_request_no=number, payload={**call.payload, "out_request_no": number})
 
 

@@ -133,6 +133,7 @@ class Applier:
         now_iso: Callable[[], str],
         parallelism: int = 8,
         progress: ProgressFn | None = None,
+        environment: str | None = None,
     ) -> None:
         self.store = store
         self.providers = providers
@@ -141,6 +142,7 @@ class Applier:
         self.now_iso = now_iso
         self.parallelism = max(1, parallelism)
         self.progress = progress
+        self.environment = environment  # the selected environment: part of create numbers (decision D25)
         self._stop: str | None = None
         self._halt: str | None = None
         self.calls_made = 0
@@ -281,7 +283,7 @@ class Applier:
         self, address: str, call: Call, previous: ResourceState | None, *, action: Action
     ) -> ResourceState | None:
         """One planned call; a product create may move on to a later generation (decision D17, `adoption.py`)."""
-        generation = generation_of(call, address)
+        generation = generation_of(call, address, self.environment)
         while True:
             try:
                 return await self._run_one(address, call, previous, action=action, generation=generation)
@@ -296,7 +298,7 @@ class Applier:
                 if previous is None and not self.store.sent_before(address, call.out_request_no):
                     raise existing_product_error(exc, address, call, generation) from None
             assert generation is not None
-            following = next_generation_call(call, address, generation)
+            following = next_generation_call(call, address, generation, self.environment)
             if following is None:
                 raise UpstreamError(
                     call=call.operation,
@@ -333,7 +335,7 @@ class Applier:
             self.store.close_intent(intent_id, call=self._record(address, call, None, error=exc))
             raise
         self.calls_made += 1
-        change = state_after_call(action, call, outcome, previous, self.now_iso())
+        change = state_after_call(action, call, outcome, previous, self.now_iso(), self.environment)
         self.store.close_intent(
             intent_id, call=self._record(address, call, outcome), put=change.put, remove=change.remove
         )
@@ -366,7 +368,7 @@ class Applier:
                 return
             self.store.remove(created.address)
             self._note_replay(created.address, created.call, created.outcome)
-            following = next_generation_call(created.call, created.address, created.generation)
+            following = next_generation_call(created.call, created.address, created.generation, self.environment)
             if following is None:
                 raise UpstreamError(
                     call=created.call.operation,

@@ -31,9 +31,15 @@ class StateChange:
 
 
 def state_after_call(
-    action: Action, call: Call, result: CallResult, previous: ResourceState | None, now_iso: str
+    action: Action,
+    call: Call,
+    result: CallResult,
+    previous: ResourceState | None,
+    now_iso: str,
+    environment: str | None = None,
 ) -> StateChange:
-    """The state change one successful call implies, given the resource as the previous call left it."""
+    """The state change one successful call implies, given the resource as the previous call left it
+    (`environment`: the selected one, whose name is part of create numbers, decision D25)."""
     op = call.operation
     if op == "shop.add":
         coupon = dict(call.payload["coupon"])
@@ -59,7 +65,8 @@ def state_after_call(
         extra: dict[str, Any] = {}
         if previous is not None and previous.upstream_id != new_id and previous.status != "DEACTIVATED":
             extra["deposed"] = {"product_coupon_id": previous.upstream_id, "brand_id": previous.brand_id}
-        generation = create_generation(call.out_request_no, str(call.payload.get("brand_id") or ""), action.address)
+        brand = str(call.payload.get("brand_id") or "")
+        generation = create_generation(call.out_request_no, brand, action.address, environment)
         if generation is not None:  # decision D17: the next replacement creates with generation + 1
             extra["generation"] = generation
         resource = _resource(action, new_id, entity, None, now_iso, extra=extra)

@@ -40,6 +40,9 @@ COMMANDS: dict[str, str] = {
     "state": "reconciler.cli.state:state",
     "history": "reconciler.cli.state:history",
     "report": "reconciler.cli.report:report",
+    "render": "reconciler.cli.render:render",
+    "fmt": "reconciler.cli.fmt:fmt",
+    "env": "reconciler.cli.env:env",
 }
 
 EXAMPLES = """\b
@@ -60,6 +63,7 @@ class AppContext:
     verbose: int
     debug: bool
     cwd: Path = field(default_factory=Path.cwd)
+    environment: str | None = None  # --env / COUPONCTL_ENV (decision D25)
     _settings: Settings | None = None
 
     @property
@@ -67,7 +71,7 @@ class AppContext:
         if self._settings is None:
             from reconciler.config import load_settings
 
-            self._settings = load_settings(self.config_path, cwd=self.cwd)
+            self._settings = load_settings(self.config_path, cwd=self.cwd, environment=self.environment)
         return self._settings
 
 
@@ -105,11 +109,20 @@ def color_enabled(no_color: bool) -> bool:
     envvar="COUPONCTL_CONFIG",
     help="Configuration file (also COUPONCTL_CONFIG; default: couponctl.toml here or in the nearest folder above).",
 )
+@click.option(
+    "--env",
+    "environment",
+    metavar="NAME",
+    envvar="COUPONCTL_ENV",
+    help="The environment of couponctl.toml to use ([env.NAME]; also COUPONCTL_ENV; `couponctl env list`).",
+)
 @click.option("--no-color", is_flag=True, help="Plain output (also when NO_COLOR is set or stdout is not a TTY).")
 @click.option("-v", "--verbose", count=True, help="More detail (repeat for more).")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, no_color: bool, verbose: int, debug: bool) -> None:
+def cli(
+    ctx: click.Context, config_path: str | None, environment: str | None, no_color: bool, verbose: int, debug: bool
+) -> None:
     """couponctl: Terraform for WeChat coupons.
 
     Declare coupons in YAML manifests, review the plan, apply exactly the calls it needs, and detect drift.
@@ -120,7 +133,13 @@ def cli(ctx: click.Context, config_path: str | None, no_color: bool, verbose: in
         source = ctx.get_parameter_source("config_path")
         origin = " (from COUPONCTL_CONFIG)" if source is click.core.ParameterSource.ENVIRONMENT else ""
         raise ConfigError(f"config file not found: {config_path}{origin}")
-    ctx.obj = AppContext(config_path=config_path, color=color_enabled(no_color), verbose=verbose, debug=debug)
+    ctx.obj = AppContext(
+        config_path=config_path,
+        color=color_enabled(no_color),
+        verbose=verbose,
+        debug=debug,
+        environment=environment or None,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

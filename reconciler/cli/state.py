@@ -280,7 +280,11 @@ def history(ctx: click.Context, run_id: int | None, limit: int, fmt: str) -> Non
         ]
         for r in runs
     ]
-    click.echo(_table(["RUN", "STARTED (UTC)", "WHO", "COMMAND", "COMMIT", "PLAN", "OUTCOME", "CALLS"], rows))
+    header = ["RUN", "STARTED (UTC)", "WHO", "COMMAND", "COMMIT", "PLAN", "OUTCOME", "CALLS"]
+    if any(r.summary.get("environment") for r in runs):  # environments (D25): each run names its own
+        header.append("ENV")
+        rows = [[*row, str(r.summary.get("environment") or "-")] for row, r in zip(rows, runs, strict=True)]
+    click.echo(_table(header, rows))
 
 
 def _print_run(run: RunRecord, calls: list[CallRecord], fmt: str) -> None:

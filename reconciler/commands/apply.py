@@ -18,6 +18,7 @@ from reconciler.apply.applier import ActionResult, Applier, ApplyReport
 from reconciler.apply.settle import Settlement, settle
 from reconciler.commands.common import Clock, git_commit, lock_timeout, now_utc, open_state
 from reconciler.commands.drift import refreshed_plan
+from reconciler.commands.guard import Override, check_freeze, denial, judged, overrides_summary
 from reconciler.commands.interrupt import Tracker, apply_interruptibly
 from reconciler.commands.plan import PlanInputs, blocked_error, build_plan, read_plan_file
 from reconciler.commands.runs import recorded_run
@@ -89,6 +90,7 @@ def apply(
     lock_timeout_s: float | None = None,
     skip_blocked: bool = False,
     clock: Clock = now_utc,
+    override: Override = Override(),
 ) -> ApplyOutcome:
     """Apply the saved plan in `plan_file` (refused when stale or expired), or a fresh one the hooks confirm.
 
@@ -102,6 +104,13 @@ def apply(
     if plan_file is not None and targets:
         raise PlanError("--target cannot be combined with a saved plan: the plan already fixes what is applied")
     saved = read_plan_file(plan_file) if plan_file is not None else None
+    if saved is not None and override.rules:
+        raise PlanError(
+            f"--allow cannot be given to a saved plan: overrides are reviewed with the plan; make it again with: "
+            f"couponctl plan --allow RULE_ID --reason \"…\" --out {plan_file}"
+        )
+    if saved is not None:
+        _check_environment(saved, settings)
     if saved is not None and skip_blocked and saved.blocked and not saved.skip_blocked:
         raise PlanError(
             f"{plan_file} was made without --skip-blocked, so skipping its blocked coupons was never reviewed; "
@@ -121,6 +130,7 @@ def apply(
                     parallelism=parallelism,
                     skip_blocked=skip_blocked,
                     clock=clock,
+                    override=override,
                 )
             )
     finally:
@@ -138,6 +148,7 @@ async def _apply(
     parallelism: int | None,
     skip_blocked: bool,
     clock: Clock,
+    override: Override = Override(),
 ) -> ApplyOutcome:
     from reconciler.plan.planfile import check_saved_plan, plan_digest
 
@@ -154,6 +165,7 @@ async def _apply(
                 now_iso=lambda: iso_utc(clock()),
                 parallelism=parallelism or settings.apply.parallelism,
                 progress=progress,
+                environment=settings.env.name,
             )
 
         # 1. Settle what an interrupted apply left behind, before anything new.
@@ -161,7 +173,7 @@ async def _apply(
         resources = store.resources()
         if store.open_intents() or any(r.extra.get("deposed") for r in resources.values()):
             with recorded_run(store, settings, "apply (settle)", commit=commit) as run:
-                settled = tuple(await settle(make_applier(run.run_id), store.lineage))
+                settled = tuple(await settle(make_applier(run.run_id), _numbering_lineage(settings, store)))
                 run.summary = {"settled": [f"{s.address} {s.operation}: {s.outcome}" for s in settled]}
             hooks.settled(settled)
             resources = store.resources()
@@ -177,17 +189,21 @@ async def _apply(
             inputs = await _fresh_plan(settings, store, upstream, pacer, resources, targets, refresh, now)
             if skip_blocked:
                 inputs = replace(inputs, plan=replace(inputs.plan, skip_blocked=True))
+            inputs = replace(inputs, plan=judged(settings, inputs.plan, inputs.coupons, override, now))
             hooks.review(inputs, settings.apply.rate_limits)
             plan = inputs.plan
+            _refuse_denied(plan)
             if not plan.applyable:
                 raise _nothing_applied(plan)
             if not plan.has_changes:
                 return ApplyOutcome(plan, None, settled, saved=False, skipped=_skipped(plan))
             hooks.confirm(plan)
+        _refuse_denied(plan)
         if not plan.applyable:
             raise _nothing_applied(plan)
         if not plan.has_changes:
             return ApplyOutcome(plan, None, settled, saved=saved is not None, skipped=_skipped(plan))
+        check_freeze(settings, _without_skipped(plan), clock())  # a freeze window refuses before any call
         to_apply = _without_skipped(plan)
 
         # 3. Apply.
@@ -205,6 +221,9 @@ async def _apply(
             interrupted = pressed and not report.ok  # a Ctrl-C after the last call changed nothing
             run.outcome = "ok" if report.ok else ("partial" if report.with_status("applied") else "failed")
             run.summary = report.summary()
+            overrides = overrides_summary(plan, plan_digest(plan))
+            if overrides:  # who overrode which rule, why, for which plan (issue 18)
+                run.summary["policy_overrides"] = overrides
             if _skipped(plan):
                 run.outcome = "partial" if report.ok else run.outcome
                 run.summary["skipped_blocked"] = [a.address for a in _skipped(plan)]
@@ -261,6 +280,27 @@ def _without_skipped(plan: Plan) -> Plan:
     if not plan.skip_blocked:
         return plan
     return replace(plan, actions=tuple(a for a in plan.actions if a.applyable))
+
+
+def _check_environment(saved: Plan, settings: Settings) -> None:
+    """A saved plan applies only in the environment it was made in (decision D25)."""
+    from reconciler.plan.planfile import check_plan_environment
+
+    check_plan_environment(saved, settings.env.name)
+
+
+def _numbering_lineage(settings: Settings, store: StateStore) -> str:
+    """What settle's request numbers hash as the lineage: scoped by the environment, like the planner's (D25)."""
+    from reconciler.plan.request_numbers import scoped_lineage
+
+    return scoped_lineage(store.lineage, settings.env.name)
+
+
+def _refuse_denied(plan: Plan) -> None:
+    """A plan its policy denies sends nothing (the verdict, with its overrides, is recorded in the plan)."""
+    error = denial(plan)
+    if error is not None:
+        raise PlanError(f"{error}\nNothing was applied.")
 
 
 def _nothing_applied(plan: Plan) -> PlanError:

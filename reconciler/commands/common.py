@@ -61,8 +61,10 @@ def manifest_paths(settings: Settings, paths: Sequence[str]) -> list[str]:
 def open_state(settings: Settings, *, create: bool = True) -> SqlStateStore:
     """The configured state store (created on first use unless `create=False`; a new SQLite file only inside a
     project, see `refuse_outside_project`)."""
+    from reconciler.commands.env import require_environment
     from reconciler.store import open_store
 
+    require_environment(settings)  # a file with [env.*] sections and no --env: whose state would this be?
     url = settings.state_url
     prefix = "sqlite:///"
     if create and url.startswith(prefix) and url != "sqlite:///:memory:":

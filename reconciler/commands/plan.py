@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
 from reconciler.commands.common import Clock, git_commit, manifest_paths, now_utc, open_state
+from reconciler.commands.guard import Override, judged
 from reconciler.commands.targets import check_targets
 from reconciler.config import Settings
 from reconciler.errors import CouponctlError, Diagnostic, ManifestError, PlanError, SavedPlanError
@@ -22,6 +23,7 @@ from reconciler.resources import DesiredCoupon, ResourceState
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 
 if TYPE_CHECKING:
+    from reconciler.manifest.loader import LoadResult
     from reconciler.store.api import StateStore
 
 
@@ -80,6 +82,7 @@ def build_plan(
     from reconciler.plan.planner import make_plan
 
     loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
+    loaded = with_environment(settings, loaded, paths)  # its overlay and shop id prefix (decision D25)
     current = dict(store.resources() if state is None else state)
     if unmanaged_shop:  # declared shop coupons upstream already holds: adopted, never added twice (D17)
         from reconciler.plan.adopt import adoption_candidates
@@ -113,9 +116,19 @@ def build_plan(
         paths=tuple(root_relative(settings, p) for p in paths),
         manifest_files={c.address: root_relative(settings, c.source.file) for c in loaded.coupons},
         declared_elsewhere=_declared_elsewhere(settings, paths, loaded.coupons, current),
+        environment=settings.env.name,
     )
     warnings = tuple(loaded.warnings) + tuple(d for d in time_diags if d.severity != "error")
     return PlanInputs(plan=plan, warnings=warnings, manifest_files=tuple(loaded.files), coupons=tuple(loaded.coupons))
+
+
+def with_environment(settings: Settings, loaded: LoadResult, paths: Sequence[str]) -> LoadResult:
+    """The loaded manifests as the selected environment declares them (its overlay, its out_coupon_id prefix)."""
+    if settings.env.name is None:
+        return loaded
+    from reconciler.commands.env import environment_coupons
+
+    return replace(loaded, coupons=environment_coupons(settings, loaded.coupons, complete=not paths))
 
 
 def _declared_elsewhere(
@@ -162,10 +175,12 @@ def plan(
     out: Path | None = None,
     skip_blocked: bool = False,
     clock: Clock = now_utc,
+    override: Override = Override(),
 ) -> PlanResult:
     """`couponctl plan`: load, refresh (reading upstream, writing nothing), plan, and save the plan to `out`.
 
-    With `skip_blocked` the plan records that apply is to skip its blocked actions and apply the rest."""
+    With `skip_blocked` the plan records that apply is to skip its blocked actions and apply the rest. The policy
+    file's verdict (with the `override`s) is recorded in the plan; the CLI exits 1 on an unoverridden deny."""
     import asyncio
 
     from reconciler.commands.drift import refreshed_plan
@@ -187,7 +202,8 @@ def plan(
         store.close()
     if skip_blocked:
         inputs = replace(inputs, plan=replace(inputs.plan, skip_blocked=True))
-    if out is not None:
+    inputs = replace(inputs, plan=judged(settings, inputs.plan, inputs.coupons, override, now))  # policies (issue 18)
+    if out is not None:  # saved even when denied or blocked: `show --format markdown` tells the PR why
         from reconciler.plan.planfile import save_plan
 
         out.write_bytes(save_plan(inputs.plan))

@@ -51,6 +51,14 @@ def recorded_run(
         # Also on Ctrl-C: the run did not finish. If the store itself is what failed, the original error matters
         # more than the bookkeeping, so a failure to record the failure is dropped.
         with contextlib.suppress(Exception):
-            store.end_run(run_id, "failed", run.summary)
+            store.end_run(run_id, "failed", _summary(settings, run))
         raise
-    store.end_run(run_id, run.outcome, run.summary)
+    store.end_run(run_id, run.outcome, _summary(settings, run))
+
+
+def _summary(settings: Settings, run: OpenRun) -> dict[str, Any]:
+    """The run's summary, naming the selected environment (decision D25: every history entry names it; kept in
+    the summary JSON, so the history table needs no migration)."""
+    if settings.env.name is None:
+        return run.summary
+    return {"environment": settings.env.name, **run.summary}

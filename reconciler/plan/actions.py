@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from reconciler.plan.model import Action, ActionType, Call, FieldChange, FieldEffect
-from reconciler.plan.request_numbers import create_request_no, out_request_no, payload_digest
+from reconciler.plan.request_numbers import create_request_no, out_request_no, payload_digest, scoped_lineage
 from reconciler.resources import DesiredCoupon, Kind, ResourceState, SourceRef, digest
 
 PROTECT_REMEDY = "set protect: false first (it is stored in state when applied), or keep the coupon as it is"
@@ -30,6 +30,7 @@ class PlanContext:
     now: datetime
     default_brand_id: str | None
     plan_warnings: list[str] = field(default_factory=list)
+    environment: str | None = None  # the selected environment: part of every request number (decision D25)
 
     def unchanged(self, address: str, notes: Sequence[str]) -> None:
         """No action; differences in ignored fields become plan warnings (said only when they differ)."""
@@ -131,7 +132,8 @@ def numbered(
 ) -> dict[str, Any]:
     """The payload with its deterministic `out_request_no` first (contract §2.4)."""
     version = _version(state, ctx.serial)
-    number = out_request_no(ctx.lineage, address, f"{operation}:{target or '-'}:{version}", payload_digest(payload))
+    lineage = scoped_lineage(ctx.lineage, ctx.environment)
+    number = out_request_no(lineage, address, f"{operation}:{target or '-'}:{version}", payload_digest(payload))
     return {"out_request_no": number, **payload}
 
 
@@ -144,10 +146,13 @@ def next_generation(state: ResourceState | None) -> int:
     return (recorded if isinstance(recorded, int) else 0) + 1
 
 
-def numbered_create(address: str, brand_id: str, generation: int, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """A `product.create` payload with its request number first: derived from the brand, the address and the
-    generation only, so that the same create planned against a lost state is the same request (decision D17)."""
-    return {"out_request_no": create_request_no(brand_id, address, generation), **payload}
+def numbered_create(
+    address: str, brand_id: str, generation: int, payload: Mapping[str, Any], environment: str | None = None
+) -> dict[str, Any]:
+    """A `product.create` payload with its request number first: derived from the brand, the address, the
+    generation and the environment only, so that the same create planned against a lost state is the same request
+    (decision D17) and another environment's never is (D25)."""
+    return {"out_request_no": create_request_no(brand_id, address, generation, environment), **payload}
 
 
 def import_command(address: str, upstream_id: str | None, brand_id: str | None = None) -> str:

@@ -21,12 +21,21 @@ from reconciler.claim_window import claim_window
 from reconciler.errors import SavedPlanError
 from reconciler.plan import kinds
 from reconciler.plan.diff import compare_view
-from reconciler.plan.model import PLAN_FORMAT_VERSION, Action, ActionType, Call, DriftItem, FieldChange, Plan
+from reconciler.plan.model import (
+    ENVIRONMENT_FORMAT_VERSION,
+    PLAN_FORMAT_VERSION,
+    Action,
+    ActionType,
+    Call,
+    DriftItem,
+    FieldChange,
+    Plan,
+)
 from reconciler.resources import SourceRef, canonical_json, digest
 from reconciler.times import beijing
 
 PLAN_FILE_KIND = "couponctl-plan"
-SUPPORTED_FORMAT_VERSIONS: frozenset[str] = frozenset({"1.0", PLAN_FORMAT_VERSION})
+SUPPORTED_FORMAT_VERSIONS: frozenset[str] = frozenset({"1.0", PLAN_FORMAT_VERSION, ENVIRONMENT_FORMAT_VERSION})
 
 
 # --------------------------------------------------------------------------------------------------- to data
@@ -92,8 +101,9 @@ def drift_to_data(item: DriftItem) -> dict[str, Any]:
 
 
 def plan_to_data(plan: Plan) -> dict[str, Any]:
-    """The plan as plain JSON-ready data (every field of `Plan`), in a stable key order."""
-    return {
+    """The plan as plain JSON-ready data (every field of `Plan`), in a stable key order. `environment` is written
+    only when the plan has one (format 1.2), so a plan without one keeps its 1.1 shape."""
+    data = {
         "format_version": plan.format_version,
         "tool_version": plan.tool_version,
         "created_at": plan.created_at,
@@ -113,6 +123,9 @@ def plan_to_data(plan: Plan) -> dict[str, Any]:
         "drift": [drift_to_data(d) for d in plan.drift],
         "actions": [action_to_data(a) for a in plan.actions],
     }
+    if plan.environment is not None:
+        data = {"environment": plan.environment, **data}
+    return data
 
 
 def plan_digest(plan: Plan) -> str:
@@ -201,9 +214,30 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
             paths=tuple(data.get("paths", ())),
             left_alone=int(data.get("left_alone", 0)),
             skip_blocked=data.get("skip_blocked", False) is True,
+            environment=_environment(data.get("environment")),  # absent before 1.2: made without an environment
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SavedPlanError(f"saved plan is malformed: {type(exc).__name__}: {exc}") from None
+
+
+def _environment(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise ValueError(f"environment must be a name, not {value!r}")
+
+
+def check_plan_environment(plan: Plan, environment: str | None) -> None:
+    """Refuse a saved plan made in another environment than the selected one (decision D25): its request numbers,
+    state and overlay are that environment's, so applying it here would change the wrong merchant."""
+    if plan.environment == environment:
+        return
+    made = f"environment {plan.environment!r}" if plan.environment else "no environment"
+    here = f"environment {environment!r}" if environment else "no environment (--env not given)"
+    again = f"couponctl --env {environment} plan --out FILE" if environment else "couponctl plan --out FILE"
+    raise SavedPlanError(
+        f"this saved plan was made for {made}, but apply runs in {here}; nothing was applied. A plan applies only "
+        f"where it was made: make one for this environment with `{again}`"
+    )
 
 
 # --------------------------------------------------------------------------------------------------- files

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from reconciler.errors import PlanError
 from reconciler.plan.actions import PlanContext, Subject
-from reconciler.plan.model import Action, ActionType, DriftItem, FieldChange, Plan
+from reconciler.plan.model import Action, ActionType, DriftItem, FieldChange, Plan, format_version_for
 from reconciler.plan.moves import mark_move, rename_hints, resolve_moves
 from reconciler.plan.product import plan_product
 from reconciler.plan.shop import plan_shop
@@ -53,6 +53,7 @@ def make_plan(
     manifest_files: Mapping[str, str] | None = None,
     skip_blocked: bool = False,
     declared_elsewhere: frozenset[str] | None = frozenset(),
+    environment: str | None = None,
 ) -> Plan:
     """Compare desired coupons with state and return the plan (contract §2.2-2.3). Pure.
 
@@ -65,12 +66,15 @@ def make_plan(
     relative to the project root, which apply records as the coupon's source. `declared_elsewhere` are addresses
     the configured manifests declare outside `paths` (a coupon moved to another folder since it was applied): left
     alone too. None means that could not be told (manifests outside `paths` do not load): then nothing outside
-    `desired` is removed.
+    `desired` is removed. `environment` (the selected one, decision D25) is named by the plan and is part of every
+    request number.
     """
     if now.tzinfo is None:
         raise PlanError("make_plan needs an aware `now` (UTC)")
     by_address = _by_address(desired)
-    ctx = PlanContext(lineage=lineage, serial=serial, now=now, default_brand_id=default_brand_id)
+    ctx = PlanContext(
+        lineage=lineage, serial=serial, now=now, default_brand_id=default_brand_id, environment=environment
+    )
     moves = resolve_moves(by_address, state)  # declared renames: planned as state moves (plan/moves.py)
     state = moves.state
     in_scope, left_alone = _in_scope(by_address, state, paths, declared_elsewhere)
@@ -114,6 +118,8 @@ def make_plan(
         paths=tuple(paths),
         left_alone=left_alone,
         skip_blocked=skip_blocked,
+        environment=environment,
+        format_version=format_version_for(environment),
     )
 
 

@@ -43,9 +43,8 @@ class _Declared:
     def create_call(self) -> Call:
         """`product.create` with the coupon's first stock, numbered by brand, address and generation (D17)."""
         generation = next_generation(self.have)
-        payload = numbered_create(
-            self.subject.address, self.brand, generation, {"brand_id": self.brand, **self.want.body}
-        )
+        body = {"brand_id": self.brand, **self.want.body}
+        payload = numbered_create(self.subject.address, self.brand, generation, body, self.ctx.environment)
         return Call(operation="product.create", payload=payload, target=None, out_request_no=payload["out_request_no"])
 
 

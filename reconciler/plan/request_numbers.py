@@ -27,6 +27,12 @@ one that made the coupon: WeChat replays the first answer (same body: the coupon
 or refuses the number (different body: the applier stops and names `couponctl import`). A replay of a coupon that
 is DEACTIVATED (an earlier generation) moves on to the next generation. PATCH and deactivate numbers keep the
 lineage-based derivation above: a state made before D17 keeps its numbers for those calls.
+
+**Environments (decision D25).** When an environment is selected (`--env`), its name is part of every derivation:
+the lineage-based one hashes `environment \0 lineage \0 ...` (`scoped_lineage`), the create number hashes
+`"create" \0 environment \0 brand_id \0 ...`. Two environments that share a partner and a brand therefore never
+share a number (a staging create can never replay as production's coupon). Without an environment the material is
+exactly as above, so states made before environments keep every number.
 """
 
 from __future__ import annotations
@@ -46,6 +52,12 @@ def payload_digest(payload: Mapping[str, Any]) -> str:
     return digest({k: v for k, v in payload.items() if k != "out_request_no"})
 
 
+def scoped_lineage(lineage: str, environment: str | None) -> str:
+    """What the lineage-based derivation hashes as its first part: the lineage, preceded by the environment's name
+    when one is selected (decision D25). Unchanged without an environment."""
+    return lineage if environment is None else f"{environment}\0{lineage}"
+
+
 def out_request_no(lineage: str, address: str, action: str, payload_digest: str) -> str:
     """The request number of one planned call; see the module docstring for the exact derivation."""
     material = "\0".join((lineage, address, action, payload_digest)).encode("utf-8")
@@ -55,18 +67,22 @@ def out_request_no(lineage: str, address: str, action: str, payload_digest: str)
 MAX_GENERATIONS = 64  # replacements of one address that a create number can tell apart (see create_generation)
 
 
-def create_request_no(brand_id: str, address: str, generation: int) -> str:
-    """The request number of a `product.create` (decision D17): the same for the same coupon in any state."""
-    material = "\0".join(("create", brand_id, address, str(generation))).encode("utf-8")
+def create_request_no(brand_id: str, address: str, generation: int, environment: str | None = None) -> str:
+    """The request number of a `product.create` (decision D17): the same for the same coupon in any state of one
+    environment; another environment's name gives another number (decision D25)."""
+    scope = ("create",) if environment is None else ("create", environment)
+    material = "\0".join((*scope, brand_id, address, str(generation))).encode("utf-8")
     return REQUEST_NO_PREFIX + hashlib.sha256(material).hexdigest()[:_HEX_DIGITS]
 
 
-def create_generation(number: str | None, brand_id: str, address: str) -> int | None:
+def create_generation(
+    number: str | None, brand_id: str, address: str, environment: str | None = None
+) -> int | None:
     """The generation `number` was derived for, or None for a number that is not a D17 create number (a plan or an
     intent written before D17, whose create numbers came from the lineage)."""
     if number is None:
         return None
     for generation in range(MAX_GENERATIONS):
-        if create_request_no(brand_id, address, generation) == number:
+        if create_request_no(brand_id, address, generation, environment) == number:
             return generation
     return None

@@ -129,7 +129,8 @@ def _short(digest: str) -> str:
 
 def _header(plan: Plan, rate_limits: Mapping[str, float]) -> str:
     summary = summarize(plan, rate_limits)
-    lines = [f"### couponctl plan: {summary_line(summary)}", ""]
+    environment = f" for environment `{plan.environment}`" if plan.environment else ""  # decision D25
+    lines = [f"### couponctl plan{environment}: {summary_line(summary)}", ""]
     notice = partial_notice(plan)
     if notice:
         lines += [f"> [!WARNING]\n> **{notice}**", ""]

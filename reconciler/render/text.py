@@ -68,9 +68,11 @@ def blocked_message(plan: Plan) -> str | None:
 
 
 def preamble_lines(plan: Plan, paint: Paint) -> list[str]:
-    """What the text plan says before its actions: the partial-plan notice, the no-refresh note, the drift section
-    and the warnings (each block followed by a blank line)."""
+    """What the text plan says before its actions: the environment (when one is selected), the partial-plan
+    notice, the no-refresh note, the drift section and the warnings (each block followed by a blank line)."""
     out: list[str] = []
+    if plan.environment:  # decision D25: a reviewer always sees which merchant this plan is for
+        out += [paint(f"Environment: {plan.environment}", "1"), ""]
     notice = partial_notice(plan)
     if notice:
         out += [paint(f"! {notice}", "1;33"), ""]
