@@ -15,4 +15,5 @@ One module per command family, imported by the CLI module that needs it (nothing
 - `drift`     reading upstream; drift and refresh
 - `imports`   import ADDRESS ID, import --generate
 - `state`     state list/show/rm/mv/unlock/upgrade, history
+- `report`    report (the campaign report: plan, coupons, state, history and drift, rendered to one HTML file)
 """
