@@ -68,6 +68,7 @@ class SourceRef:
     file: str
     line: int
     col: int = 1
+    set_name: str | None = None  # the coupon set (`kind: CouponSet`) that expanded into this coupon, if any
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"

@@ -33,11 +33,16 @@ def validate(settings: Settings | None, paths: Sequence[str] = ()) -> Validation
     from reconciler.manifest.cache import cache_for
 
     if not paths:
-        if settings is None:
-            raise ValueError("validate without paths needs the settings (the configured manifest paths)")
-        paths = tuple(_display(str(settings.resolve(p))) for p in settings.manifests)
+        paths = configured_paths(settings)
     result = load_manifests(list(paths), cache=cache_for(settings) if settings is not None else None)
     return Validation(len(result.coupons), len(result.files), tuple(result.warnings))
+
+
+def configured_paths(settings: Settings | None) -> list[str]:
+    """The manifest paths of couponctl.toml, as shown in diagnostics (validate, render and fmt without PATH)."""
+    if settings is None:
+        raise ValueError("without paths the settings are needed (the configured manifest paths)")
+    return [_display(str(settings.resolve(p))) for p in settings.manifests]
 
 
 def schema() -> dict[str, Any]:

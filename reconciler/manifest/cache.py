@@ -6,7 +6,8 @@ ever yield data). Its key is the sha256 of the file's bytes, its displayed path 
 fingerprint of everything validation depends on: the couponctl version, the source of `reconciler.manifest`,
 `reconciler.resources` and `reconciler.times`, and the installed files of yaml_rs, pydantic and pydantic-core. Any
 change to one of them is a miss; only a file that loaded with no diagnostic at all is stored, so warnings and errors
-are always computed afresh. Cross-file checks (duplicate addresses and out_coupon_ids) and the plan-time claim-window
+are always computed afresh. A file holding a coupon set with a `csv:` file records the sha256 of each such file in
+its entry; a CSV that changed since is a miss, so a changed row is never served from the cache. Cross-file checks (duplicate addresses and out_coupon_ids) and the plan-time claim-window
 check are never cached.
 
 The cache lives beside a SQLite state database (`<state dir>/cache/manifests/`), and only when there is a
@@ -30,7 +31,7 @@ from reconciler.resources import DesiredCoupon, IgnoreRule, SourceRef
 if TYPE_CHECKING:
     from reconciler.config import Settings
 
-FORMAT = 1  # bump when the entry layout changes
+FORMAT = 2  # bump when the entry layout changes
 DISABLE_ENV = "COUPONCTL_MANIFEST_CACHE"
 
 
@@ -64,13 +65,13 @@ def _encode(coupon: DesiredCoupon, index: int) -> list[Any]:
     s = coupon.source
     rules = [[r.path, r.reason] for r in coupon.ignore_drift]
     return [index, coupon.kind, coupon.name, coupon.status, coupon.body, s.file, s.line, s.col, coupon.protect,
-            coupon.brand_id, rules, coupon.moved_from]
+            coupon.brand_id, rules, coupon.moved_from, s.set_name]
 
 
 def _decode(item: list[Any]) -> tuple[DesiredCoupon, int]:
-    index, kind, name, status, body, file, line, col, protect, brand_id, rules, moved_from = item
+    index, kind, name, status, body, file, line, col, protect, brand_id, rules, moved_from, set_name = item
     coupon = DesiredCoupon(
-        kind=kind, name=name, status=status, body=body, source=SourceRef(file, line, col), protect=protect,
+        kind=kind, name=name, status=status, body=body, source=SourceRef(file, line, col, set_name), protect=protect,
         brand_id=brand_id, ignore_drift=tuple(IgnoreRule(path, reason) for path, reason in rules),
         moved_from=moved_from,
     )
@@ -91,21 +92,35 @@ class ManifestCache:
         key = hasher.hexdigest()
         return self.directory / key[:2] / f"{key}.json"
 
-    def get(self, display: str, raw: bytes) -> list[tuple[DesiredCoupon, int]] | None:
+    def get(
+        self, display: str, raw: bytes, folder: Path
+    ) -> tuple[list[tuple[DesiredCoupon, int]], dict[str, bytes]] | None:
+        """The file's coupons and the CSV files its sets read (name as written -> bytes, read again now and
+        compared with the entry's digests), or None."""
         path = self._path(display, raw)
         try:
-            items = json.loads(path.read_bytes())
-            coupons = [_decode(item) for item in items]
-        except (OSError, ValueError, TypeError):
+            entry = json.loads(path.read_bytes())
+            extra: dict[str, bytes] = {}
+            for name, sha in entry["files"].items():
+                data = (folder / name).read_bytes()
+                if hashlib.sha256(data).hexdigest() != sha:
+                    raise ValueError(name)
+                extra[name] = data
+            coupons = [_decode(item) for item in entry["coupons"]]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
             self.misses += 1
             return None
         self.hits += 1
-        return coupons
+        return coupons, extra
 
-    def put(self, display: str, raw: bytes, coupons: Sequence[tuple[DesiredCoupon, int]]) -> None:
+    def put(
+        self, display: str, raw: bytes, coupons: Sequence[tuple[DesiredCoupon, int]], extra: dict[str, bytes]
+    ) -> None:
         path = self._path(display, raw)
         try:
-            data = json.dumps([_encode(c, i) for c, i in coupons], ensure_ascii=False, separators=(",", ":"))
+            entry = {"files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(extra.items())},
+                     "coupons": [_encode(c, i) for c, i in coupons]}
+            data = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -24,7 +24,9 @@ from reconciler.errors import Diagnostic, ManifestError
 from reconciler.manifest import bounds
 from reconciler.manifest.cache import ManifestCache
 from reconciler.manifest.discovery import discover
+from reconciler.manifest.merge_keys import merge_keys
 from reconciler.manifest.moves import moved_issues
+from reconciler.manifest.sets import SET_KIND, Row, expand, is_set
 from reconciler.manifest.positions import (
     compose,
     document_lines,
@@ -109,6 +111,7 @@ class _Pending:
     doc: int | None  # document index in the file; None = the file as a whole
     issue: Issue
     address: str | None
+    prefix: Loc = ()  # where the document's fields sit in the YAML: ("template",) for a coupon set's rows
 
 
 @dataclass(slots=True)
@@ -121,6 +124,7 @@ class _File:
     position: tuple[int, int] | None = None  # for file-level problems (syntax errors)
     coupons: list[tuple[DesiredCoupon, int]] = field(default_factory=list)  # with their document index
     has_four_byte: bool = False  # any character beyond U+FFFF in the file (B.11); checked per document only then
+    extra_files: dict[str, bytes] = field(default_factory=dict)  # CSV files of coupon sets, by path as written
 
 
 def load_manifests(
@@ -149,14 +153,16 @@ def load_manifests(
             diagnostics.append(Diagnostic(display, 1, 1, str(exc)))
             continue
         digest_parts.append((_relative(path, root), raw))
-        cached = None if cache is None else cache.get(display, raw)
+        cached = None if cache is None else cache.get(display, raw, path.parent)
         if cached is not None:
-            entry.coupons = cached
+            entry.coupons, entry.extra_files = cached
             from_cache[id(entry)] = raw
         else:
             _load_file(entry, raw)
             if cache is not None and not entry.pending:
-                cache.put(display, raw, entry.coupons)
+                cache.put(display, raw, entry.coupons, entry.extra_files)
+        for name, data in sorted(entry.extra_files.items()):  # a set's CSV is part of what the plan was made from
+            digest_parts.append((_relative(path.parent / name, root), data))
         coupons.extend(coupon for coupon, _ in entry.coupons)
 
     by_address: dict[str, tuple[_File, int, DesiredCoupon]] = {}
@@ -235,7 +241,7 @@ def _load_file(entry: _File, raw: bytes) -> None:
         entry.pending.append(_Pending(None, Issue((), message), None))
         return
     if "<<" in text:
-        parsed = _merge_keys(parsed)
+        parsed = merge_keys(parsed)
     entry.doc_lines = document_lines(text)
     documents = parsed if isinstance(parsed, list) and len(entry.doc_lines) > 1 else [parsed]
     if len(documents) != len(entry.doc_lines):
@@ -247,37 +253,44 @@ def _load_file(entry: _File, raw: bytes) -> None:
     for index, document in enumerate(documents):
         if document is None:
             continue  # an empty document (e.g. after a trailing `---`) declares nothing
+        if is_set(document):
+            _load_set(entry, index, document)
+            continue
         coupon = _load_document(entry, index, document)
         if coupon is not None:
             entry.coupons.append((coupon, index))
 
 
-def _merge_keys(value: Any) -> Any:
-    """Resolve YAML 1.1 merge keys (`<<: *base`), which yaml_rs (YAML 1.2) keeps as a literal `<<` key.
+def _load_set(entry: _File, index: int, document: dict[str, Any]) -> None:
+    """Expand a coupon set and validate every document it yields; a row's problems name the set and the row."""
 
-    Teams DRY up similar coupons with anchors; explicit keys win over merged ones, as in YAML 1.1.
-    """
-    if isinstance(value, list):
-        return [_merge_keys(item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    merged: dict[Any, Any] = {}
-    sources = value.get("<<")
-    if isinstance(sources, dict | list):
-        for source in sources if isinstance(sources, list) else [sources]:
-            if isinstance(source, dict):
-                for key, item in _merge_keys(source).items():
-                    merged.setdefault(key, item)
-    for key, item in value.items():
-        if key == "<<" and isinstance(sources, dict | list):
-            continue
-        merged[key] = _merge_keys(item)
-    return {**{k: v for k, v in merged.items() if k not in value}, **{k: merged[k] for k in value if k in merged}}
+    def read(name: str) -> bytes:
+        data = bounds.read_limited(entry.path.parent / name)
+        entry.extra_files[name] = data
+        return data
+
+    try:
+        expansion = expand(document, read)
+    except bounds.FileTooLarge as exc:
+        entry.pending.append(_Pending(index, Issue(("csv",), str(exc)), None))
+        return
+    label = f"set {expansion.name}" if expansion.name else f"set (document {index + 1})"
+    entry.pending.extend(_Pending(index, issue, label) for issue in expansion.issues)
+    entry.pending.extend(_Pending(index, issue, f"{label}: {row.label}") for row, issue in expansion.row_issues)
+    for row, expanded in expansion.documents:
+        coupon = _load_document(entry, index, expanded, row=(f"{label}: {row.label}", expansion.name or ""))
+        if coupon is not None:
+            entry.coupons.append((coupon, index))
 
 
-def _load_document(entry: _File, index: int, document: Any) -> DesiredCoupon | None:
+def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str] | None = None) -> DesiredCoupon | None:
+    """Validate one coupon document; `row` = (label, set name) when it was expanded from a coupon set."""
+
     def problem(issue: Issue, address: str | None = None) -> None:
-        entry.pending.append(_Pending(index, issue, address))
+        if row is None:
+            entry.pending.append(_Pending(index, issue, address))
+        else:  # located on the template's line, named by the set and the row that produced it
+            entry.pending.append(_Pending(index, issue, row[0], ("template",)))
 
     if not isinstance(document, dict):
         problem(Issue((), f"a manifest document must be a mapping with kind, name and spec, got {describe(document)}"))
@@ -287,8 +300,9 @@ def _load_document(entry: _File, index: int, document: Any) -> DesiredCoupon | N
         problem(Issue(("kind",), "required field is missing (ShopCoupon or ProductCoupon)"))
         return None
     if not isinstance(kind, str) or kind not in DOCUMENT_MODELS:
-        problem(Issue(("kind",), f"unknown kind {_shown(kind)}: expected ShopCoupon or ProductCoupon"
-                                 f"{_did_you_mean(str(kind), list(DOCUMENT_MODELS))}"))
+        problem(Issue(("kind",), f"unknown kind {_shown(kind)}: expected ShopCoupon"
+                                 f"{' or ProductCoupon' if row else ', ProductCoupon or CouponSet'}"
+                                 f"{_did_you_mean(str(kind), [*DOCUMENT_MODELS, SET_KIND])}"))
         return None
     name = document.get("name")
     kind_name: Kind = "ShopCoupon" if kind == "ShopCoupon" else "ProductCoupon"
@@ -329,7 +343,8 @@ def _load_document(entry: _File, index: int, document: Any) -> DesiredCoupon | N
     if failed:
         return None
     return DesiredCoupon(kind=model.kind, name=model.name, status=status, body=body,
-                         source=SourceRef(entry.display, entry.doc_lines[index]), protect=model.protect,
+                         source=SourceRef(entry.display, entry.doc_lines[index], set_name=row[1] if row else None),
+                         protect=model.protect,
                          brand_id=brand_id, ignore_drift=tuple(rules),
                          moved_from=model.moved.from_ if model.moved is not None else None)
 
@@ -431,7 +446,7 @@ def _resolve(entry: _File) -> list[Diagnostic]:
             if node is None:
                 line, col = entry.doc_lines[pending.doc] if pending.doc < len(entry.doc_lines) else 1, 1
             else:
-                line, col = locate(node, issue.loc, issue.at_key)
+                line, col = locate(node, (*pending.prefix, *issue.loc), issue.at_key)
         out.append(Diagnostic(file=entry.display, line=line, col=col, message=issue.message,
                               address=pending.address, field=format_loc(issue.loc) or None,
                               severity=issue.severity))

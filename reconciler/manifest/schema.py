@@ -27,16 +27,18 @@ class _NoNullSchema(GenerateJsonSchema):
 
 
 def manifest_json_schema() -> dict[str, Any]:
-    """JSON Schema (draft 2020-12) of one manifest document of either kind."""
+    """JSON Schema (draft 2020-12) of one manifest document of any kind."""
     from reconciler.manifest.document import ProductCouponDocument, ShopCouponDocument
+    from reconciler.manifest.set_schema import CouponSetDocument
 
     adapter: TypeAdapter[Any] = TypeAdapter(
-        Annotated[ShopCouponDocument | ProductCouponDocument, Field(discriminator="kind")]
+        Annotated[ShopCouponDocument | ProductCouponDocument | CouponSetDocument, Field(discriminator="kind")]
     )
     schema = adapter.json_schema(schema_generator=_NoNullSchema, mode="validation")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "couponctl manifest document",
-        "description": "One YAML document of a couponctl manifest: a ShopCoupon or a ProductCoupon (contract §1.2).",
+        "description": "One YAML document of a couponctl manifest: a ShopCoupon, a ProductCoupon (contract §1.2) "
+        "or a CouponSet that expands into them.",
         **schema,
     }

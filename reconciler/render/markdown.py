@@ -27,7 +27,7 @@ from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.plan.planfile import plan_digest
 from reconciler.render.blocks import SYMBOL, Paint, render_action, render_drift_section
 from reconciler.render.summary import also_line, calls_line, exposure_line, left_alone_line, summarize, summary_line
-from reconciler.render.text import REMOVED_GROUP, group_by_file, partial_notice
+from reconciler.render.text import REMOVED_GROUP, group_by_file, partial_notice, set_lines
 from reconciler.resources import ADDRESS_PREFIX, KINDS
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 
@@ -257,6 +257,7 @@ def _file_section(file: str, actions: Sequence[Action], level: int) -> str:
         content = "\n".join(_one_liner(a) for a in actions)
     else:
         content = "\n".join(lead + ", ".join(f"`{t}`" for t in tokens) for lead, tokens in _compact_rows(actions))
+    content = "".join(f"{html.escape(line)}  \n" for line in set_lines(actions)) + content
     opened = " open" if len(content) <= OPEN_LIMIT else ""  # short sections stay unfolded, long ones fold
     return (
         f"<details{opened}><summary>{_code(file) if file != REMOVED_GROUP else 'Removed from the manifests'}: "

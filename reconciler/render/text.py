@@ -36,6 +36,24 @@ def group_by_file(actions: Sequence[Action]) -> list[tuple[str, list[Action]]]:
     return sorted(groups.items(), key=lambda kv: (kv[0] == REMOVED_GROUP, kv[0]))
 
 
+_SET_WORDS = {ActionType.CREATE: "to add", ActionType.UPDATE: "to change", ActionType.REPLACE: "to replace",
+              ActionType.DEACTIVATE: "to deactivate", ActionType.TRANSITION: "to move status"}
+
+
+def set_lines(actions: Sequence[Action]) -> list[str]:
+    """One line per coupon set among `actions` (decision D-sets): `set d11-ladder: 3 to add, 1 to change`, so a
+    reviewer sees what a set's edit does before the per-coupon blocks. Removed coupons carry no set (their
+    document is gone) and are listed with the other removals."""
+    counts: dict[str, dict[str, int]] = {}
+    for action in actions:
+        if action.source is not None and action.source.set_name:
+            words = _SET_WORDS.get(action.type, str(action.type.value).replace("_", " "))
+            per_set = counts.setdefault(action.source.set_name, {})
+            per_set[words] = per_set.get(words, 0) + 1
+    return [f"set {name}: " + ", ".join(f"{n} {words}" for words, n in per_set.items())
+            for name, per_set in sorted(counts.items())]
+
+
 def partial_notice(plan: Plan) -> str | None:
     if not plan.targets:
         return None
@@ -156,6 +174,7 @@ def render_text(
         out += [*legend_lines(plan, paint), ""]
         for file, actions in ordered_actions(plan.actions):
             out.append(paint.bold(f"{file}:"))
+            out += [f"  {line}" for line in set_lines(actions)]
             out.append("")
             for action in actions:
                 out += render_action(action, paint)
