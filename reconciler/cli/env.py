@@ -22,7 +22,10 @@ def env() -> None:
     """Environments declared in couponctl.toml ([env.NAME]); select one with --env NAME or COUPONCTL_ENV."""
 
 
-@env.command("list")
+@env.command(
+    "list",
+    epilog="\b\nExamples:\n  couponctl env list\n  couponctl --env prod env list --format json",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
 def list_(ctx: click.Context, fmt: str) -> None:

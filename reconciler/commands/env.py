@@ -22,9 +22,7 @@ def require_environment(settings: Settings) -> None:
         )
 
 
-def environment_coupons(
-    settings: Settings, coupons: Sequence[DesiredCoupon], *, complete: bool
-) -> list[DesiredCoupon]:
+def environment_coupons(settings: Settings, coupons: Sequence[DesiredCoupon], *, complete: bool) -> list[DesiredCoupon]:
     """The declared coupons with the selected environment's overlay and out_coupon_id prefix applied (unchanged
     without an environment). `complete`: every configured manifest was loaded (see `apply_overlay`)."""
     if settings.env.name is None:

@@ -36,7 +36,7 @@ class OverlayRule:
 
 def parse_overlay(table: Mapping[str, Any], where: str) -> tuple[OverlayRule, ...]:
     """The rules of one `[env.NAME.overlay]` table; `where` is its header text ("env.staging.overlay").
-    Nested tables are paths (TOML's `a.b.c = 1` is `{a: {b: {c: 1}}}`), so both spellings work."""
+    Nested tables are paths (TOML's `a.b.c = 1` is `{a: {b: {c: 1}}}`), and so is a quoted `"a.b.c" = 1`."""
     rules: list[OverlayRule] = []
     for selector, fields in table.items():
         origin = f'[{where}."{selector}"]'
@@ -73,10 +73,11 @@ def selector_problem(selector: str) -> str | None:
 
 def _leaves(table: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], Any]]:
     for key, value in table.items():
+        parts = tuple(str(key).split("."))  # a quoted "a.b.c" key is a path too
         if isinstance(value, Mapping):
-            yield from _leaves(value, (*prefix, str(key)))
+            yield from _leaves(value, (*prefix, *parts))
         else:
-            yield (*prefix, str(key)), value
+            yield (*prefix, *parts), value
 
 
 def apply_overlay(
