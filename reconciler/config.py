@@ -104,7 +104,7 @@ class DriftSettings:
 
 @dataclass(frozen=True, slots=True)
 class EnvSettings:
-    """The selected environment (decision D25): its name, its overlay and shop id prefix, and every declared name.
+    """The selected environment (decision D26): its name, its overlay and shop id prefix, and every declared name.
     Its state, credentials, brand and rates are already laid over the other sections of `Settings`."""
 
     name: str | None = None  # None: no environment selected

@@ -45,7 +45,7 @@ DEFAULT_SHOP_NOT_FOUND_ERRCODES: tuple[int, ...] = (1090057,)
 VERIFICATIONS = ("public_key", "platform_certificate")
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # `[env.NAME]`: also part of request numbers (D25)
+ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # `[env.NAME]`: also part of request numbers (D26)
 OUT_COUPON_ID_PREFIX = re.compile(r"[0-9A-Za-z_-]{1,16}")
 
 
@@ -394,7 +394,7 @@ file, the key files) that cannot be read, is not text or is empty is one error n
 
 
 _ENV_INTRO = """\
-Environments (decision D25): `[env.staging]`, `[env.prod]`, ... Each environment is this file with its own sections
+Environments (decision D26): `[env.staging]`, `[env.prod]`, ... Each environment is this file with its own sections
 laid over it: `[env.prod.state]`, `[env.prod.shop]`, `[env.prod.wechatpay]`, `[env.prod.apply]` (and every other
 section above) take the keys of the section of the same name, and a key an environment does not set keeps the
 file's value. Select one with `--env NAME` or `COUPONCTL_ENV`; `couponctl env list` lists them. When a file

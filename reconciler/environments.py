@@ -1,4 +1,4 @@
-"""Environments of couponctl.toml (`[env.staging]`, `[env.prod]`, decision D25): how one is laid over the file's
+"""Environments of couponctl.toml (`[env.staging]`, `[env.prod]`, decision D26): how one is laid over the file's
 sections, and the checks that keep two environments from ever touching the same thing.
 
 An environment is the file with its own sections laid over it (`[env.prod.state]` over `[state]`, key by key; a

@@ -27,7 +27,7 @@ SHOP_EXISTS_CODE = "1090003"  # shop add of an out_coupon_id that is taken (refe
 
 def generation_of(call: Call, address: str, environment: str | None = None) -> int | None:
     """The D17 generation of a `product.create` call, or None (another call, or a number from before D17).
-    `environment` is the selected one, whose name is part of create numbers (decision D25)."""
+    `environment` is the selected one, whose name is part of create numbers (decision D26)."""
     if call.operation != "product.create":
         return None
     return create_generation(call.out_request_no, str(call.payload.get("brand_id") or ""), address, environment)
@@ -45,7 +45,7 @@ def is_number_reuse(exc: UpstreamError) -> bool:
 def next_generation_call(
     call: Call, address: str, generation: int, environment: str | None = None
 ) -> Call | None:
-    """The same create at `generation + 1` (in `environment`, decision D25), or None past MAX_GENERATIONS."""
+    """The same create at `generation + 1` (in `environment`, decision D26), or None past MAX_GENERATIONS."""
     if generation + 1 >= MAX_GENERATIONS:
         return None
     number = create_request_no(str(call.payload.get("brand_id") or ""), address, generation + 1, environment)

@@ -142,7 +142,7 @@ class Applier:
         self.now_iso = now_iso
         self.parallelism = max(1, parallelism)
         self.progress = progress
-        self.environment = environment  # the selected environment: part of create numbers (decision D25)
+        self.environment = environment  # the selected environment: part of create numbers (decision D26)
         self._stop: str | None = None
         self._halt: str | None = None
         self.calls_made = 0

@@ -39,7 +39,7 @@ def state_after_call(
     environment: str | None = None,
 ) -> StateChange:
     """The state change one successful call implies, given the resource as the previous call left it
-    (`environment`: the selected one, whose name is part of create numbers, decision D25)."""
+    (`environment`: the selected one, whose name is part of create numbers, decision D26)."""
     op = call.operation
     if op == "shop.add":
         coupon = dict(call.payload["coupon"])

@@ -63,7 +63,7 @@ class AppContext:
     verbose: int
     debug: bool
     cwd: Path = field(default_factory=Path.cwd)
-    environment: str | None = None  # --env / COUPONCTL_ENV (decision D25)
+    environment: str | None = None  # --env / COUPONCTL_ENV (decision D26)
     _settings: Settings | None = None
 
     @property

@@ -1,4 +1,4 @@
-"""`couponctl env list`: the environments of couponctl.toml (decision D25)."""
+"""`couponctl env list`: the environments of couponctl.toml (decision D26)."""
 
 from __future__ import annotations
 

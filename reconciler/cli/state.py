@@ -281,7 +281,7 @@ def history(ctx: click.Context, run_id: int | None, limit: int, fmt: str) -> Non
         for r in runs
     ]
     header = ["RUN", "STARTED (UTC)", "WHO", "COMMAND", "COMMIT", "PLAN", "OUTCOME", "CALLS"]
-    if any(r.summary.get("environment") for r in runs):  # environments (D25): each run names its own
+    if any(r.summary.get("environment") for r in runs):  # environments (D26): each run names its own
         header.append("ENV")
         rows = [[*row, str(r.summary.get("environment") or "-")] for row, r in zip(rows, runs, strict=True)]
     click.echo(_table(header, rows))

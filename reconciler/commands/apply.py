@@ -283,14 +283,14 @@ def _without_skipped(plan: Plan) -> Plan:
 
 
 def _check_environment(saved: Plan, settings: Settings) -> None:
-    """A saved plan applies only in the environment it was made in (decision D25)."""
+    """A saved plan applies only in the environment it was made in (decision D26)."""
     from reconciler.plan.planfile import check_plan_environment
 
     check_plan_environment(saved, settings.env.name)
 
 
 def _numbering_lineage(settings: Settings, store: StateStore) -> str:
-    """What settle's request numbers hash as the lineage: scoped by the environment, like the planner's (D25)."""
+    """What settle's request numbers hash as the lineage: scoped by the environment, like the planner's (D26)."""
     from reconciler.plan.request_numbers import scoped_lineage
 
     return scoped_lineage(store.lineage, settings.env.name)

@@ -1,4 +1,4 @@
-"""Environments in the commands (decision D25): the selection check, the coupons as an environment declares them,
+"""Environments in the commands (decision D26): the selection check, the coupons as an environment declares them,
 and `couponctl env list`."""
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def build_plan(
     from reconciler.plan.planner import make_plan
 
     loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
-    loaded = with_environment(settings, loaded, paths)  # its overlay and shop id prefix (decision D25)
+    loaded = with_environment(settings, loaded, paths)  # its overlay and shop id prefix (decision D26)
     current = dict(store.resources() if state is None else state)
     if unmanaged_shop:  # declared shop coupons upstream already holds: adopted, never added twice (D17)
         from reconciler.plan.adopt import adoption_candidates

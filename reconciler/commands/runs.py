@@ -57,7 +57,7 @@ def recorded_run(
 
 
 def _summary(settings: Settings, run: OpenRun) -> dict[str, Any]:
-    """The run's summary, naming the selected environment (decision D25: every history entry names it; kept in
+    """The run's summary, naming the selected environment (decision D26: every history entry names it; kept in
     the summary JSON, so the history table needs no migration)."""
     if settings.env.name is None:
         return run.summary

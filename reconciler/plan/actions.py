@@ -30,7 +30,7 @@ class PlanContext:
     now: datetime
     default_brand_id: str | None
     plan_warnings: list[str] = field(default_factory=list)
-    environment: str | None = None  # the selected environment: part of every request number (decision D25)
+    environment: str | None = None  # the selected environment: part of every request number (decision D26)
 
     def unchanged(self, address: str, notes: Sequence[str]) -> None:
         """No action; differences in ignored fields become plan warnings (said only when they differ)."""
@@ -151,7 +151,7 @@ def numbered_create(
 ) -> dict[str, Any]:
     """A `product.create` payload with its request number first: derived from the brand, the address, the
     generation and the environment only, so that the same create planned against a lost state is the same request
-    (decision D17) and another environment's never is (D25)."""
+    (decision D17) and another environment's never is (D26)."""
     return {"out_request_no": create_request_no(brand_id, address, generation, environment), **payload}
 
 

@@ -17,7 +17,7 @@ from reconciler.resources import Kind, SourceRef
 # 1.1 added `paths`, `left_alone` and `skip_blocked` to the plan and `manifest_file` to actions (issue 14); a 1.0
 # saved plan still loads (the new fields take their defaults: no paths, nothing left alone, nothing skipped).
 PLAN_FORMAT_VERSION = "1.1"
-# 1.2 adds `environment` (issue 19, decision D25). Only a plan made in an environment is written as 1.2, so plans
+# 1.2 adds `environment` (issue 19, decision D26). Only a plan made in an environment is written as 1.2, so plans
 # without one keep their 1.1 bytes, and a couponctl that predates environments refuses an environment's plan
 # instead of applying it without the check.
 ENVIRONMENT_FORMAT_VERSION = "1.2"
@@ -173,7 +173,7 @@ class Plan:
     left_alone: int = 0
     # Made with --skip-blocked: apply applies every other action and skips (then reports) the blocked ones.
     skip_blocked: bool = False
-    # The environment it was made in (`--env`, decision D25); apply refuses it in any other.
+    # The environment it was made in (`--env`, decision D26); apply refuses it in any other.
     environment: str | None = None
 
     @property

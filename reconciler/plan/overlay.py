@@ -5,7 +5,7 @@
 this environment, e.g. `coupon_info.receive_info.total_num = 10`. The overlay is small and explicit on purpose: it
 can only replace a value the coupon already declares, with a value of the same type; a path the coupon does not
 have, a selector no declared coupon matches, or another type is an error naming the overlay key and the coupon's
-file:line (decision D25). An environment's `out_coupon_id_prefix` is applied here too, to every shop coupon.
+file:line (decision D26). An environment's `out_coupon_id_prefix` is applied here too, to every shop coupon.
 """
 
 from __future__ import annotations

@@ -227,7 +227,7 @@ def _environment(value: Any) -> str | None:
 
 
 def check_plan_environment(plan: Plan, environment: str | None) -> None:
-    """Refuse a saved plan made in another environment than the selected one (decision D25): its request numbers,
+    """Refuse a saved plan made in another environment than the selected one (decision D26): its request numbers,
     state and overlay are that environment's, so applying it here would change the wrong merchant."""
     if plan.environment == environment:
         return

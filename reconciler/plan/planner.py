@@ -66,7 +66,7 @@ def make_plan(
     relative to the project root, which apply records as the coupon's source. `declared_elsewhere` are addresses
     the configured manifests declare outside `paths` (a coupon moved to another folder since it was applied): left
     alone too. None means that could not be told (manifests outside `paths` do not load): then nothing outside
-    `desired` is removed. `environment` (the selected one, decision D25) is named by the plan and is part of every
+    `desired` is removed. `environment` (the selected one, decision D26) is named by the plan and is part of every
     request number.
     """
     if now.tzinfo is None:

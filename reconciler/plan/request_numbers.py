@@ -28,7 +28,7 @@ or refuses the number (different body: the applier stops and names `couponctl im
 is DEACTIVATED (an earlier generation) moves on to the next generation. PATCH and deactivate numbers keep the
 lineage-based derivation above: a state made before D17 keeps its numbers for those calls.
 
-**Environments (decision D25).** When an environment is selected (`--env`), its name is part of every derivation:
+**Environments (decision D26).** When an environment is selected (`--env`), its name is part of every derivation:
 the lineage-based one hashes `environment \0 lineage \0 ...` (`scoped_lineage`), the create number hashes
 `"create" \0 environment \0 brand_id \0 ...`. Two environments that share a partner and a brand therefore never
 share a number (a staging create can never replay as production's coupon). Without an environment the material is
@@ -54,7 +54,7 @@ def payload_digest(payload: Mapping[str, Any]) -> str:
 
 def scoped_lineage(lineage: str, environment: str | None) -> str:
     """What the lineage-based derivation hashes as its first part: the lineage, preceded by the environment's name
-    when one is selected (decision D25). Unchanged without an environment."""
+    when one is selected (decision D26). Unchanged without an environment."""
     return lineage if environment is None else f"{environment}\0{lineage}"
 
 
@@ -69,7 +69,7 @@ MAX_GENERATIONS = 64  # replacements of one address that a create number can tel
 
 def create_request_no(brand_id: str, address: str, generation: int, environment: str | None = None) -> str:
     """The request number of a `product.create` (decision D17): the same for the same coupon in any state of one
-    environment; another environment's name gives another number (decision D25)."""
+    environment; another environment's name gives another number (decision D26)."""
     scope = ("create",) if environment is None else ("create", environment)
     material = "\0".join((*scope, brand_id, address, str(generation))).encode("utf-8")
     return REQUEST_NO_PREFIX + hashlib.sha256(material).hexdigest()[:_HEX_DIGITS]

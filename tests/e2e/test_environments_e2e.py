@@ -1,4 +1,4 @@
-"""Issue 19 item 1: environments (decision D25), the real CLI against one sandbox served over HTTP with two brands.
+"""Issue 19 item 1: environments (decision D26), the real CLI against one sandbox served over HTTP with two brands.
 
 The habit: one repository, one couponctl.toml with `[env.staging]` and `[env.prod]`, the same manifests applied to
 both, staging with a smaller `total_num` through its overlay. What a user must see: staging's overlay in staging's

@@ -1,4 +1,4 @@
-"""Environments from the command line (decision D25), in-process on the embedded sandbox: `--env` and
+"""Environments from the command line (decision D26), in-process on the embedded sandbox: `--env` and
 COUPONCTL_ENV select, `env list` shows them, nothing state-touching runs without one, a saved plan stays in its
 environment, history names it."""
 

@@ -1,4 +1,4 @@
-"""couponctl.toml environments (decision D25): `[env.NAME]` laid over the file's sections, selected by name; what
+"""couponctl.toml environments (decision D26): `[env.NAME]` laid over the file's sections, selected by name; what
 two environments must never share is refused when the file is read."""
 
 from __future__ import annotations

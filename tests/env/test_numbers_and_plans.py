@@ -1,4 +1,4 @@
-"""Plans in an environment (decision D25): they name it (saved file, text and Markdown headers), are refused in
+"""Plans in an environment (decision D26): they name it (saved file, text and Markdown headers), are refused in
 another, and their request numbers are the environment's own; without an environment nothing changes."""
 
 from __future__ import annotations

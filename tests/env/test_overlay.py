@@ -1,4 +1,4 @@
-"""An environment's overlay (decision D25): explicit overrides of values the coupons declare, checked against them;
+"""An environment's overlay (decision D26): explicit overrides of values the coupons declare, checked against them;
 its out_coupon_id prefix scopes every shop coupon."""
 
 from __future__ import annotations
