@@ -8,7 +8,8 @@ from reconciler.cli import app
 
 
 @click.command(
-    epilog="\b\nExamples:\n  couponctl fmt\n  couponctl fmt --check manifests/\n  couponctl fmt manifests/double11-2028/ladder.yaml"
+    epilog="\b\nExamples:\n  couponctl fmt\n  couponctl fmt --check manifests/\n"
+    "  couponctl fmt manifests/double11-2028/shop-coupons.yaml"
 )
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @click.option("--check", is_flag=True, help="Write nothing; list the files that would change and exit 1 if any (CI).")

@@ -8,7 +8,7 @@ from reconciler.cli import app
 
 
 @click.command(
-    epilog="\b\nExamples:\n  couponctl render\n  couponctl render manifests/double11-2028/ladder.yaml\n"
+    epilog="\b\nExamples:\n  couponctl render\n  couponctl render manifests/double11-2028/shop-coupons.yaml\n"
     "  couponctl render > expanded.yaml && couponctl validate expanded.yaml"
 )
 @click.argument("paths", nargs=-1, metavar="[PATH]...")

@@ -7,8 +7,8 @@ fingerprint of everything validation depends on: the couponctl version, the sour
 `reconciler.resources` and `reconciler.times`, and the installed files of yaml_rs, pydantic and pydantic-core. Any
 change to one of them is a miss; only a file that loaded with no diagnostic at all is stored, so warnings and errors
 are always computed afresh. A file holding a coupon set with a `csv:` file records the sha256 of each such file in
-its entry; a CSV that changed since is a miss, so a changed row is never served from the cache. Cross-file checks (duplicate addresses and out_coupon_ids) and the plan-time claim-window
-check are never cached.
+its entry; a CSV that changed since is a miss, so a changed row is never served from the cache. Cross-file checks
+(duplicate addresses and out_coupon_ids) and the plan-time claim-window check are never cached.
 
 The cache lives beside a SQLite state database (`<state dir>/cache/manifests/`), and only when there is a
 couponctl.toml; set COUPONCTL_MANIFEST_CACHE=0 to turn it off.

@@ -109,7 +109,7 @@ def _reorder(mapping: Any, order: list[str]) -> None:
 
 
 def _quote(value: Any) -> None:
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarString, LiteralScalarString
 
     if isinstance(value, dict):
         items: list[tuple[Any, Any]] = list(value.items())
@@ -118,7 +118,7 @@ def _quote(value: Any) -> None:
     else:
         return
     for key, item in items:
-        if isinstance(item, ScalarString) and item.style in ("|", ">"):
+        if isinstance(item, LiteralScalarString | FoldedScalarString):
             continue  # a block scalar (`|`, `>`) is a deliberate layout for long text: kept
         if isinstance(item, str):
             text = str(item)  # drops the original quoting style; the emitter writes a plain str plainly

@@ -26,7 +26,6 @@ from reconciler.manifest.cache import ManifestCache
 from reconciler.manifest.discovery import discover
 from reconciler.manifest.merge_keys import merge_keys
 from reconciler.manifest.moves import moved_issues
-from reconciler.manifest.sets import SET_KIND, Row, expand, is_set
 from reconciler.manifest.positions import (
     compose,
     document_lines,
@@ -35,6 +34,7 @@ from reconciler.manifest.positions import (
     locate,
     syntax_error,
 )
+from reconciler.manifest.sets import SET_KIND, expand, is_set
 from reconciler.resources import NAME_PATTERN, DesiredCoupon, IgnoreRule, Kind, SourceRef, make_address
 from reconciler.times import cn_iso
 
@@ -253,7 +253,7 @@ def _load_file(entry: _File, raw: bytes) -> None:
     for index, document in enumerate(documents):
         if document is None:
             continue  # an empty document (e.g. after a trailing `---`) declares nothing
-        if is_set(document):
+        if isinstance(document, dict) and is_set(document):
             _load_set(entry, index, document)
             continue
         coupon = _load_document(entry, index, document)

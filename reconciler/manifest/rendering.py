@@ -8,7 +8,7 @@ problem, the loader does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,16 @@ def expanded_documents(paths: Sequence[str | Path]) -> list[tuple[str, dict[str,
                 continue
             where = f"{display}:{line}"
             if is_set(document):
-                expansion = expand(document, lambda name, folder=path.parent: bounds.read_limited(folder / name))
+                expansion = expand(document, _reader(path.parent))
                 for row, expanded in expansion.documents:
                     out.append((f"{where}: set {expansion.name}: {row.label}", expanded))
             else:
                 out.append((where, document))
     return out
+
+
+def _reader(folder: Path) -> Callable[[str], bytes]:
+    return lambda name: bounds.read_limited(folder / name)
 
 
 def render_yaml(paths: Sequence[str | Path]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from reconciler.manifest.base import StrictModel
 from reconciler.manifest.document import Name
@@ -18,7 +18,7 @@ Scalar = str | int | bool
 class CouponTemplate(StrictModel):
     """A ShopCoupon or ProductCoupon document whose strings may hold `{var}` / `{var*N}` placeholders."""
 
-    model_config = {**StrictModel.model_config, "extra": "allow"}
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)  # the kind's own fields are checked later
 
     kind: Literal["ShopCoupon", "ProductCoupon"] = Field(description="the kind of every coupon of the set")
     name: str = Field(min_length=1, description="name pattern, e.g. d11-{threshold}-off-{discount}")
