@@ -132,7 +132,7 @@ def changed(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sett
         monkeypatch.delenv(name, raising=False) if value is None else monkeypatch.setenv(name, value)
     folder = work / "manifests" / "double11-2028"
     _edit(folder / "product-coupons.yaml", "d11-coffee-store-100-off-15", {"display_info.name": "双11全场满100减18"})
-    _edit(folder / "shop-coupons.yaml", "d11-store-100-off-20", {"coupon_info.name": "双11满100减25"})
+    _edit(folder / "shop-coupons.yaml", "d11-store-95pct", {"coupon_info.name": "全店9折"})
     return load_settings(cwd=work)
 
 
@@ -146,7 +146,7 @@ def test_blocked_and_changed_coupons_come_first_as_in_the_text_plan_and_the_scre
     result = off_the_loop(report, changed, out=out, clock=clock_at(NOW))
     plan_ = result.plan
     assert sorted((a.type, a.address) for a in plan_.actions) == [
-        (ActionType.BLOCKED, "shop_coupon.d11-store-100-off-20"),
+        (ActionType.BLOCKED, "shop_coupon.d11-store-95pct"),
         (ActionType.UPDATE, "product_coupon.d11-coffee-store-100-off-15"),
     ]
     opened = open_report(browser, out, viewport={"width": 1280, "height": HEIGHT})
@@ -154,7 +154,7 @@ def test_blocked_and_changed_coupons_come_first_as_in_the_text_plan_and_the_scre
     assert opened.errors == [] and opened.blocked == []
     entries = page.locator("#plan-list article")
     assert [entries.nth(i).get_attribute("data-address") for i in range(entries.count())] == [
-        "shop_coupon.d11-store-100-off-20",
+        "shop_coupon.d11-store-95pct",
         "product_coupon.d11-coffee-store-100-off-15",
     ]
     text = render_text(plan_)
@@ -162,7 +162,7 @@ def test_blocked_and_changed_coupons_come_first_as_in_the_text_plan_and_the_scre
         block = entries.nth(i).locator("pre").inner_text()
         assert block == "\n".join(render_action(action, Paint(False))) and block in text
 
-    page.hover('.tl-row[data-address="shop_coupon.d11-store-100-off-20"]')
+    page.hover('.tl-row[data-address="shop_coupon.d11-store-95pct"]')
     page.evaluate("window.scrollTo(0, 0)")
     png = page.screenshot()
     boxes = {

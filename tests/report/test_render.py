@@ -4,6 +4,7 @@ self-contained page of bounded size (no browser here; tests/report/test_browser.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from reconciler.plan.model import ActionType
 from reconciler.render.blocks import Paint, render_action
@@ -119,3 +120,17 @@ def test_a_10000_coupon_page_stays_small() -> None:
     for plan, held in ((plan_of(desired, {}), {}), (plan_of(desired, state), state)):
         html = render_report(ReportData(plan=plan, now=NOW, desired=tuple(desired), state=held))
         assert len(html.encode()) < 3_000_000, len(html)
+
+
+def test_coupons_of_a_set_are_grouped_under_their_file_and_set() -> None:
+    """A coupon expanded from a coupon set is shown in its own group, `FILE · set NAME`, after the file's other
+    coupons; money still counts it under the file's folder."""
+    desired, state, _ = small_campaign()
+    source = replace(desired[0].source, set_name="ladder")
+    desired = [replace(desired[0], source=source), *desired[1:]]
+    rows = coupon_rows(plan_of(desired, state), desired, state)
+    shop_rows = [r for r in rows if r.group == "manifests/double11/shop.yaml"]
+    assert shop_rows[-1].address == "shop_coupon.store-100-off-20"
+    assert shop_rows[-1].group_label == "manifests/double11/shop.yaml · set ladder"
+    assert {r.group_label for r in shop_rows[:-1]} == {"manifests/double11/shop.yaml"}
+    assert exposure_by(rows, "campaign")[0].label == "manifests/double11"

@@ -55,6 +55,7 @@ class CouponRow:
     address: str
     kind: Kind
     group: str  # manifest file, or REMOVED_GROUP
+    set_name: str | None  # the coupon set (`kind: CouponSet`) it was expanded from, if any
     line: int | None  # line of the manifest document
     status: str  # lifecycle word: draft / active / expired / voided, AUDITING / EFFECTIVE / DEACTIVATED, or NOT_CREATED
     action: ActionType | None  # what this plan does to it
@@ -70,6 +71,11 @@ class CouponRow:
     @property
     def status_class(self) -> str:
         return STATUS_CLASS.get(self.status, "pending")
+
+    @property
+    def group_label(self) -> str:
+        """The timeline group: the manifest file, and the set within it."""
+        return f"{self.group} · set {self.set_name}" if self.set_name else self.group
 
     @property
     def location(self) -> str:
@@ -199,7 +205,8 @@ def coupon_rows(
     manifests_loaded: bool = True,
 ) -> list[CouponRow]:
     """One row per coupon the manifests declare, the state holds or the plan touches, ordered like the text plan:
-    by manifest file (coupons no manifest declares last), then kind, then address.
+    by manifest file (coupons no manifest declares last), then coupon set (coupons of no set first), then kind,
+    then address.
 
     Without the manifests (`manifests_loaded=False`: a saved plan read where they do not load), a coupon the plan
     does not touch is grouped under the manifest file apply recorded for it in state."""
@@ -227,6 +234,7 @@ def coupon_rows(
                 address=address,
                 kind=kind,
                 group=group,
+                set_name=source.set_name if source else None,
                 line=source.line if source else None,
                 status=_status(kind, action, resource),
                 action=action.type if action is not None else None,
@@ -241,5 +249,5 @@ def coupon_rows(
             )
         )
     kinds_order = {k: i for i, k in enumerate(KINDS)}
-    rows.sort(key=lambda r: (r.group == REMOVED_GROUP, r.group, kinds_order[r.kind], r.address))
+    rows.sort(key=lambda r: (r.group == REMOVED_GROUP, r.group, r.set_name or "", kinds_order[r.kind], r.address))
     return rows

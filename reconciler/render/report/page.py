@@ -26,14 +26,14 @@ from reconciler.times import beijing, parse_time
 # The columns of each coupon in the page's data (the script reads them by name).
 FIELDS = (
     "address", "group", "kind", "status", "action", "claim_start", "claim_end", "valid_start", "valid_end",
-    "valid_note", "relative", "name", "type", "quantity", "value_fen", "upstream_id", "line",
+    "valid_note", "relative", "name", "type", "quantity", "value_fen", "upstream_id", "line", "set",
 )  # fmt: skip
 PLAN_CHUNK = 100  # plan blocks per compressed chunk (the plan list shows this many per page)
 CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
 
 
 class _Table:
-    """Repeated strings (files, statuses, types, notes) stored once; coupons refer to them by index."""
+    """Repeated strings (files, statuses, types, notes and set names) stored once; coupons refer to them by index."""
 
     def __init__(self) -> None:
         self.values: list[str] = []
@@ -52,9 +52,10 @@ def _coupon(r: CouponRow, groups: _Table, statuses: _Table, types: _Table, notes
     """One coupon's columns, in the order of FIELDS."""
     # fmt: off
     return [
-        r.address, groups(r.group), r.kind, statuses(r.status), r.action.value if r.action else None,
+        r.address, groups(r.group_label), r.kind, statuses(r.status), r.action.value if r.action else None,
         r.claim.start, r.claim.end, r.valid.start, r.valid.end, notes(r.valid.note or None),
         1 if r.valid.relative else 0, r.name, types(r.type_text), r.quantity, r.value_fen, r.upstream_id, r.line,
+        notes(r.set_name),
     ]
     # fmt: on
 
@@ -63,11 +64,13 @@ def _payload(data: ReportData, rows: Sequence[CouponRow]) -> dict[str, Any]:
     groups, statuses, types, notes = _Table(), _Table(), _Table(), _Table()
     entries = plan_entries(data.plan)
     coupons = [_coupon(r, groups, statuses, types, notes) for r in rows]
+    file_of = {r.group_label: r.group for r in rows}
     return {
         "now": int(data.now.timestamp()),
         "fields": FIELDS,
         "coupons": coupons,
         "groups": groups.values,
+        "group_files": [file_of[label] for label in groups.values],
         "statuses": statuses.values,
         "status_classes": [STATUS_CLASS.get(s, "pending") for s in statuses.values],
         "types": types.values,

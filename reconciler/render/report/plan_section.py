@@ -11,7 +11,14 @@ from html import escape
 from reconciler.plan.model import ActionType, Plan
 from reconciler.render.blocks import LEGEND, Paint, render_action
 from reconciler.render.summary import PlanSummary
-from reconciler.render.text import blocked_message, closing_lines, legend_lines, ordered_actions, preamble_lines
+from reconciler.render.text import (
+    blocked_message,
+    closing_lines,
+    legend_lines,
+    ordered_actions,
+    preamble_lines,
+    set_lines,
+)
 
 PLAIN = Paint(False)
 # Blocked first (they stop the apply), then what apply changes, then what it cannot change now.
@@ -55,6 +62,7 @@ def plan_section(plan: Plan, summary: PlanSummary) -> str:
         '<section id="plan"><h2>This plan</h2>',
         _pre("preamble", preamble_lines(plan, PLAIN)),
         _pre("legend", legend_lines(plan, PLAIN)),
+        _pre("sets", set_lines(plan.actions)),
     ]
     if plan.actions:
         parts.append(

@@ -95,7 +95,7 @@ JS = r"""
       }
       inner.style.height = lines.length * ROW + "px";
       vp.style.height = Math.min(MAX_HEIGHT, Math.max(lines.length, 2) * ROW + 2) + "px";
-      const files = Object.keys(perGroup).length;
+      const files = new Set(Object.keys(perGroup).map((g) => data.group_files[g])).size;
       $("tl-count").textContent = (q ? shown.length + " of " + C.length : String(C.length)) + " coupon" +
         (C.length === 1 ? "" : "s") + " in " + files + " manifest file" + (files === 1 ? "" : "s");
     }
@@ -158,7 +158,8 @@ JS = r"""
         ["Quantity", c[f.quantity] === null ? "-" : String(c[f.quantity])],
         ["Value if all used", value === null ? "depends on the order" : yuan(value)],
         ["Upstream id", c[f.upstream_id] || "-"],
-        ["Manifest", data.groups[c[f.group]] + (c[f.line] !== null ? ":" + c[f.line] : "")],
+        ["Manifest", data.group_files[c[f.group]] + (c[f.line] !== null ? ":" + c[f.line] : "")],
+        ["Coupon set", c[f.set] !== null ? data.notes[c[f.set]] : "-"],
       ];
       const table = el("table");
       for (const [k, v] of fields) {
