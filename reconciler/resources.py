@@ -95,6 +95,9 @@ class DesiredCoupon:
     brand_id: str | None = None  # ProductCoupon only; None means the configured default brand
     ignore_drift: tuple[IgnoreRule, ...] = ()
     moved_from: str | None = None  # `moved: {from: NAME}`: the name this coupon was declared under before a rename
+    # What the policy reads beside the spec (issue 18): {"max_order_fen": int, "allow": [{rule, reason, expires}]}.
+    # Never sent upstream and not part of `digest`: a reviewed override changes no coupon.
+    guard: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def address(self) -> str:

@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from reconciler.cli import app
-from reconciler.cli.output import emit_plan, print_warnings
+from reconciler.cli.output import ALLOW_OPTION, REASON_OPTION, emit_plan, print_warnings
 from reconciler.cli.progress import ApplyProgress
 from reconciler.commands.apply import ApplyReport, Intent, Settlement
 from reconciler.commands.apply import apply as run_apply
+from reconciler.commands.guard import Override
 from reconciler.commands.interrupt import IN_FLIGHT, INTERRUPTED
 from reconciler.commands.plan import PlanInputs
 from reconciler.errors import ApplyError, ApplyInterrupted, PlanError
@@ -42,6 +43,8 @@ Examples:
     help="Skip blocked coupons and apply everything else, then exit 1 naming them (a saved plan must have been "
     "made with plan --skip-blocked).",
 )
+@ALLOW_OPTION
+@REASON_OPTION
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -52,6 +55,8 @@ def apply(
     refresh: bool,
     lock_timeout: float | None,
     skip_blocked: bool,
+    allow: tuple[str, ...],
+    reason: str | None,
 ) -> None:
     """Apply a saved plan, or plan and apply after confirmation.
 
@@ -70,6 +75,7 @@ def apply(
             parallelism=parallelism,
             lock_timeout_s=lock_timeout,
             skip_blocked=skip_blocked,
+            override=Override(allow, reason),
         )
     except KeyboardInterrupt:  # outside the applying itself (settling, reading upstream, planning): lock released
         raise ApplyInterrupted(

@@ -33,3 +33,14 @@ def emit_plan(plan: Plan, fmt: str, *, color: bool, rate_limits: Mapping[str, fl
 def print_warnings(warnings: Iterable[Diagnostic]) -> None:
     for d in warnings:
         click.echo(str(d), err=True)
+
+
+# Reviewed overrides of policy rules (issue 18), shared by plan and apply.
+ALLOW_OPTION = click.option(
+    "--allow",
+    "allow",
+    multiple=True,
+    metavar="RULE_ID",
+    help="Let the findings of this policy rule pass (repeatable); needs --reason. Recorded in the plan and history.",
+)
+REASON_OPTION = click.option("--reason", default=None, metavar="TEXT", help="Why the --allow override is right.")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli import app
-from reconciler.cli.output import emit_plan, print_warnings
+from reconciler.cli.output import ALLOW_OPTION, REASON_OPTION, emit_plan, print_warnings
 
 EXAMPLES = """\b
 Examples:
@@ -18,6 +18,7 @@ Examples:
   couponctl plan --detailed-exitcode              # exit 2 when anything differs (even deferred)
   couponctl plan --skip-blocked --out plan.bin    # apply the rest while some coupons are blocked
   couponctl plan --target shop_coupon.d11-store-100-off-20
+  couponctl plan --allow max-face-value --reason "CEO-approved 50 yuan gift" --out plan.bin
 """
 
 
@@ -38,6 +39,8 @@ Examples:
 )
 @click.option("--refresh/--no-refresh", default=True, show_default=True, help="Re-read upstream before planning.")
 @click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Plan only this address (repeatable).")
+@ALLOW_OPTION
+@REASON_OPTION
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -48,6 +51,8 @@ def plan(
     refresh: bool,
     targets: tuple[str, ...],
     skip_blocked: bool,
+    allow: tuple[str, ...],
+    reason: str | None,
 ) -> None:
     """Compare the manifests with the state (refreshed from upstream) and show the changes apply would make.
 
@@ -55,6 +60,7 @@ def plan(
     is left alone and counted, never removed. Nothing is changed, upstream or in state. A plan with a blocked
     action exits 1 and names the remedy (unless --skip-blocked).
     """
+    from reconciler.commands.guard import Override, denial
     from reconciler.commands.plan import blocked_error
     from reconciler.commands.plan import plan as make_plan
     from reconciler.render.text import blocked_message
@@ -67,11 +73,15 @@ def plan(
         refresh=refresh,
         out=Path(out) if out is not None else None,
         skip_blocked=skip_blocked,
+        override=Override(allow, reason),
     )
     print_warnings(result.warnings)
     emit_plan(result.plan, fmt, color=a.color, rate_limits=result.rate_limits)
     if out and fmt == "text":
         click.echo(f"\nSaved the plan to {out}. Apply it exactly with: couponctl apply {out}")
+    denied = denial(result.plan)
+    if denied is not None:  # after the plan is shown (and saved): the reviewer sees the findings and the remedy
+        raise denied
     if not result.plan.applyable:
         raise blocked_error(result.plan)
     skipped = blocked_message(result.plan)

@@ -18,7 +18,7 @@ from reconciler.apply.applier import ActionResult, Applier, ApplyReport
 from reconciler.apply.settle import Settlement, settle
 from reconciler.commands.common import Clock, git_commit, lock_timeout, now_utc, open_state
 from reconciler.commands.drift import refreshed_plan
-from reconciler.commands.guard import Override, check_freeze, denial, judged, overrides_summary
+from reconciler.commands.guard import NO_OVERRIDE, Override, check_freeze, denial, judged, overrides_summary
 from reconciler.commands.interrupt import Tracker, apply_interruptibly
 from reconciler.commands.plan import PlanInputs, blocked_error, build_plan, read_plan_file
 from reconciler.commands.runs import recorded_run
@@ -90,7 +90,7 @@ def apply(
     lock_timeout_s: float | None = None,
     skip_blocked: bool = False,
     clock: Clock = now_utc,
-    override: Override = Override(),
+    override: Override = NO_OVERRIDE,
 ) -> ApplyOutcome:
     """Apply the saved plan in `plan_file` (refused when stale or expired), or a fresh one the hooks confirm.
 
@@ -148,7 +148,7 @@ async def _apply(
     parallelism: int | None,
     skip_blocked: bool,
     clock: Clock,
-    override: Override = Override(),
+    override: Override = NO_OVERRIDE,
 ) -> ApplyOutcome:
     from reconciler.plan.planfile import check_saved_plan, plan_digest
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
 from reconciler.commands.common import Clock, git_commit, manifest_paths, now_utc, open_state
-from reconciler.commands.guard import Override, judged
+from reconciler.commands.guard import NO_OVERRIDE, Override, judged
 from reconciler.commands.targets import check_targets
 from reconciler.config import Settings
 from reconciler.errors import CouponctlError, Diagnostic, ManifestError, PlanError, SavedPlanError
@@ -175,7 +175,7 @@ def plan(
     out: Path | None = None,
     skip_blocked: bool = False,
     clock: Clock = now_utc,
-    override: Override = Override(),
+    override: Override = NO_OVERRIDE,
 ) -> PlanResult:
     """`couponctl plan`: load, refresh (reading upstream, writing nothing), plan, and save the plan to `out`.
 

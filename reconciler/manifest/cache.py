@@ -65,15 +65,15 @@ def _encode(coupon: DesiredCoupon, index: int) -> list[Any]:
     s = coupon.source
     rules = [[r.path, r.reason] for r in coupon.ignore_drift]
     return [index, coupon.kind, coupon.name, coupon.status, coupon.body, s.file, s.line, s.col, coupon.protect,
-            coupon.brand_id, rules, coupon.moved_from, s.set_name]
+            coupon.brand_id, rules, coupon.moved_from, s.set_name, dict(coupon.guard)]
 
 
 def _decode(item: list[Any]) -> tuple[DesiredCoupon, int]:
-    index, kind, name, status, body, file, line, col, protect, brand_id, rules, moved_from, set_name = item
+    index, kind, name, status, body, file, line, col, protect, brand_id, rules, moved_from, set_name, guard = item
     coupon = DesiredCoupon(
         kind=kind, name=name, status=status, body=body, source=SourceRef(file, line, col, set_name), protect=protect,
         brand_id=brand_id, ignore_drift=tuple(IgnoreRule(path, reason) for path, reason in rules),
-        moved_from=moved_from,
+        moved_from=moved_from, guard=guard,
     )
     return coupon, index
 

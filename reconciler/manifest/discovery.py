@@ -20,6 +20,8 @@ from pathlib import Path
 from reconciler.errors import Diagnostic
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
+# The policy file (issue 18) lives beside the manifests but is not one: a folder walk skips it.
+POLICY_FILES = frozenset({"policies.yaml", "policies.yml"})
 
 
 def discover(paths: Sequence[str | Path], diagnostics: list[Diagnostic]) -> list[tuple[str, Path]]:
@@ -66,7 +68,7 @@ def _walk(top: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
                     )
                 )
         for name in filenames:
-            if name.startswith("."):
+            if name.startswith(".") or name in POLICY_FILES:
                 continue
             entry = base / name
             if entry.is_symlink() and not entry.exists():

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import types
 import typing
+from datetime import date
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from reconciler.manifest import limits
@@ -75,6 +76,40 @@ class Moved(StrictModel):
         return data
 
 
+def _expiry(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("expires", "expected a date like 2028-12-01") from None
+    return value
+
+
+class Allow(StrictModel):
+    """A reviewed exception to one policy rule for this coupon (docs/policies.md), until it expires."""
+
+    rule: str = Field(min_length=1, description="the rule id in policies.yaml")
+    reason: str = Field(min_length=1, description="why the exception is right (shown in the plan and the PR comment)")
+    expires: Annotated[date, BeforeValidator(_expiry), Field(strict=False)] = Field(
+        description="date after which the exception is ignored (with a warning), e.g. 2028-12-01"
+    )
+
+
+MAX_ORDER_DESCRIPTION = (
+    "largest order value (fen) the coupon is priced against when its value depends on the order (policy exposure)"
+)
+
+
+def guard_of(model: ShopCouponDocument | ProductCouponDocument) -> dict[str, Any]:
+    """The policy facts of a document (`DesiredCoupon.guard`): its order cap and its allow entries, when given."""
+    guard: dict[str, Any] = {}
+    if model.max_order_fen is not None:
+        guard["max_order_fen"] = model.max_order_fen
+    if model.allow:
+        guard["allow"] = [{"rule": a.rule, "reason": a.reason, "expires": a.expires.isoformat()} for a in model.allow]
+    return guard
+
+
 class ShopCouponDocument(StrictModel):
     """A `kind: ShopCoupon` document: a Mini Program `/shop/coupon` coupon."""
 
@@ -90,6 +125,8 @@ class ShopCouponDocument(StrictModel):
         description="renamed from an earlier name: {from: old-name}; "
         "moves state, no upstream call (spec.out_coupon_id must keep the old value)",
     )
+    max_order_fen: int | None = Field(default=None, ge=1, description=MAX_ORDER_DESCRIPTION)
+    allow: list[Allow] | None = Field(default=None, description="reviewed exceptions to policy rules")
     spec: ShopCouponSpec = Field(description="the upstream `coupon` object (A.3)")
 
 
@@ -104,6 +141,8 @@ class ProductCouponDocument(StrictModel):
     moved: Moved | None = Field(
         default=None, description="renamed from an earlier name: {from: old-name}; moves state, no upstream call"
     )
+    max_order_fen: int | None = Field(default=None, ge=1, description=MAX_ORDER_DESCRIPTION)
+    allow: list[Allow] | None = Field(default=None, description="reviewed exceptions to policy rules")
     spec: ProductCouponSpec = Field(description="the create request minus out_request_no and brand_id (B.5)")
 
 

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         OTHER_KIND_FIELDS,
         ShopCouponDocument,
         field_paths,
+        guard_of,
         model_at,
     )
     from reconciler.manifest.product import ProductCouponSpec
@@ -72,6 +73,7 @@ def _import_validation() -> None:
 
     globals().update(
         ValidationError=ValidationError, Issue=Issue, DOCUMENT_MODELS=document.DOCUMENT_MODELS,
+        guard_of=document.guard_of,
         OTHER_KIND_FIELDS=document.OTHER_KIND_FIELDS,
         ShopCouponDocument=document.ShopCouponDocument, field_paths=document.field_paths, model_at=document.model_at,
         ProductCouponSpec=product.ProductCouponSpec, four_byte_issues=product_rules.four_byte_issues,
@@ -346,7 +348,8 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
                          source=SourceRef(entry.display, entry.doc_lines[index], set_name=row[1] if row else None),
                          protect=model.protect,
                          brand_id=brand_id, ignore_drift=tuple(rules),
-                         moved_from=model.moved.from_ if model.moved is not None else None)
+                         moved_from=model.moved.from_ if model.moved is not None else None,
+                         guard=guard_of(model))
 
 
 def _shown(value: Any) -> str:

@@ -21,6 +21,10 @@ PLAN_FORMAT_VERSION = "1.1"
 # without one keep their 1.1 bytes, and a couponctl that predates environments refuses an environment's plan
 # instead of applying it without the check.
 ENVIRONMENT_FORMAT_VERSION = "1.2"
+# 1.3 adds `meta.policy` and the order caps in `meta` (issue 18, docs/plan-format.md): only a plan judged by a
+# policy file or priced with an order cap is written as 1.3, so a couponctl that predates policies refuses it
+# rather than applying a denied plan.
+POLICY_FORMAT_VERSION = "1.3"
 
 
 def format_version_for(environment: str | None) -> str:

@@ -24,6 +24,7 @@ from reconciler.plan.diff import compare_view
 from reconciler.plan.model import (
     ENVIRONMENT_FORMAT_VERSION,
     PLAN_FORMAT_VERSION,
+    POLICY_FORMAT_VERSION,
     Action,
     ActionType,
     Call,
@@ -35,7 +36,9 @@ from reconciler.resources import SourceRef, canonical_json, digest
 from reconciler.times import beijing
 
 PLAN_FILE_KIND = "couponctl-plan"
-SUPPORTED_FORMAT_VERSIONS: frozenset[str] = frozenset({"1.0", PLAN_FORMAT_VERSION, ENVIRONMENT_FORMAT_VERSION})
+SUPPORTED_FORMAT_VERSIONS: frozenset[str] = frozenset(
+    {"1.0", PLAN_FORMAT_VERSION, ENVIRONMENT_FORMAT_VERSION, POLICY_FORMAT_VERSION}
+)
 
 
 # --------------------------------------------------------------------------------------------------- to data

@@ -9,6 +9,7 @@ from typing import Any
 
 from reconciler.plan.model import Plan
 from reconciler.plan.planfile import plan_digest, plan_to_data
+from reconciler.render.policy_section import json_data
 from reconciler.render.summary import PlanSummary, summarize, summary_line
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 
@@ -39,6 +40,9 @@ def summary_to_data(summary: PlanSummary) -> dict[str, Any]:
             "removed_coupons": e.removed_coupons,
             "added_unpriced": e.added_unpriced,
             "removed_unpriced": e.removed_unpriced,
+            "added_capped": e.added_capped,
+            "removed_capped": e.removed_capped,
+            "top": [{"address": c.address, "fen": c.fen, "basis": c.basis} for c in e.top],
         },
     }
 
@@ -54,7 +58,9 @@ def plan_json_data(plan: Plan, *, rate_limits: Mapping[str, float] = DEFAULT_RAT
         "differs": plan.differs,
         "partial": bool(plan.targets),
     }
-    return {**head, **data, "summary": summary_to_data(summarize(plan, rate_limits))}
+    policy = json_data(plan)
+    extra = {"policy": policy} if policy is not None else {}  # issue 18: rule ids, severities, addresses, figures
+    return {**head, **data, "summary": summary_to_data(summarize(plan, rate_limits)), **extra}
 
 
 def render_json(plan: Plan, *, rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS) -> str:

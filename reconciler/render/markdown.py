@@ -26,7 +26,16 @@ from collections.abc import Mapping, Sequence
 from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.plan.planfile import plan_digest
 from reconciler.render.blocks import SYMBOL, Paint, render_action, render_drift_section
-from reconciler.render.summary import also_line, calls_line, exposure_line, left_alone_line, summarize, summary_line
+from reconciler.render.policy_section import markdown_section
+from reconciler.render.summary import (
+    also_line,
+    calls_line,
+    contributors_line,
+    exposure_line,
+    left_alone_line,
+    summarize,
+    summary_line,
+)
 from reconciler.render.text import REMOVED_GROUP, group_by_file, partial_notice, set_lines
 from reconciler.resources import ADDRESS_PREFIX, KINDS
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
@@ -35,6 +44,7 @@ GITHUB_COMMENT_LIMIT = 65_536
 DEFAULT_BUDGET = 60_000  # leaves room for a bot's own header/footer around our text
 MAX_BLOCKED_DETAILED = 20
 DRIFT_SHARE = 0.2  # at most this share of the budget goes to the drift section
+POLICY_SHARE = 0.25  # at most this share of the budget goes to the policy table
 OPEN_LIMIT = 2_500  # a file section up to this many characters is shown unfolded
 
 TYPE_TITLE: dict[ActionType, str] = {
@@ -129,7 +139,7 @@ def _short(digest: str) -> str:
 
 def _header(plan: Plan, rate_limits: Mapping[str, float]) -> str:
     summary = summarize(plan, rate_limits)
-    environment = f" for environment `{plan.environment}`" if plan.environment else ""  # decision D25
+    environment = f" for environment `{plan.environment}`" if plan.environment else ""  # decision D26
     lines = [f"### couponctl plan{environment}: {summary_line(summary)}", ""]
     notice = partial_notice(plan)
     if notice:
@@ -150,7 +160,13 @@ def _header(plan: Plan, rate_limits: Mapping[str, float]) -> str:
         f"| {summary.blocked} | {summary.deferred} | {summary.not_applied} | {summary.unchanged} |",
         "",
     ]
-    for line in (also_line(summary), exposure_line(summary), calls_line(summary), left_alone_line(summary)):
+    for line in (
+        also_line(summary),
+        exposure_line(summary),
+        contributors_line(summary),
+        calls_line(summary),
+        left_alone_line(summary),
+    ):
         if line:
             lines.append(f"- {line}")
     if not plan.refreshed:
@@ -335,7 +351,8 @@ def render_markdown(
     budget: int = DEFAULT_BUDGET,
 ) -> str:
     """The plan as a PR comment, at most `budget` characters (default well under GitHub's 65,536)."""
-    sections = [_header(plan, rate_limits), _blocked(plan)]
+    # The policy table comes first (issue 18): a denied plan is denied whatever its size.
+    sections = [markdown_section(plan, int(budget * POLICY_SHARE)), _header(plan, rate_limits), _blocked(plan)]
     sections.append(_warnings(plan, max(0, (budget - _size(sections)) // 10)))
     sections.append(_drift(plan, int(max(0, budget - _size(sections)) * DRIFT_SHARE)))
     footer = "<sub>Rendered by couponctl; apply exactly this plan with `couponctl apply PLAN_FILE`.</sub>\n"

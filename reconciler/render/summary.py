@@ -9,7 +9,8 @@ this plan, counted at most once per coupon, in fen:
   (`single_usage_info.normal_coupon` for scope ALL, `stock.single_usage_rule.normal_coupon` for SINGLE; reference
   B.2, B.4). Added by create / replace, removed by deactivate / replace (the old coupon's stock recorded in state).
 - Everything else (discount percentages, trade-in, buy-get, EXCHANGE, bundles) depends on the order value: those
-  coupons are counted, not priced.
+  coupons are priced against an order cap when one is declared (`max_order_fen`) or configured
+  (`[policy] default_max_order_fen`), and only counted otherwise (the math lives in `reconciler.plan.exposure`).
 
 It is an upper bound (every coupon claimed and used); coupons already claimed stay valid after a void or deactivate
 (reference A.4.2, B.8), so "removed" is what can no longer be claimed.
@@ -27,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.plan import kinds
+from reconciler.plan import exposure as exposure_math
 from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS, FALLBACK_RATE
 
@@ -42,6 +43,18 @@ class Exposure:
     removed_coupons: int = 0
     added_unpriced: int = 0  # coupons whose value depends on the order (discount percentages, trade-in, ...)
     removed_unpriced: int = 0
+    added_capped: int = 0  # of the priced coupons added, those bounded by a declared or configured order cap
+    removed_capped: int = 0
+    top: tuple[Contributor, ...] = ()  # the biggest additions, largest first
+
+
+@dataclass(frozen=True, slots=True)
+class Contributor:
+    """One coupon's share of the money a plan adds, and what bounds the figure."""
+
+    address: str
+    fen: int
+    basis: str  # "face value" | "declared cap" | "configured cap"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,51 +94,24 @@ def fen_to_yuan(fen: int) -> str:
     return f"{sign}¥{yuan:,}.{cents:02d}"
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _get(body: Mapping[str, Any] | None, *path: str) -> Any:
-    value: Any = body
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
-
-
 def coupon_exposure(kind: str, body: Mapping[str, Any] | None) -> int | None:
-    """The face value in fen of all coupons of one body, or None when it depends on the order (see module doc)."""
-    if body is None:
-        return None
-    if kind == "ShopCoupon":
-        if _int(body.get("type")) not in kinds.SHOP_REDUCTION_TYPES:
-            return None
-        total = _int(_get(body, "coupon_info", "receive_info", "total_num"))
-        fee = _int(_get(body, "coupon_info", "discount_info", "discount_fee"))
-        return total * fee if total is not None and fee is not None else None
-    if body.get("type") != "NORMAL" or body.get("usage_mode") != "SINGLE":
-        return None
-    amount = _int(_get(body, "single_usage_info", "normal_coupon", "discount_amount"))
-    if amount is None:
-        amount = _int(_get(body, "stock", "single_usage_rule", "normal_coupon", "discount_amount"))
-    count = _int(_get(body, "stock", "stock_send_rule", "max_count"))
-    return count * amount if count is not None and amount is not None else None
+    """The face value in fen of all coupons of one body, or None when it depends on the order (no cap applied)."""
+    return exposure_math.coupon_exposure(kind, body).fen
 
 
-def _action_exposure(action: Action) -> tuple[int | None, int | None, bool, bool]:
-    """(added fen, removed fen, adds something, removes something) for one action."""
-    adds = removes = False
-    if action.kind == "ShopCoupon":
-        statuses = [c.payload.get("status") for c in action.calls if c.operation == "shop.update_status"]
-        adds = 2 in statuses
-        removes = action.status_before == "2" and any(s in (3, 4) for s in statuses)
-    else:
-        adds = any(c.operation == "product.create" for c in action.calls)
-        removes = any(c.operation == "product.deactivate" for c in action.calls)
-    added = coupon_exposure(action.kind, action.after) if adds else None
-    removed = coupon_exposure(action.kind, action.before) if removes else None
+def _action_exposure(
+    action: Action, meta: Mapping[str, Any]
+) -> tuple[exposure_math.CouponExposure, exposure_math.CouponExposure, bool, bool]:
+    """(added, removed, adds something, removes something) for one action, priced with the plan's order caps."""
+    adds, removes = exposure_math.adds_and_removes(action)
+    cap = exposure_math.cap_for(meta, action.address)
+    none = exposure_math.CouponExposure(None)
+    added = exposure_math.coupon_exposure(action.kind, action.after, cap) if adds else none
+    removed = exposure_math.coupon_exposure(action.kind, action.before, cap) if removes else none
     return added, removed, adds, removes
+
+
+TOP_CONTRIBUTORS = 5
 
 
 def eta_seconds(
@@ -147,21 +133,26 @@ def summarize(
     """Counts, calls per operation, ETA and money exposure of a plan."""
     types = Counter(a.type for a in plan.actions)
     calls: Counter[str] = Counter(c.operation for a in plan.actions for c in a.calls)
-    added = removed = added_n = removed_n = added_unpriced = removed_unpriced = 0
+    added = removed = added_n = removed_n = added_unpriced = removed_unpriced = added_capped = removed_capped = 0
+    contributors: list[Contributor] = []
     for action in plan.actions:
-        plus, minus, adds, removes = _action_exposure(action)
+        plus, minus, adds, removes = _action_exposure(action, plan.meta)
         if adds:
-            if plus is None:
+            if plus.fen is None:
                 added_unpriced += 1
             else:
-                added += plus
+                added += plus.fen
                 added_n += 1
+                added_capped += plus.basis != "face value"
+                contributors.append(Contributor(action.address, plus.fen, plus.basis or "face value"))
         if removes:
-            if minus is None:
+            if minus.fen is None:
                 removed_unpriced += 1
             else:
-                removed += minus
+                removed += minus.fen
                 removed_n += 1
+                removed_capped += minus.basis != "face value"
+    contributors.sort(key=lambda c: (-c.fen, c.address))
     return PlanSummary(
         add=types[ActionType.CREATE],
         change=types[ActionType.UPDATE] + types[ActionType.TRANSITION],
@@ -187,6 +178,9 @@ def summarize(
             removed_coupons=removed_n,
             added_unpriced=added_unpriced,
             removed_unpriced=removed_unpriced,
+            added_capped=added_capped,
+            removed_capped=removed_capped,
+            top=tuple(contributors[:TOP_CONTRIBUTORS]),
         ),
     )
 
@@ -251,6 +245,8 @@ def exposure_line(summary: PlanSummary) -> str | None:
     if e.added_coupons:
         text = f"adds at most {fen_to_yuan(e.added_fen)} of claimable coupons ({_plural(e.added_coupons, 'coupon')}"
         text += " priced as quantity × fixed discount"
+        if e.added_capped:
+            text += f", {e.added_capped} of them bounded by an order cap"
         if e.added_unpriced:
             text += f"; {e.added_unpriced} more whose value depends on the order"
         parts.append(text + ")")
@@ -260,6 +256,8 @@ def exposure_line(summary: PlanSummary) -> str | None:
     if e.removed_coupons:
         text = f"removes at most {fen_to_yuan(e.removed_fen)} not yet claimed ({_plural(e.removed_coupons, 'coupon')}"
         text += " priced"
+        if e.removed_capped:
+            text += f", {e.removed_capped} by an order cap"
         if e.removed_unpriced:
             text += f"; {e.removed_unpriced} more whose value depends on the order"
         parts.append(text + ")")
@@ -270,6 +268,14 @@ def exposure_line(summary: PlanSummary) -> str | None:
     if not parts:
         return None
     return "Money: " + "; ".join(parts) + "."
+
+
+def contributors_line(summary: PlanSummary) -> str | None:
+    """`Biggest: shop_coupon.a ¥20,000.00 (face value), ...` when the plan adds money through several coupons."""
+    top = summary.exposure.top
+    if len(top) < 2 and not any(c.basis != "face value" for c in top):
+        return None
+    return "Biggest: " + ", ".join(f"{c.address} {fen_to_yuan(c.fen)} ({c.basis})" for c in top) + "."
 
 
 def format_duration(seconds: float) -> str:

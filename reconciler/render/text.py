@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 
 from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.render.blocks import COLOR, LEGEND, SYMBOL, Paint, render_action, render_drift_section
+from reconciler.render.policy_section import text_lines as policy_lines
 from reconciler.render.summary import (
     PlanSummary,
     also_line,
     calls_line,
+    contributors_line,
     exposure_line,
     left_alone_line,
     summarize,
@@ -89,7 +91,7 @@ def preamble_lines(plan: Plan, paint: Paint) -> list[str]:
     """What the text plan says before its actions: the environment (when one is selected), the partial-plan
     notice, the no-refresh note, the drift section and the warnings (each block followed by a blank line)."""
     out: list[str] = []
-    if plan.environment:  # decision D25: a reviewer always sees which merchant this plan is for
+    if plan.environment:  # decision D26: a reviewer always sees which merchant this plan is for
         out += [paint(f"Environment: {plan.environment}", "1"), ""]
     notice = partial_notice(plan)
     if notice:
@@ -121,8 +123,14 @@ def legend_lines(plan: Plan, paint: Paint) -> list[str]:
 def closing_lines(plan: Plan, summary: PlanSummary, paint: Paint) -> list[str]:
     """What the text plan says after its actions: the summary line, the also / money / calls / left-alone lines,
     the unchanged count and what --skip-blocked or a blocked change means for apply."""
-    out = [paint.bold(summary_line(summary))]
-    for line in (also_line(summary), exposure_line(summary), calls_line(summary), left_alone_line(summary)):
+    out = [*policy_lines(plan, paint), paint.bold(summary_line(summary))]
+    for line in (
+        also_line(summary),
+        exposure_line(summary),
+        contributors_line(summary),
+        calls_line(summary),
+        left_alone_line(summary),
+    ):
         if line:
             out.append(line)
     if summary.unchanged and plan.actions:
