@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,8 +47,15 @@ def browser() -> Iterator[Browser]:
     yield from launch()
 
 
+@dataclass(frozen=True)
+class Demo:
+    root: Path
+    coupons: int  # declared in the example campaign
+    calls: int  # made by the demo's apply
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """A copy of the repository's project after the README demo (scripts/demo.sh), with the clock pinned."""
     work = tmp_path_factory.mktemp("demo") / "repo"
     work.mkdir()
@@ -59,54 +67,55 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         for name, value in ENV.items():
             mp.delenv(name, raising=False) if value is None else mp.setenv(name, value)
         settings = load_settings(cwd=work)
-        assert validate(settings).coupons == 7
+        coupons = validate(settings).coupons
         plan(settings, out=Path("state/demo.plan"), clock=clock_at(BEFORE))
         outcome = apply(settings, Hooks(), plan_file=Path("state/demo.plan"), clock=clock_at(BEFORE))
         assert outcome.report is not None and outcome.report.ok
+        calls = outcome.report.calls
         assert not plan(settings, clock=clock_at(BEFORE)).plan.differs
         assert not drift(settings, clock=clock_at(BEFORE)).drifted
-    yield work
+    yield Demo(work, coupons, calls)
 
 
-def test_report_works_on_the_example_campaign_after_the_readme_demo(demo: Path, browser: Browser) -> None:
+def test_report_works_on_the_example_campaign_after_the_readme_demo(demo: Demo, browser: Browser) -> None:
     """`couponctl report --out state/report.html` after the demo: exit 0, one file that loads offline with no
     console error, every coupon on the timeline, "No changes" in the plan, the demo's apply under Health."""
-    result = off_the_loop(couponctl, "report", "--out", "state/report.html", cwd=demo, env=ENV)
+    result = off_the_loop(couponctl, "report", "--out", "state/report.html", cwd=demo.root, env=ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Wrote the report to state/report.html (")
-    assert "7 coupons, 0 planned actions. Open it in a browser; it needs no network." in result.stdout
-    opened = open_report(browser, demo / "state" / "report.html")
+    assert f"{demo.coupons} coupons, 0 planned actions. Open it in a browser; it needs no network." in result.stdout
+    opened = open_report(browser, demo.root / "state" / "report.html")
     page = opened.page
     assert opened.errors == [] and opened.blocked == []
-    assert page.inner_text("#tl-count") == "7 coupons in 2 manifest files"
-    assert page.locator(".tl-row .bar.claim").count() == 7
+    assert page.inner_text("#tl-count") == f"{demo.coupons} coupons in 2 manifest files"
+    assert page.locator(".tl-row .bar.claim").count() == demo.coupons
     assert "No changes. Coupons match the manifests." in page.inner_text("#plan pre.closing")
     health = page.inner_text("#health")
-    assert "found while refreshing for this plan" in health and "7 coupons checked" in health
-    assert "Last apply: run 1 by alice" in health and ", 11 calls, ok." in health
+    assert "found while refreshing for this plan" in health and f"{demo.coupons} coupons checked" in health
+    assert "Last apply: run 1 by alice" in health and f", {demo.calls} calls, ok." in health
     page.close()
 
 
-def test_report_of_a_saved_plan_with_a_drift_result(demo: Path, browser: Browser) -> None:
+def test_report_of_a_saved_plan_with_a_drift_result(demo: Demo, browser: Browser) -> None:
     """`report --plan FILE --drift drift.json` shows the saved plan (upstream not read) and the drift result of
     `couponctl drift --format json`; a file that is not a drift result is refused with one message."""
-    found = off_the_loop(couponctl, "drift", "--format", "json", cwd=demo, env=ENV)
+    found = off_the_loop(couponctl, "drift", "--format", "json", cwd=demo.root, env=ENV)
     assert found.returncode == 0, found.stderr
-    (demo / "drift.json").write_text(found.stdout, encoding="utf-8")
+    (demo.root / "drift.json").write_text(found.stdout, encoding="utf-8")
     args = ("report", "--plan", "state/demo.plan", "--drift", "drift.json", "--out", "out/r.html")
-    result = off_the_loop(couponctl, *args, cwd=demo, env=ENV)
+    result = off_the_loop(couponctl, *args, cwd=demo.root, env=ENV)
     assert result.returncode == 0, result.stderr
-    page = open_report(browser, demo / "out" / "r.html").page
-    assert page.locator("#plan-list article").count() == 7  # the saved plan's seven creates
-    assert "drift.json, 7 coupons checked" in page.inner_text("#health")
+    page = open_report(browser, demo.root / "out" / "r.html").page
+    assert page.locator("#plan-list article").count() == demo.coupons  # the saved plan creates every coupon
+    assert f"drift.json, {demo.coupons} coupons checked" in page.inner_text("#health")
     page.close()
-    (demo / "bad.json").write_text('{"drift": []}', encoding="utf-8")
-    refused = off_the_loop(couponctl, "report", "--drift", "bad.json", "--out", "out/x.html", cwd=demo, env=ENV)
+    (demo.root / "bad.json").write_text('{"drift": []}', encoding="utf-8")
+    refused = off_the_loop(couponctl, "report", "--drift", "bad.json", "--out", "out/x.html", cwd=demo.root, env=ENV)
     assert refused.returncode == 1
     assert refused.stderr.strip() == (
         "Error: bad.json is not a drift result of `couponctl drift --format json` (format_version 1.x expected)"
     )
-    assert not (demo / "out" / "x.html").exists()
+    assert not (demo.root / "out" / "x.html").exists()
 
 
 def _edit(path: Path, name: str, change: dict[str, object]) -> None:
@@ -123,10 +132,11 @@ def _edit(path: Path, name: str, change: dict[str, object]) -> None:
 
 
 @pytest.fixture
-def changed(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """A copy of the demo whose manifests rename a product coupon (an update) and an active shop coupon (blocked)."""
+def changed(demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A copy of the demo whose manifests change a product coupon's display name (an update) and an active shop
+    coupon's name (blocked)."""
     work = tmp_path / "repo"
-    shutil.copytree(demo, work)
+    shutil.copytree(demo.root, work)
     monkeypatch.chdir(work)
     for name, value in ENV.items():
         monkeypatch.delenv(name, raising=False) if value is None else monkeypatch.setenv(name, value)
