@@ -271,12 +271,10 @@ def _from_dict(data: dict[str, Any], file: Path, environment: str | None = None)
     if environment is not None and environment not in envs:
         declared = f"declared: {', '.join(envs)}" if envs else "it declares no [env.NAME] section"
         raise ConfigError(f"{file}: no environment {environment!r}{did_you_mean(environment, list(envs))}; {declared}")
-    if len(envs) > 1:
-        check_environments(
-            {name: _sections(overlaid(data, name), file) for name in envs}, {n: dict(t) for n, t in envs.items()}, file
-        )
+    by_name = {name: _sections(overlaid(data, name), file) for name in envs} if len(envs) > 1 else {}
+    check_environments(by_name, envs, file)
     settings = _sections(overlaid(data, environment) if environment else data, file)
-    return environment_settings(settings, envs, environment, file)
+    return environment_settings(settings, envs, environment, file, by_name)
 
 
 def _sections(data: dict[str, Any], file: Path) -> Settings:

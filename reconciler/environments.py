@@ -21,6 +21,7 @@ from typing import Any
 from reconciler.config import EnvSettings, Settings
 from reconciler.config_schema import SECTIONS
 from reconciler.errors import ConfigError
+from reconciler.plan.drift import ExpectedUnmanaged
 from reconciler.plan.overlay import parse_overlay
 
 _PASSWORD = re.compile(r"(://[^/:@\s]*:)([^@/\s]*)(@)")
@@ -51,8 +52,15 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def environment_settings(settings: Settings, envs: Mapping[str, Any], name: str | None, file: Path) -> Settings:
-    """`settings` with its `env` filled in: the selected environment's overlay and prefix, every declared name."""
+def environment_settings(
+    settings: Settings,
+    envs: Mapping[str, Any],
+    name: str | None,
+    file: Path,
+    by_name: Mapping[str, Settings] | None = None,
+) -> Settings:
+    """`settings` with its `env` filled in: the selected environment's overlay and prefix, every declared name,
+    and the other environments' shop coupons (on a shop it shares with them) as expected unmanaged ones."""
     if not envs:
         return settings
     if name is None:
@@ -62,18 +70,44 @@ def environment_settings(settings: Settings, envs: Mapping[str, Any], name: str 
         overlay = parse_overlay(table.get("overlay", {}), f"env.{name}.overlay")
     except ConfigError as exc:
         raise ConfigError(f"{file}: {exc}") from None
+    prefix = str(table.get("out_coupon_id_prefix", ""))
+    neighbours = _neighbours(name, prefix, settings, envs, by_name or {})
     return replace(
         settings,
-        env=EnvSettings(
-            name=name,
-            names=tuple(envs),
-            out_coupon_id_prefix=str(table.get("out_coupon_id_prefix", "")),
-            overlay=overlay,
-        ),
+        env=EnvSettings(name=name, names=tuple(envs), out_coupon_id_prefix=prefix, overlay=overlay),
+        drift=replace(settings.drift, expected_unmanaged=settings.drift.expected_unmanaged + neighbours),
     )
 
 
-def check_environments(by_name: Mapping[str, Settings], raw: Mapping[str, Mapping[str, Any]], file: Path) -> None:
+def _neighbours(
+    name: str, prefix: str, settings: Settings, envs: Mapping[str, Any], by_name: Mapping[str, Settings]
+) -> tuple[ExpectedUnmanaged, ...]:
+    """The shop coupons of the other environments on this environment's shop, as expected unmanaged coupons: they
+    are listed upstream, but they are the other environment's, not drift (decision D26). Another environment with
+    a prefix owns `PREFIX*`; one without a prefix owns whatever does not start with this environment's prefix."""
+    out: list[ExpectedUnmanaged] = []
+    for other, other_settings in by_name.items():
+        if other == name or shop_identity(other_settings) != shop_identity(settings):
+            continue
+        other_prefix = str(envs[other].get("out_coupon_id_prefix", ""))
+        reason = f"environment {other}'s shop coupons (the same shop)"
+        globs = [f"{_glob_escape(other_prefix)}*"] if other_prefix else _not_starting_with(prefix)
+        out += [ExpectedUnmanaged(reason=reason, out_coupon_id=glob) for glob in globs]
+    return tuple(out)
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def _not_starting_with(prefix: str) -> list[str]:
+    """Globs that together match exactly the ids that do not start with `prefix` (its shorter heads included)."""
+    globs = [prefix[:i] for i in range(1, len(prefix))]  # "s", "st", "stg": shorter than the prefix
+    globs += [f"{_glob_escape(prefix[:i])}[!{prefix[i]}]*" for i in range(len(prefix))]
+    return globs
+
+
+def check_environments(by_name: Mapping[str, Settings], raw: Mapping[str, Any], file: Path) -> None:
     """Refuse two environments that share a state, or a shop with the same out_coupon_id prefix."""
     names = list(by_name)
     for i, first in enumerate(names):

@@ -108,7 +108,13 @@ def test_two_environments_over_one_sandbox(project: Project, tmp_path: Path) -> 
     history = json.loads(project.run("--env", "prod", "history", "--format", "json", check=True).stdout)
     assert history and all(run["summary"].get("environment") == "prod" for run in history)
 
-    # Each environment is in sync with the manifests as it declares them.
+    # Each environment is in sync with the manifests as it declares them, and the other environment's shop
+    # coupons on the shared shop are expected, not drift.
     for env in ("staging", "prod"):
         again = project.run("--env", env, "plan", "--detailed-exitcode")
         assert again.returncode == 0, (env, again.stdout, again.stderr)
+        drift = project.run("--env", env, "drift", "--format", "json")
+        assert drift.returncode == 0, (env, drift.stdout, drift.stderr)
+        expected = json.loads(drift.stdout)["expected_unmanaged"]
+        other = "prod" if env == "staging" else "staging"
+        assert len(expected) == len(shop) and all(f"environment {other}'s" in e["reason"] for e in expected)

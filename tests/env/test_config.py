@@ -112,3 +112,19 @@ def test_mistakes_in_an_environment_are_named_with_its_section(tmp_path: Path, t
     root = _write(tmp_path, toml)
     with pytest.raises(ConfigError, match=message):
         load_settings(cwd=root, environment="prod")
+
+
+def test_the_other_environments_shop_coupons_are_expected_not_drift(tmp_path: Path) -> None:
+    """On one shop, staging (prefix stg-) and prod (none): each expects exactly the other's out_coupon_ids."""
+    text = '[env.staging]\nout_coupon_id_prefix = "stg-"\n[env.staging.state]\nurl = "sqlite:///s.db"\n'
+    root = _write(tmp_path, text + '[env.prod.state]\nurl = "sqlite:///p.db"\n')
+
+    def expected(env: str, out_coupon_id: str) -> bool:
+        rules = load_settings(cwd=root, environment=env).drift.expected_unmanaged
+        return any(r.matches({"out_coupon_id": out_coupon_id}) for r in rules)
+
+    assert expected("prod", "stg-d11-a") and not expected("prod", "d11-a")
+    assert expected("staging", "d11-a") and expected("staging", "stg") and not expected("staging", "stg-d11-a")
+    assert load_settings(cwd=root, environment="prod").drift.expected_unmanaged[0].reason == (
+        "environment staging's shop coupons (the same shop)"
+    )
