@@ -1,4 +1,4 @@
-"""Coupon sets (`kind: CouponSet`, decision D-sets in docs/decisions.md): one template expanded over a matrix and/or
+"""Coupon sets (`kind: CouponSet`, decision D27): one template expanded over a matrix and/or
 rows into ordinary ShopCoupon / ProductCoupon documents.
 
 Expansion is pure and deterministic: the same set (and CSV bytes) always gives the same documents in the same

@@ -43,7 +43,7 @@ _SET_WORDS = {ActionType.CREATE: "to add", ActionType.UPDATE: "to change", Actio
 
 
 def set_lines(actions: Sequence[Action]) -> list[str]:
-    """One line per coupon set among `actions` (decision D-sets): `set d11-ladder: 3 to add, 1 to change`, so a
+    """One line per coupon set among `actions` (decision D27): `set d11-ladder: 3 to add, 1 to change`, so a
     reviewer sees what a set's edit does before the per-coupon blocks. Removed coupons carry no set (their
     document is gone) and are listed with the other removals."""
     counts: dict[str, dict[str, int]] = {}
