@@ -31,8 +31,13 @@ def fmt(settings: Settings | None, paths: Sequence[str] = (), *, check: bool = F
 
     result = FmtResult()
     diagnostics: list[Diagnostic] = []
-    files = discover(list(paths) or configured_paths(settings), diagnostics)
-    result.failed.extend((d.file, d.message) for d in diagnostics if d.severity == "error")
+    chosen = list(paths) or configured_paths(settings)
+    files = discover(chosen, diagnostics)
+    others = [f for f in _other_files(chosen) if f not in files]
+    files += others
+    # A folder holding only a policy file is not "a folder without manifests" for fmt.
+    result.failed.extend((d.file, d.message) for d in diagnostics
+                         if d.severity == "error" and not (others and d.message.startswith("no manifest files")))
     for display, path in files:
         result.checked += 1
         try:
@@ -48,6 +53,21 @@ def fmt(settings: Settings | None, paths: Sequence[str] = (), *, check: bool = F
         if not check:
             _replace(path, formatted)
     return result
+
+
+def _other_files(paths: Sequence[str]) -> list[tuple[str, Path]]:
+    """The policy files under the given folders, which the manifest walk skips but fmt formats too."""
+    from reconciler.manifest.fmt import OTHER_FILES
+
+    found: list[tuple[str, Path]] = []
+    for given in paths:
+        if not Path(given).is_dir():
+            continue
+        for folder, dirnames, filenames in os.walk(given):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            found += [(os.path.normpath(os.path.join(folder, n)), Path(folder) / n)
+                      for n in sorted(filenames) if n in OTHER_FILES]
+    return found
 
 
 def _replace(path: Path, text: str) -> None:

@@ -24,6 +24,8 @@ from reconciler.manifest.sets import SET_FIELDS, SET_KIND
 # Other YAML files couponctl reads (policies.yaml, issue 18) get the same indentation and quoting, their keys in
 # the order written: add their name here with a function that orders a document once their model settles.
 KEY_ORDERS: dict[str, Callable[[Any], None]] = {}
+# Non-manifest YAML files couponctl reads from the manifest folders (a folder walk for manifests skips them).
+OTHER_FILES = frozenset({"policies.yaml", "policies.yml"})
 
 
 class FormatError(ValueError):
