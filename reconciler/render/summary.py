@@ -244,9 +244,11 @@ def exposure_line(summary: PlanSummary) -> str | None:
     # Only priced coupons have an amount: "at most ¥0.00" for coupons that cannot be priced would read as "free".
     if e.added_coupons:
         text = f"adds at most {fen_to_yuan(e.added_fen)} of claimable coupons ({_plural(e.added_coupons, 'coupon')}"
-        text += " priced as quantity × fixed discount"
-        if e.added_capped:
-            text += f", {e.added_capped} of them bounded by an order cap"
+        if e.added_capped:  # the plan says which figures a cap bounds (issue 18)
+            fixed = e.added_coupons - e.added_capped
+            text += f": {fixed} priced as quantity × fixed discount, {e.added_capped} bounded by an order cap"
+        else:
+            text += " priced as quantity × fixed discount"
         if e.added_unpriced:
             text += f"; {e.added_unpriced} more whose value depends on the order"
         parts.append(text + ")")

@@ -100,8 +100,8 @@ def test_the_plan_says_which_figures_a_cap_bounds(tmp_path: Path) -> None:
     summary = summarize(plan_of(load(tmp_path, docs)))
     line = exposure_line(summary)
     assert line == (
-        "Money: adds at most ¥40,000.00 of claimable coupons (2 coupons priced as quantity × fixed discount, "
-        "1 of them bounded by an order cap)."
+        "Money: adds at most ¥40,000.00 of claimable coupons (2 coupons: 1 priced as quantity × fixed discount, "
+        "1 bounded by an order cap)."
     )
     assert "depends on the order" not in line
     assert [(c.address, c.basis) for c in summary.exposure.top] == [
