@@ -62,9 +62,11 @@ def through_sets(directory: Path) -> None:
     spec = spec.replace("{threshold}", "{{threshold}}").replace("{discount}", "{{discount}}")
     for f in range(FILES):
         template = spec.format()
-        text = (f"kind: CouponSet\nname: ladder-{f:02d}\nmatrix:\n  threshold: {THRESHOLDS}\n"
-                f"  discount: {DISCOUNTS}\ntemplate:\n  kind: ShopCoupon\n"
-                f"  name: b{f:02d}-{{threshold}}-off-{{discount}}\n{template}")
+        text = (
+            f"kind: CouponSet\nname: ladder-{f:02d}\nmatrix:\n  threshold: {THRESHOLDS}\n"
+            f"  discount: {DISCOUNTS}\ntemplate:\n  kind: ShopCoupon\n"
+            f"  name: b{f:02d}-{{threshold}}-off-{{discount}}\n{template}"
+        )
         (directory / f"ladder-{f:02d}.yaml").write_text(text, encoding="utf-8")
 
 
@@ -90,8 +92,7 @@ def time_plan(root: Path, *, cache: bool) -> float:
     exe = str(Path(sys.executable).parent / "couponctl")
     env = {**os.environ, "NO_COLOR": "1", "COUPONCTL_MANIFEST_CACHE": "1" if cache else "0"}
     begin = time.perf_counter()
-    done = subprocess.run([exe, "plan", "--no-refresh"], cwd=root, env=env, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run([exe, "plan", "--no-refresh"], cwd=root, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - begin
     if done.returncode != 0 or "10000 to add" not in done.stdout.replace(",", ""):
         raise SystemExit(f"plan failed in {root}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")

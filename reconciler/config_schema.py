@@ -400,9 +400,9 @@ section above) take the keys of the section of the same name, and a key an envir
 file's value. Select one with `--env NAME` or `COUPONCTL_ENV`; `couponctl env list` lists them. When a file
 declares environments, commands that read or write a state refuse to run without one. Two environments may not
 share a state (refused at load, naming both), and two that share one Mini Program shop must set different
-`out_coupon_id_prefix` values (each then counts the other's shop coupons there as expected, not drift). Every plan, saved plan, Markdown header and history entry names its environment;
-a saved plan is refused in another; request numbers include the environment's name. The keys below are an
-environment's own; example:
+`out_coupon_id_prefix` values (each then counts the other's shop coupons there as expected, not drift). Every
+plan, saved plan, Markdown header and history entry names its environment; a saved plan is refused in another;
+request numbers include the environment's name. The keys below are an environment's own; example:
 
 ```toml
 [env.staging]

@@ -42,9 +42,7 @@ def is_number_reuse(exc: UpstreamError) -> bool:
     return code in NUMBER_REUSE_CODES and "单号" in exc.upstream_message
 
 
-def next_generation_call(
-    call: Call, address: str, generation: int, environment: str | None = None
-) -> Call | None:
+def next_generation_call(call: Call, address: str, generation: int, environment: str | None = None) -> Call | None:
     """The same create at `generation + 1` (in `environment`, decision D26), or None past MAX_GENERATIONS."""
     if generation + 1 >= MAX_GENERATIONS:
         return None

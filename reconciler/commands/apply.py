@@ -107,7 +107,7 @@ def apply(
     if saved is not None and override.rules:
         raise PlanError(
             f"--allow cannot be given to a saved plan: overrides are reviewed with the plan; make it again with: "
-            f"couponctl plan --allow RULE_ID --reason \"…\" --out {plan_file}"
+            f'couponctl plan --allow RULE_ID --reason "…" --out {plan_file}'
         )
     if saved is not None:
         _check_environment(saved, settings)

@@ -36,8 +36,11 @@ def fmt(settings: Settings | None, paths: Sequence[str] = (), *, check: bool = F
     others = [f for f in _other_files(chosen) if f not in files]
     files += others
     # A folder holding only a policy file is not "a folder without manifests" for fmt.
-    result.failed.extend((d.file, d.message) for d in diagnostics
-                         if d.severity == "error" and not (others and d.message.startswith("no manifest files")))
+    result.failed.extend(
+        (d.file, d.message)
+        for d in diagnostics
+        if d.severity == "error" and not (others and d.message.startswith("no manifest files"))
+    )
     for display, path in files:
         result.checked += 1
         try:
@@ -65,8 +68,11 @@ def _other_files(paths: Sequence[str]) -> list[tuple[str, Path]]:
             continue
         for folder, dirnames, filenames in os.walk(given):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            found += [(os.path.normpath(os.path.join(folder, n)), Path(folder) / n)
-                      for n in sorted(filenames) if n in OTHER_FILES]
+            found += [
+                (os.path.normpath(os.path.join(folder, n)), Path(folder) / n)
+                for n in sorted(filenames)
+                if n in OTHER_FILES
+            ]
     return found
 
 

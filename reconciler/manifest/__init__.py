@@ -19,4 +19,5 @@ def manifest_json_schema() -> dict[str, Any]:
 
     return schema()
 
+
 __all__ = ["LoadResult", "check_time_windows", "load_manifests", "manifest_json_schema"]

@@ -35,7 +35,6 @@ FORMAT = 2  # bump when the entry layout changes
 DISABLE_ENV = "COUPONCTL_MANIFEST_CACHE"
 
 
-
 @functools.cache
 def code_fingerprint() -> bytes:
     """sha256 over what validation depends on, computed once per process without importing pydantic: our own
@@ -64,16 +63,37 @@ def code_fingerprint() -> bytes:
 def _encode(coupon: DesiredCoupon, index: int) -> list[Any]:
     s = coupon.source
     rules = [[r.path, r.reason] for r in coupon.ignore_drift]
-    return [index, coupon.kind, coupon.name, coupon.status, coupon.body, s.file, s.line, s.col, coupon.protect,
-            coupon.brand_id, rules, coupon.moved_from, s.set_name, dict(coupon.guard)]
+    return [
+        index,
+        coupon.kind,
+        coupon.name,
+        coupon.status,
+        coupon.body,
+        s.file,
+        s.line,
+        s.col,
+        coupon.protect,
+        coupon.brand_id,
+        rules,
+        coupon.moved_from,
+        s.set_name,
+        dict(coupon.guard),
+    ]
 
 
 def _decode(item: list[Any]) -> tuple[DesiredCoupon, int]:
     index, kind, name, status, body, file, line, col, protect, brand_id, rules, moved_from, set_name, guard = item
     coupon = DesiredCoupon(
-        kind=kind, name=name, status=status, body=body, source=SourceRef(file, line, col, set_name), protect=protect,
-        brand_id=brand_id, ignore_drift=tuple(IgnoreRule(path, reason) for path, reason in rules),
-        moved_from=moved_from, guard=guard,
+        kind=kind,
+        name=name,
+        status=status,
+        body=body,
+        source=SourceRef(file, line, col, set_name),
+        protect=protect,
+        brand_id=brand_id,
+        ignore_drift=tuple(IgnoreRule(path, reason) for path, reason in rules),
+        moved_from=moved_from,
+        guard=guard,
     )
     return coupon, index
 
@@ -118,8 +138,10 @@ class ManifestCache:
     ) -> None:
         path = self._path(display, raw)
         try:
-            entry = {"files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(extra.items())},
-                     "coupons": [_encode(c, i) for c, i in coupons]}
+            entry = {
+                "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(extra.items())},
+                "coupons": [_encode(c, i) for c, i in coupons],
+            }
             data = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

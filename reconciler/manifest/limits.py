@@ -29,27 +29,42 @@ LIMITS: dict[str, Limit] = {
         128, "A.7", "??", "out_product_ids cap; not found in any /shop doc (Channels says 200/2000): project assumption"
     ),
     "SHOP_COUPON_NAME_MAX_CHARS": Limit(
-        10, "A.3, A.7", "??", "coupon_info.name; /shop states no length, sibling APIs cap it at 10 chars: the "
-        "sandbox applies the same assumption (errcode 990008)"
+        10,
+        "A.3, A.7",
+        "??",
+        "coupon_info.name; /shop states no length, sibling APIs cap it at 10 chars: the "
+        "sandbox applies the same assumption (errcode 990008)",
     ),
     "SHOP_OUT_COUPON_ID_MAX_CHARS": Limit(64, "A.3", "OURS", "out_coupon_id length is undocumented"),
     "SHOP_DISCOUNT_NUM_MIN": Limit(
-        2000, "A.5", "D", "discount_num (折扣 × 1000) of a 折扣 coupon: no deeper than 2折 (the /shop/coupon/add and "
-        "/shop/coupon/update field tables; v1 allowed 1000)"
+        2000,
+        "A.5",
+        "D",
+        "discount_num (折扣 × 1000) of a 折扣 coupon: no deeper than 2折 (the /shop/coupon/add and "
+        "/shop/coupon/update field tables; v1 allowed 1000)",
     ),
     "SHOP_DISCOUNT_NUM_MAX": Limit(10000, "A.5", "D", "discount_num: 10折"),
     "SHOP_DISCOUNT_NUM_STEP": Limit(100, "A.5", "D", "discount_num is a multiple of 100"),
     "SHOP_DISCOUNT_FEE_MAX": Limit(
-        20000, "A.5", "D", "discount_fee of a 直减 / 满减 coupon (types 2, 4, 102, 104): at most 200 元, in fen "
-        "(the /shop/coupon/add and /shop/coupon/update field tables)"
+        20000,
+        "A.5",
+        "D",
+        "discount_fee of a 直减 / 满减 coupon (types 2, 4, 102, 104): at most 200 元, in fen "
+        "(the /shop/coupon/add and /shop/coupon/update field tables)",
     ),
     "SHOP_FULL_REDUCTION_MIN_LEFT_PERCENT": Limit(
-        20, "A.5", "D", "store 满减 (type 102): product_price - discount_fee ≥ 20 % (2折) of product_price (the "
-        "/shop/coupon/add and /shop/coupon/update field tables)"
+        20,
+        "A.5",
+        "D",
+        "store 满减 (type 102): product_price - discount_fee ≥ 20 % (2折) of product_price (the "
+        "/shop/coupon/add and /shop/coupon/update field tables)",
     ),
     "SHOP_PRODUCT_FULL_REDUCTION_MIN_LEFT_PERCENT": Limit(
-        20, "A.5", "INF", "product 满减 (type 2): the doc rule is 'at least 2折 of the goods' original price'; a "
-        "basket exactly at product_price is its worst case, so the same threshold rule as type 102"
+        20,
+        "A.5",
+        "INF",
+        "product 满减 (type 2): the doc rule is 'at least 2折 of the goods' original price'; a "
+        "basket exactly at product_price is its worst case, so the same threshold rule as type 102",
     ),
     "SHOP_TIMESTAMP_MAX": Limit(9_999_999_999, "A.1", "D", "Unix seconds (10 digits); 13 digits are milliseconds"),
     # --- ProductCoupon (Part B) ---
@@ -145,54 +160,70 @@ class StricterRule:
 # tests/agreement/ excuses exactly these rules, and docs/manifests.md lists them (generated).
 STRICTER_RULES: tuple[StricterRule, ...] = (
     StricterRule(
-        "shop.unused_discount_field", "error",
+        "shop.unused_discount_field",
+        "error",
         "a discount field the `type` does not use (A.5), e.g. `discount_fee` on a type 101",
         "the /shop/coupon/add doc example sends every discount field on a type 101 and WeChat accepts it, but a "
         "field the type ignores never means what it says (a threshold that is not applied)",
     ),
     StricterRule(
-        "shop.unused_valid_field", "error",
+        "shop.unused_valid_field",
+        "error",
         "a `valid_info` field the `valid_type` does not use (A.4.4), e.g. `valid_day_num` with valid_type 1",
         "the doc example sends them and WeChat ignores them; a manifest should say only what takes effect",
     ),
     StricterRule(
-        "shop.zero_length_window", "error",
+        "shop.zero_length_window",
+        "error",
         "a claim or fixed validity window whose end equals its start",
         "errcode 990009 refuses only start > end (A.8); a window of no length cannot be what anyone means",
     ),
     StricterRule(
-        "shop.limit_exceeds_total", "error", "`limit_num_one_person` above `total_num`",
+        "shop.limit_exceeds_total",
+        "error",
+        "`limit_num_one_person` above `total_num`",
         "the per-person limit could never be reached; upstream leaves both numbers to the merchant (A.3)",
     ),
     StricterRule(
-        "shop.validity_ends_before_claims", "error",
+        "shop.validity_ends_before_claims",
+        "error",
         "a fixed validity window (`valid_type` 1) ending before the claim window ends",
         "a coupon claimed late would already be unusable",
     ),
     StricterRule(
-        "shop.duplicate_product_ids", "error", "the same id twice in `out_product_ids`",
+        "shop.duplicate_product_ids",
+        "error",
+        "the same id twice in `out_product_ids`",
         "a typo hides behind it; upstream states nothing about duplicates",
     ),
     StricterRule(
-        "shop.out_coupon_id_length", "error", "`out_coupon_id` longer than SHOP_OUT_COUPON_ID_MAX_CHARS",
+        "shop.out_coupon_id_length",
+        "error",
+        "`out_coupon_id` longer than SHOP_OUT_COUPON_ID_MAX_CHARS",
         "its length is undocumented (A.3); a bounded key keeps state and plans readable",
     ),
     StricterRule(
-        "product.display_price_on_scope_all", "warning",
+        "product.display_price_on_scope_all",
+        "warning",
         "`display_info.original_price` / `combo_package_list` on a scope ALL coupon",
         "B.3 says they go with scope SINGLE, yet the PATCH doc's own response example shows them on an ALL "
         "coupon, so WeChat accepts them: a warning (they may not be shown), not an error",
     ),
     StricterRule(
-        "product.duplicates", "error", "duplicate usage methods or weekdays",
+        "product.duplicates",
+        "error",
+        "duplicate usage methods or weekdays",
         "a duplicate is a typo; upstream states nothing about it",
     ),
     StricterRule(
-        "product.pick_count", "error", "a combo package `pick_count` above its number of choices",
+        "product.pick_count",
+        "error",
+        "a combo package `pick_count` above its number of choices",
         "the user could never pick that many; upstream states nothing about it",
     ),
     StricterRule(
-        "product.irregular_outside_window", "error",
+        "product.irregular_outside_window",
+        "error",
         "an `irregular_available_period_list` period outside the available window",
         "the period could never apply; upstream states nothing about it",
     ),

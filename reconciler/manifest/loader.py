@@ -82,12 +82,13 @@ def _import_validation() -> None:
         describe=timeutil.describe,
     )  # fmt: skip
 
-_FOUR_BYTE = re.compile("[\U00010000-\U0010FFFF]")
+
+_FOUR_BYTE = re.compile("[\U00010000-\U0010ffff]")
 
 # Fields of the product-coupon create request or entity that do not belong in a manifest spec (B.2, B.9).
 _PRODUCT_SPEC_MISPLACED = {
     "out_request_no": "out_request_no is derived by couponctl for every request (B.9); remove it",
-    "brand_id": "brand_id goes in the document's envelope (brand_id: \"...\"), not in spec",
+    "brand_id": 'brand_id goes in the document\'s envelope (brand_id: "..."), not in spec',
     "product_coupon_id": "read-only: WeChat assigns product_coupon_id (B.2); couponctl keeps it in state",
     "state": "read-only: WeChat reports state (B.2); removing the document deactivates the coupon",
     "deactivate_request_no": "read-only: returned after deactivation (B.2)",
@@ -175,9 +176,17 @@ def load_manifests(
             if first is not None or (coupon.upstream_key is not None and coupon.upstream_key in by_out_coupon_id):
                 _import_validation()  # for Issue
             if first is not None:
-                entry.pending.append(_Pending(doc_index, Issue(("name",), f"duplicate address {coupon.address}: "
-                                                               f"already declared at {first[2].source}", at_key=False),
-                                              coupon.address))
+                entry.pending.append(
+                    _Pending(
+                        doc_index,
+                        Issue(
+                            ("name",),
+                            f"duplicate address {coupon.address}: already declared at {first[2].source}",
+                            at_key=False,
+                        ),
+                        coupon.address,
+                    )
+                )
                 continue
             by_address[coupon.address] = (entry, doc_index, coupon)
             key = coupon.upstream_key
@@ -185,9 +194,16 @@ def load_manifests(
                 other = by_out_coupon_id.get(key)
                 if other is not None:
                     loc: Loc = ("spec", "out_coupon_id") if key != coupon.name else ("name",)
-                    entry.pending.append(_Pending(doc_index, Issue(loc, f"duplicate out_coupon_id {key!r}: already "
-                                                                   f"used by {other.address} at {other.source}"),
-                                                  coupon.address))
+                    entry.pending.append(
+                        _Pending(
+                            doc_index,
+                            Issue(
+                                loc,
+                                f"duplicate out_coupon_id {key!r}: already used by {other.address} at {other.source}",
+                            ),
+                            coupon.address,
+                        )
+                    )
                 else:
                     by_out_coupon_id[key] = coupon
 
@@ -200,8 +216,7 @@ def load_manifests(
         diagnostics.extend(_resolve(entry))
     errors = [d for d in diagnostics if d.severity == "error"]
     if not files and not errors:
-        diagnostics.append(Diagnostic(str(paths[0]) if paths else ".", 1, 1,
-                                      "no manifest files (*.yaml, *.yml) found"))
+        diagnostics.append(Diagnostic(str(paths[0]) if paths else ".", 1, 1, "no manifest files (*.yaml, *.yml) found"))
         errors = diagnostics
     if errors:
         raise ManifestError(diagnostics)
@@ -249,8 +264,11 @@ def _load_file(entry: _File, raw: bytes) -> None:
     if len(documents) != len(entry.doc_lines):
         entry.doc_lines = document_lines_from_nodes(text, len(documents))
     if all(doc is None for doc in documents):
-        entry.pending.append(_Pending(None, Issue((), "empty manifest file: no documents (each document needs kind, "
-                                                      "name and spec)"), None))
+        entry.pending.append(
+            _Pending(
+                None, Issue((), "empty manifest file: no documents (each document needs kind, name and spec)"), None
+            )
+        )
         return
     for index, document in enumerate(documents):
         if document is None:
@@ -302,9 +320,14 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
         problem(Issue(("kind",), "required field is missing (ShopCoupon or ProductCoupon)"))
         return None
     if not isinstance(kind, str) or kind not in DOCUMENT_MODELS:
-        problem(Issue(("kind",), f"unknown kind {_shown(kind)}: expected ShopCoupon"
-                                 f"{' or ProductCoupon' if row else ', ProductCoupon or CouponSet'}"
-                                 f"{_did_you_mean(str(kind), [*DOCUMENT_MODELS, SET_KIND])}"))
+        problem(
+            Issue(
+                ("kind",),
+                f"unknown kind {_shown(kind)}: expected ShopCoupon"
+                f"{' or ProductCoupon' if row else ', ProductCoupon or CouponSet'}"
+                f"{_did_you_mean(str(kind), [*DOCUMENT_MODELS, SET_KIND])}",
+            )
+        )
         return None
     name = document.get("name")
     kind_name: Kind = "ShopCoupon" if kind == "ShopCoupon" else "ProductCoupon"
@@ -320,8 +343,10 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
     issues: list[Issue]
     if isinstance(model, ShopCouponDocument):
         issues = shop_rules(model.spec)
-        body: dict[str, Any] = {"out_coupon_id": model.spec.out_coupon_id or model.name,
-                                **model.spec.model_dump(exclude_none=True, exclude={"out_coupon_id"})}
+        body: dict[str, Any] = {
+            "out_coupon_id": model.spec.out_coupon_id or model.name,
+            **model.spec.model_dump(exclude_none=True, exclude={"out_coupon_id"}),
+        }
         status = model.status
         brand_id = None
     else:
@@ -335,8 +360,12 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
     known = field_paths(type(model.spec))
     for i, rule in enumerate(model.ignore_drift or ()):
         if rule.field not in known:
-            issues.append(Issue(("ignore_drift", i, "field"), f"no field {_shown(rule.field)} in a {kind} spec"
-                                                              f"{_did_you_mean(rule.field, sorted(known))}"))
+            issues.append(
+                Issue(
+                    ("ignore_drift", i, "field"),
+                    f"no field {_shown(rule.field)} in a {kind} spec{_did_you_mean(rule.field, sorted(known))}",
+                )
+            )
         rules.append(IgnoreRule(path=rule.field, reason=rule.reason))
     failed = False
     for issue in issues:
@@ -344,12 +373,18 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
         failed = failed or issue.severity == "error"
     if failed:
         return None
-    return DesiredCoupon(kind=model.kind, name=model.name, status=status, body=body,
-                         source=SourceRef(entry.display, entry.doc_lines[index], set_name=row[1] if row else None),
-                         protect=model.protect,
-                         brand_id=brand_id, ignore_drift=tuple(rules),
-                         moved_from=model.moved.from_ if model.moved is not None else None,
-                         guard=guard_of(model))
+    return DesiredCoupon(
+        kind=model.kind,
+        name=model.name,
+        status=status,
+        body=body,
+        source=SourceRef(entry.display, entry.doc_lines[index], set_name=row[1] if row else None),
+        protect=model.protect,
+        brand_id=brand_id,
+        ignore_drift=tuple(rules),
+        moved_from=model.moved.from_ if model.moved is not None else None,
+        guard=guard_of(model),
+    )
 
 
 def _shown(value: Any) -> str:
@@ -450,9 +485,17 @@ def _resolve(entry: _File) -> list[Diagnostic]:
                 line, col = entry.doc_lines[pending.doc] if pending.doc < len(entry.doc_lines) else 1, 1
             else:
                 line, col = locate(node, (*pending.prefix, *issue.loc), issue.at_key)
-        out.append(Diagnostic(file=entry.display, line=line, col=col, message=issue.message,
-                              address=pending.address, field=format_loc(issue.loc) or None,
-                              severity=issue.severity))
+        out.append(
+            Diagnostic(
+                file=entry.display,
+                line=line,
+                col=col,
+                message=issue.message,
+                address=pending.address,
+                field=format_loc(issue.loc) or None,
+                severity=issue.severity,
+            )
+        )
     return out
 
 
@@ -474,12 +517,26 @@ def check_time_windows(coupons: Sequence[DesiredCoupon], now: datetime) -> list[
         where = coupon.source
         field = f"spec.{window.path}"
         if verdict == "ended" and window.end is not None:
-            out.append(Diagnostic(where.file, where.line, where.col,
-                                  f"the claim window already ended at {cn_iso(window.end)}; "
-                                  "a coupon cannot be created for the past",
-                                  address=coupon.address, field=field))
+            out.append(
+                Diagnostic(
+                    where.file,
+                    where.line,
+                    where.col,
+                    f"the claim window already ended at {cn_iso(window.end)}; a coupon cannot be created for the past",
+                    address=coupon.address,
+                    field=field,
+                )
+            )
         elif window.start is not None:
-            out.append(Diagnostic(where.file, where.line, where.col,
-                                  f"the claim window already started at {cn_iso(window.start)}",
-                                  address=coupon.address, field=field, severity="warning"))
+            out.append(
+                Diagnostic(
+                    where.file,
+                    where.line,
+                    where.col,
+                    f"the claim window already started at {cn_iso(window.start)}",
+                    address=coupon.address,
+                    field=field,
+                    severity="warning",
+                )
+            )
     return out

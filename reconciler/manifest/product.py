@@ -49,8 +49,18 @@ CouponType = Literal["NORMAL", "DISCOUNT", "EXCHANGE"]
 UsageMode = Literal["SINGLE", "PROGRESSIVE_BUNDLE", "SEQUENTIAL"]
 Weekday = Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
 UsageMethod = Literal["OFFLINE", "MINI_PROGRAM", "APP", "PAYMENT_CODE"]
-BackgroundColor = Literal["Color010", "Color020", "Color030", "Color040", "Color050", "Color060", "Color070",
-                          "Color080", "Color090", "Color100"]
+BackgroundColor = Literal[
+    "Color010",
+    "Color020",
+    "Color030",
+    "Color040",
+    "Color050",
+    "Color060",
+    "Color070",
+    "Color080",
+    "Color090",
+    "Color100",
+]
 
 
 class NormalCoupon(StrictModel):
@@ -64,8 +74,11 @@ class DiscountCoupon(StrictModel):
     """折扣: `percent_off` percent taken off (20 → pay 80 %) above `threshold` (B.2)."""
 
     threshold: Fen = Field(description="threshold in fen")
-    percent_off: int = Field(ge=limits.PRODUCT_PERCENT_OFF_MIN, le=limits.PRODUCT_PERCENT_OFF_MAX,
-                             description="percent taken off (B.2 [??] range)")
+    percent_off: int = Field(
+        ge=limits.PRODUCT_PERCENT_OFF_MIN,
+        le=limits.PRODUCT_PERCENT_OFF_MAX,
+        description="percent taken off (B.2 [??] range)",
+    )
 
 
 class ExchangeCoupon(StrictModel):
@@ -85,10 +98,12 @@ class SingleUsageInfo(StrictModel):
 class ProgressiveBundleUsageInfo(StrictModel):
     """progressive_bundle_usage_info (B.2, 2025-11 generation)."""
 
-    count: int = Field(ge=limits.PRODUCT_BUNDLE_COUNT_MIN, le=limits.PRODUCT_BUNDLE_COUNT_MAX,
-                       description="number of uses (steps)")
-    interval_days: int = Field(ge=0, le=limits.PRODUCT_BUNDLE_INTERVAL_DAYS_MAX,
-                               description="days between uses; 0 = no spacing")
+    count: int = Field(
+        ge=limits.PRODUCT_BUNDLE_COUNT_MIN, le=limits.PRODUCT_BUNDLE_COUNT_MAX, description="number of uses (steps)"
+    )
+    interval_days: int = Field(
+        ge=0, le=limits.PRODUCT_BUNDLE_INTERVAL_DAYS_MAX, description="days between uses; 0 = no spacing"
+    )
 
 
 class SequentialUsageInfo(StrictModel):
@@ -96,10 +111,14 @@ class SequentialUsageInfo(StrictModel):
 
     type: Literal["INCREMENTAL", "EQUAL"] = Field(description="多次优惠规则类型")
     count: int = Field(ge=1, le=limits.PRODUCT_SEQUENTIAL_COUNT_MAX, description="number of uses")
-    available_days: int = Field(ge=limits.PRODUCT_SEQUENTIAL_AVAILABLE_DAYS_MIN,
-                                le=limits.PRODUCT_SEQUENTIAL_AVAILABLE_DAYS_MAX, description="days valid")
-    interval_days: int | None = Field(default=None, ge=0, le=limits.PRODUCT_SEQUENTIAL_INTERVAL_DAYS_MAX,
-                                      description="days between uses")
+    available_days: int = Field(
+        ge=limits.PRODUCT_SEQUENTIAL_AVAILABLE_DAYS_MIN,
+        le=limits.PRODUCT_SEQUENTIAL_AVAILABLE_DAYS_MAX,
+        description="days valid",
+    )
+    interval_days: int | None = Field(
+        default=None, ge=0, le=limits.PRODUCT_SEQUENTIAL_INTERVAL_DAYS_MAX, description="days between uses"
+    )
 
 
 class Choice(StrictModel):
@@ -124,27 +143,35 @@ class ComboPackage(StrictModel):
 class DisplayInfo(StrictModel):
     """display_info: the only part PATCH can change (B.3, B.7)."""
 
-    name: str = Field(min_length=limits.PRODUCT_DISPLAY_NAME_MIN_CHARS,
-                      max_length=limits.PRODUCT_DISPLAY_NAME_MAX_CHARS, description="coupon name (characters)")
+    name: str = Field(
+        min_length=limits.PRODUCT_DISPLAY_NAME_MIN_CHARS,
+        max_length=limits.PRODUCT_DISPLAY_NAME_MAX_CHARS,
+        description="coupon name (characters)",
+    )
     image_url: Url = Field(description="1:1 image from the image-upload API")
     background_url: Url = Field(description="65:77 background from the image-upload API")
-    detail_image_url_list: list[Url] | None = Field(default=None, min_length=1,
-                                                    max_length=limits.PRODUCT_DETAIL_IMAGES_MAX,
-                                                    description="detail images")
+    detail_image_url_list: list[Url] | None = Field(
+        default=None, min_length=1, max_length=limits.PRODUCT_DETAIL_IMAGES_MAX, description="detail images"
+    )
     original_price: PositiveFen | None = Field(default=None, description="original price, fen; iff scope SINGLE")
-    combo_package_list: list[ComboPackage] | None = Field(default=None, min_length=1,
-                                                          max_length=limits.PRODUCT_COMBO_PACKAGES_MAX,
-                                                          description="combo packages; iff scope SINGLE")
+    combo_package_list: list[ComboPackage] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=limits.PRODUCT_COMBO_PACKAGES_MAX,
+        description="combo packages; iff scope SINGLE",
+    )
 
 
 class StockSendRule(StrictModel):
     """stock_send_rule: issue caps (B.4)."""
 
     max_count: int = Field(ge=1, le=limits.PRODUCT_STOCK_MAX_COUNT, description="total issue cap")
-    max_count_per_day: int | None = Field(default=None, ge=1, le=limits.PRODUCT_STOCK_MAX_COUNT,
-                                          description="daily cap; default unlimited")
-    max_count_per_user: int = Field(ge=1, le=limits.PRODUCT_STOCK_MAX_COUNT_PER_USER,
-                                    description="per-user cap (required per [S])")
+    max_count_per_day: int | None = Field(
+        default=None, ge=1, le=limits.PRODUCT_STOCK_MAX_COUNT, description="daily cap; default unlimited"
+    )
+    max_count_per_user: int = Field(
+        ge=1, le=limits.PRODUCT_STOCK_MAX_COUNT_PER_USER, description="per-user cap (required per [S])"
+    )
 
 
 class DayPeriod(StrictModel):
@@ -173,14 +200,19 @@ class CouponAvailablePeriod(StrictModel):
 
     available_begin_time: ProductTime = Field(description="window start")
     available_end_time: ProductTime = Field(description="window end; window ≤ 365 days")
-    available_days: int | None = Field(default=None, ge=1, le=limits.PRODUCT_AVAILABLE_DAYS_MAX,
-                                       description="valid N days after taking effect")
-    wait_days_after_receive: int | None = Field(default=None, ge=0, le=limits.PRODUCT_WAIT_DAYS_MAX,
-                                                description="only with available_days")
+    available_days: int | None = Field(
+        default=None, ge=1, le=limits.PRODUCT_AVAILABLE_DAYS_MAX, description="valid N days after taking effect"
+    )
+    wait_days_after_receive: int | None = Field(
+        default=None, ge=0, le=limits.PRODUCT_WAIT_DAYS_MAX, description="only with available_days"
+    )
     weekly_available_period: WeeklyAvailablePeriod | None = Field(default=None, description="weekly availability")
     irregular_available_period_list: list[IrregularPeriod] | None = Field(
-        default=None, min_length=1, max_length=limits.PRODUCT_IRREGULAR_PERIODS_MAX,
-        description="explicit periods; exclusive with available_days, wait_days_after_receive, weekly")
+        default=None,
+        min_length=1,
+        max_length=limits.PRODUCT_IRREGULAR_PERIODS_MAX,
+        description="explicit periods; exclusive with available_days, wait_days_after_receive, weekly",
+    )
 
 
 class SingleUsageRule(StrictModel):
@@ -229,8 +261,9 @@ class EntranceMiniProgram(StrictModel):
     appid: Text = Field(description="mini program appid")
     path: Text = Field(description="path")
     entrance_wording: Text = Field(max_length=limits.PRODUCT_ENTRANCE_WORDING_MAX_CHARS, description="entrance text")
-    guidance_wording: Text | None = Field(default=None, max_length=limits.PRODUCT_GUIDANCE_WORDING_MAX_CHARS,
-                                          description="guidance text")
+    guidance_wording: Text | None = Field(
+        default=None, max_length=limits.PRODUCT_GUIDANCE_WORDING_MAX_CHARS, description="guidance text"
+    )
 
 
 class EntranceOfficialAccount(StrictModel):
@@ -264,8 +297,12 @@ class NotifyConfig(StrictModel):
 
 
 class _StockCommon(StrictModel):
-    remark: str | None = Field(default=None, min_length=1, max_length=limits.PRODUCT_STOCK_REMARK_MAX_CHARS,
-                               description="visible to the brand only")
+    remark: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=limits.PRODUCT_STOCK_REMARK_MAX_CHARS,
+        description="visible to the brand only",
+    )
     coupon_code_mode: Literal["WECHATPAY", "UPLOAD", "API_ASSIGN"] = Field(description="coupon code mode")
     stock_send_rule: StockSendRule = Field(description="issue caps")
     usage_rule_display_info: UsageRuleDisplayInfo = Field(description="usage display")
@@ -295,10 +332,15 @@ class ProductCouponSpec(StrictModel):
     usage_mode: UsageMode = Field(description="SINGLE or PROGRESSIVE_BUNDLE; legacy SEQUENTIAL is refused (B.0)")
     single_usage_info: SingleUsageInfo | None = Field(default=None, description="usage_mode SINGLE, scope ALL")
     progressive_bundle_usage_info: ProgressiveBundleUsageInfo | None = Field(
-        default=None, description="iff usage_mode PROGRESSIVE_BUNDLE")
+        default=None, description="iff usage_mode PROGRESSIVE_BUNDLE"
+    )
     sequential_usage_info: SequentialUsageInfo | None = Field(default=None, description="iff usage_mode SEQUENTIAL")
     display_info: DisplayInfo = Field(description="display (the only mutable part)")
-    out_product_no: str | None = Field(default=None, min_length=1, max_length=limits.PRODUCT_OUT_PRODUCT_NO_MAX_CHARS,
-                                       description="merchant product reference")
+    out_product_no: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=limits.PRODUCT_OUT_PRODUCT_NO_MAX_CHARS,
+        description="merchant product reference",
+    )
     stock: Stock | None = Field(default=None, description="first stock; usage_mode SINGLE / SEQUENTIAL")
     stock_bundle: StockBundle | None = Field(default=None, description="stock bundle; usage_mode PROGRESSIVE_BUNDLE")

@@ -43,13 +43,19 @@ def product_rules(spec: ProductCouponSpec) -> list[Issue]:
     if mode == "SEQUENTIAL":
         # B.0: the current API (2025-11) replaced SEQUENTIAL with PROGRESSIVE_BUNDLE and the sandbox, built on that
         # model, refuses it; a warning here would only move the refusal to apply time.
-        issues.append(Issue((*_S, "usage_mode"),
-                            "SEQUENTIAL is the legacy 2025-08 model, which the current API no longer creates; use "
-                            "PROGRESSIVE_BUNDLE (B.0)"))
+        issues.append(
+            Issue(
+                (*_S, "usage_mode"),
+                "SEQUENTIAL is the legacy 2025-08 model, which the current API no longer creates; use "
+                "PROGRESSIVE_BUNDLE (B.0)",
+            )
+        )
 
-    infos = {"single_usage_info": spec.single_usage_info,
-             "progressive_bundle_usage_info": spec.progressive_bundle_usage_info,
-             "sequential_usage_info": spec.sequential_usage_info}
+    infos = {
+        "single_usage_info": spec.single_usage_info,
+        "progressive_bundle_usage_info": spec.progressive_bundle_usage_info,
+        "sequential_usage_info": spec.sequential_usage_info,
+    }
     if mode == "SINGLE":
         wanted_info = "single_usage_info" if spec.scope == "ALL" else None
         why = f"with usage_mode SINGLE and scope {spec.scope}"
@@ -61,11 +67,14 @@ def product_rules(spec: ProductCouponSpec) -> list[Issue]:
         issues += _exclusive(infos, wanted_info, _S, f"with usage_mode {mode} (B.2)")
 
     if spec.single_usage_info is not None and mode == "SINGLE" and spec.scope == "ALL":
-        rules = {"normal_coupon": spec.single_usage_info.normal_coupon,
-                 "discount_coupon": spec.single_usage_info.discount_coupon}
+        rules = {
+            "normal_coupon": spec.single_usage_info.normal_coupon,
+            "discount_coupon": spec.single_usage_info.discount_coupon,
+        }
         if spec.type in ("NORMAL", "DISCOUNT"):
-            issues += _exclusive(rules, _RULE_FIELD[spec.type], (*_S, "single_usage_info"),
-                                 f"for type {spec.type} (B.2)")
+            issues += _exclusive(
+                rules, _RULE_FIELD[spec.type], (*_S, "single_usage_info"), f"for type {spec.type} (B.2)"
+            )
         if spec.single_usage_info.normal_coupon is not None:
             issues += _normal_rules(spec.single_usage_info.normal_coupon, (*_S, "single_usage_info", "normal_coupon"))
 
@@ -97,8 +106,11 @@ def _stock_rules(spec: ProductCouponSpec, stock: Stock) -> list[Issue]:
     if rule is not None:
         rloc: Loc = (*base, "single_usage_rule")
         issues += _period_rules(rule.coupon_available_period, (*rloc, "coupon_available_period"))
-        present = {"normal_coupon": rule.normal_coupon, "discount_coupon": rule.discount_coupon,
-                   "exchange_coupon": rule.exchange_coupon}
+        present = {
+            "normal_coupon": rule.normal_coupon,
+            "discount_coupon": rule.discount_coupon,
+            "exchange_coupon": rule.exchange_coupon,
+        }
         if spec.scope == "SINGLE":
             issues += _exclusive(present, _RULE_FIELD[spec.type], rloc, f"for scope SINGLE and type {spec.type} (B.4)")
         else:
@@ -115,23 +127,26 @@ def _bundle_rules(spec: ProductCouponSpec, bundle: StockBundle) -> list[Issue]:
     base: Loc = (*_S, "stock_bundle")
     issues = _common_stock_rules(bundle, base)
     count = spec.progressive_bundle_usage_info.count if spec.progressive_bundle_usage_info else None
-    issues += _ladder_rules(spec, bundle.progressive_bundle_usage_rule, (*base, "progressive_bundle_usage_rule"),
-                            count)
+    issues += _ladder_rules(spec, bundle.progressive_bundle_usage_rule, (*base, "progressive_bundle_usage_rule"), count)
     return issues
 
 
 def _ladder_rules(spec: ProductCouponSpec, rule: LadderRule, loc: Loc, count: int | None) -> list[Issue]:
     issues = _period_rules(rule.coupon_available_period, (*loc, "coupon_available_period"))
-    lists = {"normal_coupon_list": rule.normal_coupon_list, "discount_coupon_list": rule.discount_coupon_list,
-             "exchange_coupon_list": rule.exchange_coupon_list}
+    lists = {
+        "normal_coupon_list": rule.normal_coupon_list,
+        "discount_coupon_list": rule.discount_coupon_list,
+        "exchange_coupon_list": rule.exchange_coupon_list,
+    }
     wanted = _RULE_FIELD[spec.type] + "_list"
     issues += _exclusive(lists, wanted, loc, f"for type {spec.type} (B.4)")
     chosen = lists.get(wanted)
     info_name = "progressive_bundle_usage_info" if spec.usage_mode == "PROGRESSIVE_BUNDLE" else "sequential_usage_info"
     if chosen is not None and count is not None and len(chosen) != count:
         # B.4: one stock per step of the ladder, so one rule per use.
-        issues.append(Issue((*loc, wanted), f"must have one entry per use: {count} ({info_name}.count), "
-                                            f"not {len(chosen)} (B.4)"))
+        issues.append(
+            Issue((*loc, wanted), f"must have one entry per use: {count} ({info_name}.count), not {len(chosen)} (B.4)")
+        )
     if rule.normal_coupon_list is not None:
         for i, coupon in enumerate(rule.normal_coupon_list):
             issues += _normal_rules(coupon, (*loc, "normal_coupon_list", i))
@@ -170,19 +185,29 @@ def _period_rules(period: CouponAvailablePeriod, loc: Loc) -> list[Issue]:
     begin = rfc3339_to_unix(period.available_begin_time)
     end = rfc3339_to_unix(period.available_end_time)
     if end <= begin:
-        issues.append(Issue((*loc, "available_end_time"),
-                            f"must be after available_begin_time ({period.available_begin_time}) (B.4)"))
+        issues.append(
+            Issue(
+                (*loc, "available_end_time"),
+                f"must be after available_begin_time ({period.available_begin_time}) (B.4)",
+            )
+        )
     elif end - begin > limits.PRODUCT_AVAILABLE_PERIOD_MAX_DAYS * 86400:
-        issues.append(Issue((*loc, "available_end_time"),
-                            f"the window may last at most {limits.PRODUCT_AVAILABLE_PERIOD_MAX_DAYS} days (B.4)"))
+        issues.append(
+            Issue(
+                (*loc, "available_end_time"),
+                f"the window may last at most {limits.PRODUCT_AVAILABLE_PERIOD_MAX_DAYS} days (B.4)",
+            )
+        )
     if period.wait_days_after_receive is not None and period.available_days is None:
-        issues.append(Issue((*loc, "wait_days_after_receive"), "only allowed together with available_days (B.4)",
-                            at_key=True))
+        issues.append(
+            Issue((*loc, "wait_days_after_receive"), "only allowed together with available_days (B.4)", at_key=True)
+        )
     if period.irregular_available_period_list is not None:
         for field in ("available_days", "wait_days_after_receive", "weekly_available_period"):
             if getattr(period, field) is not None:
-                issues.append(Issue((*loc, field), "not allowed with irregular_available_period_list (B.4)",
-                                    at_key=True))
+                issues.append(
+                    Issue((*loc, field), "not allowed with irregular_available_period_list (B.4)", at_key=True)
+                )
         for i, irregular in enumerate(period.irregular_available_period_list):
             ib, ie = rfc3339_to_unix(irregular.begin_time), rfc3339_to_unix(irregular.end_time)
             iloc: Loc = (*loc, "irregular_available_period_list", i)
@@ -197,8 +222,12 @@ def _period_rules(period: CouponAvailablePeriod, loc: Loc) -> list[Issue]:
             issues += _unique(weekly.day_list, (*wloc, "day_list"))
         for i, day_period in enumerate(weekly.day_period_list or ()):
             if day_period.end_time <= day_period.begin_time:
-                issues.append(Issue((*wloc, "day_period_list", i, "end_time"),
-                                    f"must be after begin_time ({day_period.begin_time}) (B.4)"))
+                issues.append(
+                    Issue(
+                        (*wloc, "day_period_list", i, "end_time"),
+                        f"must be after begin_time ({day_period.begin_time}) (B.4)",
+                    )
+                )
     return issues
 
 
@@ -214,18 +243,27 @@ def _display_rules(spec: ProductCouponSpec) -> list[Issue]:
         if spec.scope == "SINGLE" and value is None:
             issues.append(Issue((*dloc, field), "required when scope is SINGLE (B.3)"))
         elif spec.scope == "ALL" and value is not None:
-            issues.append(Issue((*dloc, field), "meant for scope SINGLE (B.3 [??]); WeChat accepts it on a scope ALL "
-                                                "coupon (the PATCH doc example) but may not show it",
-                                severity="warning", at_key=True))
+            issues.append(
+                Issue(
+                    (*dloc, field),
+                    "meant for scope SINGLE (B.3 [??]); WeChat accepts it on a scope ALL "
+                    "coupon (the PATCH doc example) but may not show it",
+                    severity="warning",
+                    at_key=True,
+                )
+            )
     for i, package in enumerate(display.combo_package_list or ()):
         ploc: Loc = (*dloc, "combo_package_list", i)
         if package.pick_count > len(package.choice_list):
-            issues.append(Issue((*ploc, "pick_count"),
-                                f"must not exceed the number of choices ({len(package.choice_list)}) (our default)"))
+            issues.append(
+                Issue(
+                    (*ploc, "pick_count"),
+                    f"must not exceed the number of choices ({len(package.choice_list)}) (our default)",
+                )
+            )
         for j, choice in enumerate(package.choice_list):
             if choice.mini_program_path is not None and choice.mini_program_appid is None:
-                issues.append(Issue((*ploc, "choice_list", j, "mini_program_path"),
-                                    "needs mini_program_appid (B.3)"))
+                issues.append(Issue((*ploc, "choice_list", j, "mini_program_path"), "needs mini_program_appid (B.3)"))
     return issues
 
 
@@ -234,8 +272,9 @@ def four_byte_issues(value: Any, loc: Loc) -> list[Issue]:
     issues: list[Issue] = []
     if isinstance(value, str):
         if not value.isascii() and any(ord(c) > 0xFFFF for c in value):
-            issues.append(Issue(loc, "contains a 4-byte UTF-8 character (e.g. an emoji), which WeChat Pay "
-                                     "APIv3 refuses (B.11)"))
+            issues.append(
+                Issue(loc, "contains a 4-byte UTF-8 character (e.g. an emoji), which WeChat Pay APIv3 refuses (B.11)")
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
             issues += four_byte_issues(item, (*loc, key))

@@ -71,8 +71,13 @@ def _constraints(prop: dict[str, Any]) -> str:
     for key, sign in names.items():
         if key in prop:
             parts.append(f"{sign} {prop[key]}")
-    for key, label in (("minLength", "min length"), ("maxLength", "max length"), ("minItems", "min items"),
-                       ("maxItems", "max items"), ("multipleOf", "multiple of")):
+    for key, label in (
+        ("minLength", "min length"),
+        ("maxLength", "max length"),
+        ("minItems", "min items"),
+        ("maxItems", "max items"),
+        ("multipleOf", "multiple of"),
+    ):
         if key in prop:
             parts.append(f"{label} {prop[key]}")
     if "pattern" in prop:
@@ -191,24 +196,28 @@ _PRODUCT_RULES = """
 
 
 def _shop_matrix() -> str:
-    lines = ["\n## ShopCoupon discount fields per type (A.5)\n",
-             "✓ required, (✓) optional, blank refused. Also: `valid_type` 1 needs `valid_info.start_time` and",
-             "`end_time`, 2 needs `valid_day_num`, 3 needs `valid_second`, and the others are refused (A.4.4);",
-             "claim and validity windows end after they start (errcode 990009); `promote_type` 4 needs",
-             "`promote_info.finder.nickname` (A.3 [INF]); `promote_info.promote_type` equals `promote_type`",
-             "(A.3 [INF]).",
-             "Money (A.5, the /shop/coupon/add and update field tables): `discount_num` ≥ 2000 (no deeper",
-             "than 2折); `discount_fee` ≤ 20000 fen (200 元) on types 2, 4, 102, 104; a 满减 (2, 102) leaves at",
-             "least 2折 of `product_price` (`product_price - discount_fee ≥ 20 %` of it). Each is accepted exactly",
-             "at the limit.",
-             "Our own defaults: `limit_num_one_person` ≤ `total_num`;",
-             "a fixed validity window (`valid_type` 1) does not end before the claim window; `out_product_ids` has",
-             "no duplicates.\n",
-             "| type | meaning | " + " | ".join(f"`{f}`" for f in DISCOUNT_FIELDS) + " |",
-             "|---|---|" + "---|" * len(DISCOUNT_FIELDS)]
+    lines = [
+        "\n## ShopCoupon discount fields per type (A.5)\n",
+        "✓ required, (✓) optional, blank refused. Also: `valid_type` 1 needs `valid_info.start_time` and",
+        "`end_time`, 2 needs `valid_day_num`, 3 needs `valid_second`, and the others are refused (A.4.4);",
+        "claim and validity windows end after they start (errcode 990009); `promote_type` 4 needs",
+        "`promote_info.finder.nickname` (A.3 [INF]); `promote_info.promote_type` equals `promote_type`",
+        "(A.3 [INF]).",
+        "Money (A.5, the /shop/coupon/add and update field tables): `discount_num` ≥ 2000 (no deeper",
+        "than 2折); `discount_fee` ≤ 20000 fen (200 元) on types 2, 4, 102, 104; a 满减 (2, 102) leaves at",
+        "least 2折 of `product_price` (`product_price - discount_fee ≥ 20 %` of it). Each is accepted exactly",
+        "at the limit.",
+        "Our own defaults: `limit_num_one_person` ≤ `total_num`;",
+        "a fixed validity window (`valid_type` 1) does not end before the claim window; `out_product_ids` has",
+        "no duplicates.\n",
+        "| type | meaning | " + " | ".join(f"`{f}`" for f in DISCOUNT_FIELDS) + " |",
+        "|---|---|" + "---|" * len(DISCOUNT_FIELDS),
+    ]
     for kind, meaning in SHOP_TYPES.items():
-        cells = ["✓" if f in REQUIRED_BY_TYPE[kind] else "(✓)" if f in OPTIONAL_BY_TYPE.get(kind, ()) else ""
-                 for f in DISCOUNT_FIELDS]
+        cells = [
+            "✓" if f in REQUIRED_BY_TYPE[kind] else "(✓)" if f in OPTIONAL_BY_TYPE.get(kind, ()) else ""
+            for f in DISCOUNT_FIELDS
+        ]
         lines.append(f"| {kind} | {meaning} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -226,8 +235,10 @@ def render_manifest_reference() -> str:
         required = set(model.get("required", []))
         for field, prop in model.get("properties", {}).items():
             notes = str(prop.get("description", "")).replace("|", "\\|")
-            out.append(f"| `{field}` | {_type_of(prop)} | {'yes' if field in required else ''} | "
-                       f"{_constraints(prop)} | {notes} |")
+            out.append(
+                f"| `{field}` | {_type_of(prop)} | {'yes' if field in required else ''} | "
+                f"{_constraints(prop)} | {notes} |"
+            )
     out.append(_SETS)
     out.append(_shop_matrix())
     out.append(_PRODUCT_RULES)
@@ -238,8 +249,10 @@ def render_manifest_reference() -> str:
     for key, limit in LIMITS.items():
         out.append(f"| `{key}` | {limit.value} | {limit.section} | {limit.confidence} | {limit.note} |")
     out.append("\n## Stricter than upstream\n")
-    out.append("Rules `validate` applies although WeChat accepts the value (our own defaults, "
-               "`limits.STRICTER_RULES`); the sandbox follows the reference and accepts them.\n")
+    out.append(
+        "Rules `validate` applies although WeChat accepts the value (our own defaults, "
+        "`limits.STRICTER_RULES`); the sandbox follows the reference and accepts them.\n"
+    )
     out.append("| rule | severity | what | why |")
     out.append("|---|---|---|---|")
     for rule in STRICTER_RULES:

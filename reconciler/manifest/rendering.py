@@ -59,4 +59,3 @@ def render_yaml(paths: Sequence[str | Path]) -> str:
         body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False)
         chunks.append(f"---\n# {origin}\n{body}")
     return "".join(chunks)
-

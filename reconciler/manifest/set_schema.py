@@ -22,8 +22,10 @@ class CouponTemplate(StrictModel):
 
     kind: Literal["ShopCoupon", "ProductCoupon"] = Field(description="the kind of every coupon of the set")
     name: str = Field(min_length=1, description="name pattern, e.g. d11-{threshold}-off-{discount}")
-    spec: dict[str, Any] = Field(description="the kind's spec; a string that is exactly one placeholder takes the "
-                                             "row's value with its type (\"{threshold*100}\" is an integer)")
+    spec: dict[str, Any] = Field(
+        description="the kind's spec; a string that is exactly one placeholder takes the "
+        'row\'s value with its type ("{threshold*100}" is an integer)'
+    )
 
 
 class CouponSetDocument(StrictModel):
@@ -32,11 +34,16 @@ class CouponSetDocument(StrictModel):
     kind: Literal["CouponSet"] = Field(description="CouponSet")
     name: Name = Field(description="the set's name; plans group its coupons under it (not an address)")
     matrix: dict[str, list[Scalar | dict[str, Scalar]]] | None = Field(
-        default=None, min_length=1,
+        default=None,
+        min_length=1,
         description="axis -> values; every combination is one coupon (a mapping value sets several placeholders)",
     )
-    rows: list[dict[str, Scalar]] | None = Field(default=None, min_length=1,
-                                                 description="one mapping of placeholder values per coupon")
-    csv: str | None = Field(default=None, min_length=1,
-                            description="a CSV file relative to this manifest: a header line, then one row per coupon")
+    rows: list[dict[str, Scalar]] | None = Field(
+        default=None, min_length=1, description="one mapping of placeholder values per coupon"
+    )
+    csv: str | None = Field(
+        default=None,
+        min_length=1,
+        description="a CSV file relative to this manifest: a header line, then one row per coupon",
+    )
     template: CouponTemplate = Field(description="the coupon document to expand, with {placeholders}")

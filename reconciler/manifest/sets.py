@@ -71,12 +71,14 @@ def expand(document: Mapping[str, Any], read_file: ReadFile) -> Expansion:
     if name is None:
         issues.append(Issue(("name",), "required field is missing: the set's name (plans group by it)"))
     elif set_name is None:
-        issues.append(Issue(("name",), "must be 1–64 characters of a-z, 0-9, '_' and '-', starting with a letter or "
-                                       "digit"))
+        issues.append(
+            Issue(("name",), "must be 1–64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit")
+        )
     for key in document:
         if key not in SET_FIELDS:
-            issues.append(Issue((key,), f"unknown field in a {SET_KIND} (expected one of {', '.join(SET_FIELDS)})",
-                                at_key=True))
+            issues.append(
+                Issue((key,), f"unknown field in a {SET_KIND} (expected one of {', '.join(SET_FIELDS)})", at_key=True)
+            )
     template = document.get("template")
     if not isinstance(template, dict):
         issues.append(Issue(("template",), "required: a ShopCoupon or ProductCoupon document with {placeholders}"))
@@ -90,8 +92,12 @@ def expand(document: Mapping[str, Any], read_file: ReadFile) -> Expansion:
     for axis in (axes or {}).values():
         size *= len(axis)
     if size > MAX_SET_SIZE:
-        return Expansion(set_name, [], [Issue((), f"the set expands to {size:,} coupons, more than {MAX_SET_SIZE:,}; "
-                                                 "split it into several sets")], [])
+        return Expansion(
+            set_name,
+            [],
+            [Issue((), f"the set expands to {size:,} coupons, more than {MAX_SET_SIZE:,}; split it into several sets")],
+            [],
+        )
     documents: list[tuple[Row, dict[str, Any]]] = []
     reported: set[tuple[Loc, str]] = set()
     row_issues: list[tuple[Row, Issue]] = []
@@ -149,8 +155,13 @@ def _csv_rows(path: str, read_file: ReadFile, issues: list[Issue]) -> list[dict[
     header = [cell.strip() for cell in lines[0]]
     bad = [h for h in header if not VARIABLE.fullmatch(h)]
     if bad or len(set(header)) != len(header):
-        issues.append(Issue(("csv",), f"{path}: header names must be distinct lower-case identifiers "
-                                      f"(a-z, 0-9, _), got {', '.join(map(repr, bad or header))}"))
+        issues.append(
+            Issue(
+                ("csv",),
+                f"{path}: header names must be distinct lower-case identifiers "
+                f"(a-z, 0-9, _), got {', '.join(map(repr, bad or header))}",
+            )
+        )
         return None
     out: list[dict[str, Scalar]] = []
     for number, line in enumerate(lines[1:], start=2):
@@ -166,8 +177,12 @@ def _matrix(matrix: Any, issues: list[Issue]) -> dict[str, list[dict[str, Scalar
     if matrix is None:
         return None
     if not isinstance(matrix, dict) or not matrix:
-        issues.append(Issue(("matrix",), "expected a mapping of axis name to a list of values, "
-                                         "e.g. {threshold: [100, 200], discount: [10, 20]}"))
+        issues.append(
+            Issue(
+                ("matrix",),
+                "expected a mapping of axis name to a list of values, e.g. {threshold: [100, 200], discount: [10, 20]}",
+            )
+        )
         return None
     axes: dict[str, list[dict[str, Scalar]]] = {}
     for axis, items in matrix.items():
@@ -189,8 +204,9 @@ def _values(item: Mapping[Any, Any], loc: Loc, issues: list[Issue]) -> dict[str,
     out: dict[str, Scalar] = {}
     for key, value in item.items():
         if not isinstance(key, str) or not VARIABLE.fullmatch(key):
-            issues.append(Issue((*loc, str(key)), "a placeholder name is a lower-case identifier (a-z, 0-9, _)",
-                                at_key=True))
+            issues.append(
+                Issue((*loc, str(key)), "a placeholder name is a lower-case identifier (a-z, 0-9, _)", at_key=True)
+            )
         elif not isinstance(value, str | int | bool) or isinstance(value, float):
             issues.append(Issue((*loc, key), "a placeholder value is a string, an integer or true/false"))
         else:
@@ -198,8 +214,9 @@ def _values(item: Mapping[Any, Any], loc: Loc, issues: list[Issue]) -> dict[str,
     return out
 
 
-def _combinations(rows: list[dict[str, Scalar]], axes: Mapping[str, list[dict[str, Scalar]]]) -> Iterator[
-        dict[str, Scalar]]:
+def _combinations(
+    rows: list[dict[str, Scalar]], axes: Mapping[str, list[dict[str, Scalar]]]
+) -> Iterator[dict[str, Scalar]]:
     for row in rows:
         for combo in itertools.product(*axes.values()):
             values = dict(row)
@@ -223,8 +240,9 @@ def _substitute(value: Any, values: Mapping[str, Scalar], loc: Loc, missing: lis
     return value
 
 
-def _value(match: re.Match[str], values: Mapping[str, Scalar], loc: Loc, missing: list[tuple[Loc, str]], *,
-           text: bool) -> Scalar:
+def _value(
+    match: re.Match[str], values: Mapping[str, Scalar], loc: Loc, missing: list[tuple[Loc, str]], *, text: bool
+) -> Scalar:
     var, factor = match.group(1), match.group(2)
     if var not in values:
         missing.append((loc, f"unknown placeholder {{{var}}} (this row defines {', '.join(values) or 'nothing'})"))

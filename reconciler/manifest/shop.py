@@ -36,8 +36,15 @@ VALID_TYPES: dict[int, str] = {1: "fixed time window", 2: "N days after claim", 
 
 # A.5: which discount fields each type needs. Everything not listed for a type is refused for it, so a stray
 # threshold can never silently change a coupon's meaning. Type 6 may name out_product_ids ([INF]: not needed).
-DISCOUNT_FIELDS = ("out_product_ids", "product_cnt", "product_price", "discount_num", "discount_fee",
-                   "tradein_info", "buyget_info")
+DISCOUNT_FIELDS = (
+    "out_product_ids",
+    "product_cnt",
+    "product_price",
+    "discount_num",
+    "discount_fee",
+    "tradein_info",
+    "buyget_info",
+)
 REQUIRED_BY_TYPE: dict[int, frozenset[str]] = {
     1: frozenset({"out_product_ids", "product_cnt", "discount_num"}),
     2: frozenset({"out_product_ids", "product_price", "discount_fee"}),
@@ -69,12 +76,15 @@ ShopTime = Annotated[
         }
     ),
 ]
-ShopType = Annotated[int, AfterValidator(enum_check(SHOP_TYPES)), WithJsonSchema({"type": "integer",
-                                                                                   "enum": list(SHOP_TYPES)})]
-PromoteType = Annotated[int, AfterValidator(enum_check(PROMOTE_TYPES)),
-                        WithJsonSchema({"type": "integer", "enum": list(PROMOTE_TYPES)})]
-ValidType = Annotated[int, AfterValidator(enum_check(VALID_TYPES)), WithJsonSchema({"type": "integer",
-                                                                                     "enum": list(VALID_TYPES)})]
+ShopType = Annotated[
+    int, AfterValidator(enum_check(SHOP_TYPES)), WithJsonSchema({"type": "integer", "enum": list(SHOP_TYPES)})
+]
+PromoteType = Annotated[
+    int, AfterValidator(enum_check(PROMOTE_TYPES)), WithJsonSchema({"type": "integer", "enum": list(PROMOTE_TYPES)})
+]
+ValidType = Annotated[
+    int, AfterValidator(enum_check(VALID_TYPES)), WithJsonSchema({"type": "integer", "enum": list(VALID_TYPES)})
+]
 Fen = Annotated[int, Field(ge=0, description="money in fen (分), A.1")]
 PositiveFen = Annotated[int, Field(ge=1, description="money in fen (分), A.1")]
 Count = Annotated[int, Field(ge=1)]
@@ -200,22 +210,35 @@ def shop_rules(spec: ShopCouponSpec) -> list[Issue]:
 
     # promote_info mirrors the top-level promote_type; 4 (视频号直播) needs the finder nickname (A.3 [INF]).
     if info.promote_info.promote_type != spec.promote_type:
-        issues.append(Issue((*base, "promote_info", "promote_type"),
-                            f"must equal spec.promote_type ({spec.promote_type}) (A.3 [INF])"))
+        issues.append(
+            Issue(
+                (*base, "promote_info", "promote_type"),
+                f"must equal spec.promote_type ({spec.promote_type}) (A.3 [INF])",
+            )
+        )
     if spec.promote_type == 4 and info.promote_info.finder is None:
-        issues.append(Issue((*base, "promote_info", "finder"),
-                            "required when promote_type is 4 (视频号直播): finder.nickname (A.3 [INF])"))
+        issues.append(
+            Issue(
+                (*base, "promote_info", "finder"),
+                "required when promote_type is 4 (视频号直播): finder.nickname (A.3 [INF])",
+            )
+        )
 
     issues.extend(_discount_rules(spec.type, info.discount_info))
 
     receive = info.receive_info
     rloc: Loc = (*base, "receive_info")
     if receive.end_time <= receive.start_time:
-        issues.append(Issue((*rloc, "end_time"),
-                            f"must be after start_time ({format_unix(receive.start_time)}) (A.8 errcode 990009)"))
+        issues.append(
+            Issue(
+                (*rloc, "end_time"),
+                f"must be after start_time ({format_unix(receive.start_time)}) (A.8 errcode 990009)",
+            )
+        )
     if receive.limit_num_one_person > receive.total_num:
-        issues.append(Issue((*rloc, "limit_num_one_person"),
-                            f"must not exceed total_num ({receive.total_num}) (our default)"))
+        issues.append(
+            Issue((*rloc, "limit_num_one_person"), f"must not exceed total_num ({receive.total_num}) (our default)")
+        )
 
     issues.extend(_valid_info_rules(info.valid_info, receive, (*base, "valid_info")))
     return issues
@@ -263,29 +286,42 @@ def _money_rules(coupon_type: int, allowed: frozenset[str], discount: DiscountIn
     dloc: Loc = ("spec", "coupon_info", "discount_info")
     num, fee = discount.discount_num, discount.discount_fee
     if "discount_num" in allowed and num is not None and num < limits.SHOP_DISCOUNT_NUM_MIN:
-        issues.append(Issue((*dloc, "discount_num"),
-                            f"must be at least {limits.SHOP_DISCOUNT_NUM_MIN}, got {num}: a discount coupon may be "
-                            "no deeper than 2折 (limit SHOP_DISCOUNT_NUM_MIN, A.5)"))
+        issues.append(
+            Issue(
+                (*dloc, "discount_num"),
+                f"must be at least {limits.SHOP_DISCOUNT_NUM_MIN}, got {num}: a discount coupon may be "
+                "no deeper than 2折 (limit SHOP_DISCOUNT_NUM_MIN, A.5)",
+            )
+        )
     if "discount_fee" not in allowed or fee is None:
         return issues
     if fee > limits.SHOP_DISCOUNT_FEE_MAX:
-        issues.append(Issue((*dloc, "discount_fee"),
-                            f"must be at most {limits.SHOP_DISCOUNT_FEE_MAX} fen (200 元), got {fee}: the most a "
-                            "直减 / 满减 coupon may take off (limit SHOP_DISCOUNT_FEE_MAX, A.5)"))
+        issues.append(
+            Issue(
+                (*dloc, "discount_fee"),
+                f"must be at most {limits.SHOP_DISCOUNT_FEE_MAX} fen (200 元), got {fee}: the most a "
+                "直减 / 满减 coupon may take off (limit SHOP_DISCOUNT_FEE_MAX, A.5)",
+            )
+        )
     cond = discount.discount_condition
     price = cond.product_price if cond is not None else None
     if "product_price" in allowed and price is not None:
-        name, percent = (("SHOP_FULL_REDUCTION_MIN_LEFT_PERCENT", limits.SHOP_FULL_REDUCTION_MIN_LEFT_PERCENT)
-                         if coupon_type == 102 else
-                         ("SHOP_PRODUCT_FULL_REDUCTION_MIN_LEFT_PERCENT",
-                          limits.SHOP_PRODUCT_FULL_REDUCTION_MIN_LEFT_PERCENT))
+        name, percent = (
+            ("SHOP_FULL_REDUCTION_MIN_LEFT_PERCENT", limits.SHOP_FULL_REDUCTION_MIN_LEFT_PERCENT)
+            if coupon_type == 102
+            else ("SHOP_PRODUCT_FULL_REDUCTION_MIN_LEFT_PERCENT", limits.SHOP_PRODUCT_FULL_REDUCTION_MIN_LEFT_PERCENT)
+        )
         # Integer arithmetic: price - fee >= percent % of price, so the boundary is exact.
         if (price - fee) * 100 < percent * price:
             most = price - (percent * price + 99) // 100
-            issues.append(Issue((*dloc, "discount_fee"),
-                                f"must be at most {most} fen, got {fee}: the price left after a 满减 discount must "
-                                f"stay at least 2折 ({percent} %) of the threshold product_price ({price}) "
-                                f"(limit {name}, A.5)"))
+            issues.append(
+                Issue(
+                    (*dloc, "discount_fee"),
+                    f"must be at most {most} fen, got {fee}: the price left after a 满减 discount must "
+                    f"stay at least 2折 ({percent} %) of the threshold product_price ({price}) "
+                    f"(limit {name}, A.5)",
+                )
+            )
     return issues
 
 
@@ -299,16 +335,27 @@ def _valid_info_rules(valid: ValidInfo, receive: ReceiveInfo, vloc: Loc) -> list
             issues.append(Issue((*vloc, field), f"required when valid_type is {valid.valid_type} (A.4.4)"))
         elif field not in needed and value is not None:
             need = " and ".join(needed)
-            issues.append(Issue((*vloc, field),
-                                f"not allowed when valid_type is {valid.valid_type}, which uses {need} (A.4.4)",
-                                at_key=True))
+            issues.append(
+                Issue(
+                    (*vloc, field),
+                    f"not allowed when valid_type is {valid.valid_type}, which uses {need} (A.4.4)",
+                    at_key=True,
+                )
+            )
     if valid.valid_type == 1 and valid.start_time is not None and valid.end_time is not None:
         if valid.end_time <= valid.start_time:
-            issues.append(Issue((*vloc, "end_time"),
-                                f"must be after start_time ({format_unix(valid.start_time)}) (A.8 errcode 990009)"))
+            issues.append(
+                Issue(
+                    (*vloc, "end_time"),
+                    f"must be after start_time ({format_unix(valid.start_time)}) (A.8 errcode 990009)",
+                )
+            )
         elif valid.end_time < receive.end_time:
             # A coupon claimed at the end of the claim window would already be unusable (our default).
-            issues.append(Issue((*vloc, "end_time"),
-                                f"must not be before receive_info.end_time ({format_unix(receive.end_time)}) "
-                                "(our default)"))
+            issues.append(
+                Issue(
+                    (*vloc, "end_time"),
+                    f"must not be before receive_info.end_time ({format_unix(receive.end_time)}) (our default)",
+                )
+            )
     return issues

@@ -1,1 +1,1 @@
-"""Plans: the data (`model`), the planner that makes it (`planner` and its rule modules), saved plans (`planfile`). Pure."""
+"""Plans: the data (`model`), the planner that makes it (`planner` and its rules), saved plans (`planfile`). Pure."""

@@ -75,9 +75,7 @@ def create_request_no(brand_id: str, address: str, generation: int, environment:
     return REQUEST_NO_PREFIX + hashlib.sha256(material).hexdigest()[:_HEX_DIGITS]
 
 
-def create_generation(
-    number: str | None, brand_id: str, address: str, environment: str | None = None
-) -> int | None:
+def create_generation(number: str | None, brand_id: str, address: str, environment: str | None = None) -> int | None:
     """The generation `number` was derived for, or None for a number that is not a D17 create number (a plan or an
     intent written before D17, whose create numbers came from the lineage)."""
     if number is None:

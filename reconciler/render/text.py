@@ -38,8 +38,13 @@ def group_by_file(actions: Sequence[Action]) -> list[tuple[str, list[Action]]]:
     return sorted(groups.items(), key=lambda kv: (kv[0] == REMOVED_GROUP, kv[0]))
 
 
-_SET_WORDS = {ActionType.CREATE: "to add", ActionType.UPDATE: "to change", ActionType.REPLACE: "to replace",
-              ActionType.DEACTIVATE: "to deactivate", ActionType.TRANSITION: "to move status"}
+_SET_WORDS = {
+    ActionType.CREATE: "to add",
+    ActionType.UPDATE: "to change",
+    ActionType.REPLACE: "to replace",
+    ActionType.DEACTIVATE: "to deactivate",
+    ActionType.TRANSITION: "to move status",
+}
 
 
 def set_lines(actions: Sequence[Action]) -> list[str]:
@@ -52,8 +57,10 @@ def set_lines(actions: Sequence[Action]) -> list[str]:
             words = _SET_WORDS.get(action.type, str(action.type.value).replace("_", " "))
             per_set = counts.setdefault(action.source.set_name, {})
             per_set[words] = per_set.get(words, 0) + 1
-    return [f"set {name}: " + ", ".join(f"{n} {words}" for words, n in per_set.items())
-            for name, per_set in sorted(counts.items())]
+    return [
+        f"set {name}: " + ", ".join(f"{n} {words}" for words, n in per_set.items())
+        for name, per_set in sorted(counts.items())
+    ]
 
 
 def partial_notice(plan: Plan) -> str | None:
@@ -162,8 +169,7 @@ def ordered_actions(actions: Sequence[Action]) -> list[tuple[str, list[Action]]]
     """The actions as the text plan lists them: by manifest file (see `group_by_file`), then kind, then address."""
     kinds_order = {k: i for i, k in enumerate(KINDS)}
     return [
-        (file, sorted(group, key=lambda a: (kinds_order[a.kind], a.address)))
-        for file, group in group_by_file(actions)
+        (file, sorted(group, key=lambda a: (kinds_order[a.kind], a.address))) for file, group in group_by_file(actions)
     ]
 
 

@@ -193,20 +193,29 @@ def _validate_discount(ctype: int, discount: dict[str, Any], max_products: int) 
     if "discount_fee" in present:
         fee = _int(discount, "discount_fee", where, minimum=1)
         if ctype in REDUCTION_TYPES and fee > DISCOUNT_FEE_CAP:
-            raise ShopError(ERR_INVALID_ARGS, f"invalid args: {where}discount_fee must be at most {DISCOUNT_FEE_CAP} "
-                                              "(a 直减 / 满减 coupon takes off at most 200 元)")
+            raise ShopError(
+                ERR_INVALID_ARGS,
+                f"invalid args: {where}discount_fee must be at most {DISCOUNT_FEE_CAP} "
+                "(a 直减 / 满减 coupon takes off at most 200 元)",
+            )
         if ctype in FULL_REDUCTION_TYPES and "product_price" in present:
             price = _int(condition, "product_price", where + "discount_condition.", minimum=1)
             if (price - fee) * 100 < LEFT_AFTER_FULL_REDUCTION_PERCENT * price:
-                raise ShopError(ERR_INVALID_ARGS, f"invalid args: {where}discount_fee leaves less than 2折 of the "
-                                                  "threshold product_price (a 满减 must leave at least 2折)")
+                raise ShopError(
+                    ERR_INVALID_ARGS,
+                    f"invalid args: {where}discount_fee leaves less than 2折 of the "
+                    "threshold product_price (a 满减 must leave at least 2折)",
+                )
     if "discount_num" in present:
         num = _int(discount, "discount_num", where)
         if not 0 <= num <= 10000 or num % 100:  # A.5: up to 10折 in steps of 0.1折
             raise ShopError(ERR_INVALID_ARGS, f"invalid args: {where}discount_num must be 0..10000, step 100")
         if ctype in DISCOUNT_TYPES and num < DISCOUNT_NUM_FLOOR:
-            raise ShopError(ERR_INVALID_ARGS, f"invalid args: {where}discount_num must be at least "
-                                              f"{DISCOUNT_NUM_FLOOR} (a discount coupon is no deeper than 2折)")
+            raise ShopError(
+                ERR_INVALID_ARGS,
+                f"invalid args: {where}discount_num must be at least "
+                f"{DISCOUNT_NUM_FLOOR} (a discount coupon is no deeper than 2折)",
+            )
     if "tradein_info" in present:
         trade = _obj(condition, "tradein_info", cwhere)
         _str(trade, "out_product_id", cwhere + "tradein_info.")

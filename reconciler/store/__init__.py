@@ -1,9 +1,9 @@
 """The state store: SQLAlchemy over SQLite (default) or PostgreSQL. See `api.StateStore` for the interface.
 
-    store = open_store(settings.state_url)          # migrates, creates the lineage on first open
-    with store.lock("apply", timeout=settings.state.lock_timeout):
-        ...
-    store.close()
+store = open_store(settings.state_url)          # migrates, creates the lineage on first open
+with store.lock("apply", timeout=settings.state.lock_timeout):
+    ...
+store.close()
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class NoStateError(StateError):
 
 
 def _connect_error(exc: sa.exc.DBAPIError, parsed: sa.URL, shown: str) -> StateError:
-    """"cannot open state at URL: reason", with the password hidden even if the driver echoed it."""
+    """ "cannot open state at URL: reason", with the password hidden even if the driver echoed it."""
     text = str(exc.orig).strip().splitlines()
     reason = text[0] if text else type(exc.orig).__name__
     if parsed.password:

@@ -124,7 +124,7 @@ class SqlStateStore:
 
     @property
     def backend(self) -> Backend:
-        """"sqlite" or "postgresql"."""
+        """ "sqlite" or "postgresql"."""
         return self._backend
 
     @property
@@ -288,8 +288,12 @@ class SqlStateStore:
             stmt = (
                 sa.insert(t.runs)
                 .values(
-                    command=command[:40], actor=actor[:200], git_commit=git_commit, plan_digest=plan_digest,
-                    started_at=locking.utc_now(), summary="{}",
+                    command=command[:40],
+                    actor=actor[:200],
+                    git_commit=git_commit,
+                    plan_digest=plan_digest,
+                    started_at=locking.utc_now(),
+                    summary="{}",
                 )
                 .returning(t.runs.c.run_id)
             )
@@ -328,8 +332,15 @@ class SqlStateStore:
     def _run(row: Sequence[Any]) -> RunRecord:
         run_id, command, actor, git_commit, plan_digest, started, finished, outcome, summary = row
         return RunRecord(
-            run_id=run_id, command=command, actor=actor, git_commit=git_commit, plan_digest=plan_digest,
-            started_at=started, finished_at=finished, outcome=outcome, summary=json.loads(summary),
+            run_id=run_id,
+            command=command,
+            actor=actor,
+            git_commit=git_commit,
+            plan_digest=plan_digest,
+            started_at=started,
+            finished_at=finished,
+            outcome=outcome,
+            summary=json.loads(summary),
         )
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
@@ -379,8 +390,15 @@ class SqlStateStore:
             ).all()
         return [
             CallRecord(
-                address=r.address, operation=r.operation, outcome=r.outcome, out_request_no=r.out_request_no,
-                request_id=r.request_id, http_status=r.http_status, code=r.code, message=r.message, at=r.at,
+                address=r.address,
+                operation=r.operation,
+                outcome=r.outcome,
+                out_request_no=r.out_request_no,
+                request_id=r.request_id,
+                http_status=r.http_status,
+                code=r.code,
+                message=r.message,
+                at=r.at,
             )
             for r in rows
         ]
@@ -436,8 +454,14 @@ class SqlStateStore:
             rows = conn.execute(sa.select(*_INTENT_COLUMNS).order_by(t.intents.c.intent_id)).all()
         return [
             Intent(
-                intent_id=r.intent_id, run_id=r.run_id, address=r.address, operation=r.operation, target=r.target,
-                out_request_no=r.out_request_no, payload=json.loads(r.payload), payload_digest=r.payload_digest,
+                intent_id=r.intent_id,
+                run_id=r.run_id,
+                address=r.address,
+                operation=r.operation,
+                target=r.target,
+                out_request_no=r.out_request_no,
+                payload=json.loads(r.payload),
+                payload_digest=r.payload_digest,
                 created_at=r.created_at,
             )
             for r in rows

@@ -33,8 +33,9 @@ def test_shop_add_example_unquoted_names_the_type_rules(tmp_path: Path) -> None:
     """With the quotes removed, the sample breaks exactly A.5 (fields type 101 refuses) and A.4.4 (valid_day_num)."""
     text = (EXAMPLES / "shop-coupon-add.yaml").read_text(encoding="utf-8")
     unquoted = tmp_path / "add.yaml"
-    unquoted.write_text(text.replace('"1625451250"', "1625451250").replace('"1625464250"', "1625464250"),
-                        encoding="utf-8")
+    unquoted.write_text(
+        text.replace('"1625451250"', "1625451250").replace('"1625464250"', "1625464250"), encoding="utf-8"
+    )
     refused = "not allowed for type 101 (店铺条件折扣券), which uses product_cnt, discount_num (A.5)"
     condition = "spec.coupon_info.discount_info.discount_condition"
     assert _messages(unquoted) == [
@@ -59,8 +60,9 @@ def test_shop_add_example_corrected_is_accepted_as_the_request_body(tmp_path: Pa
     del valid["valid_day_num"]
     valid["start_time"], valid["end_time"] = int(valid["start_time"]), int(valid["end_time"])
     manifest = tmp_path / "add.yaml"
-    manifest.write_text("kind: ShopCoupon\nname: coupon-id-1\nspec: " + json.dumps(request, ensure_ascii=False),
-                        encoding="utf-8")
+    manifest.write_text(
+        "kind: ShopCoupon\nname: coupon-id-1\nspec: " + json.dumps(request, ensure_ascii=False), encoding="utf-8"
+    )
     (coupon,) = load_manifests([manifest]).coupons
     assert coupon.address == "shop_coupon.coupon-id-1"
     assert coupon.upstream_key == "coupon_id_1"

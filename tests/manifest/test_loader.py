@@ -87,8 +87,9 @@ def test_schema_refuses_unknown_fields_and_bad_enums() -> None:
 def test_times_are_normalised_per_family(tmp_path: Path) -> None:
     """Shop times become Unix seconds; product times become RFC3339 in +08:00 whatever offset or form was given."""
     product = (REPO / "tests/good_manifests/doc_examples/product-coupon-patch.yaml").read_text(encoding="utf-8")
-    product = product.replace("available_begin_time: 2025-08-01T00:00:00+08:00",
-                              "available_begin_time: 2025-07-31T16:00:00Z")
+    product = product.replace(
+        "available_begin_time: 2025-08-01T00:00:00+08:00", "available_begin_time: 2025-07-31T16:00:00Z"
+    )
     product = product.replace("available_end_time: 2025-08-31T23:59:59+08:00", "available_end_time: 1756655999")
     (tmp_path / "p.yaml").write_text(product, encoding="utf-8")
     (tmp_path / "s.yaml").write_text(_shop(start="1857470400"), encoding="utf-8")
@@ -97,8 +98,10 @@ def test_times_are_normalised_per_family(tmp_path: Path) -> None:
     assert receive["start_time"] == 1857470400
     assert receive["end_time"] == int(datetime(2028, 11, 12, tzinfo=CN).timestamp())
     period = prod.body["stock"]["single_usage_rule"]["coupon_available_period"]
-    assert period == {"available_begin_time": "2025-08-01T00:00:00+08:00",
-                      "available_end_time": "2025-08-31T23:59:59+08:00"}
+    assert period == {
+        "available_begin_time": "2025-08-01T00:00:00+08:00",
+        "available_end_time": "2025-08-31T23:59:59+08:00",
+    }
 
 
 def test_paths_are_reported_as_given_and_digest_is_stable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,11 +140,18 @@ def test_legacy_sequential_model_is_refused(tmp_path: Path) -> None:
     """usage_mode SEQUENTIAL with its ladder is refused, naming the 2025-08 model: the current API (and the sandbox)
     no longer creates it, so a warning would only move the refusal to apply time (issue 15)."""
     text = (REPO / "tests/good_manifests/doc_examples/product-coupon-patch.yaml").read_text(encoding="utf-8")
-    text = text.replace("usage_mode: SINGLE", "usage_mode: SEQUENTIAL").replace(
-        "  single_usage_info:\n    discount_coupon: {threshold: 10000, percent_off: 20}\n",
-        "  sequential_usage_info: {type: INCREMENTAL, count: 2, available_days: 30}\n",
-    ).replace("    single_usage_rule:\n", "    sequential_usage_rule:\n      discount_coupon_list: "
-                                         "[{threshold: 0, percent_off: 10}, {threshold: 0, percent_off: 20}]\n")
+    text = (
+        text.replace("usage_mode: SINGLE", "usage_mode: SEQUENTIAL")
+        .replace(
+            "  single_usage_info:\n    discount_coupon: {threshold: 10000, percent_off: 20}\n",
+            "  sequential_usage_info: {type: INCREMENTAL, count: 2, available_days: 30}\n",
+        )
+        .replace(
+            "    single_usage_rule:\n",
+            "    sequential_usage_rule:\n      discount_coupon_list: "
+            "[{threshold: 0, percent_off: 10}, {threshold: 0, percent_off: 20}]\n",
+        )
+    )
     (tmp_path / "seq.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(ManifestError) as caught:
         load_manifests([tmp_path])
@@ -160,8 +170,11 @@ def test_check_time_windows_errors_for_ended_and_warns_for_started() -> None:
     assert {d.address for d in after} == {c.address for c in coupons}
     assert all(d.severity == "error" and "already ended" in d.message for d in after)
     mug = next(d for d in after if d.address == "shop_coupon.d11-mug-10-off")
-    assert (mug.file, mug.line, mug.field) == (str(EXAMPLE / "double11-2028" / "shop-coupons.yaml"), 54,
-                                               "spec.coupon_info.receive_info")
+    assert (mug.file, mug.line, mug.field) == (
+        str(EXAMPLE / "double11-2028" / "shop-coupons.yaml"),
+        54,
+        "spec.coupon_info.receive_info",
+    )
 
 
 def test_document_scan_matches_the_parser() -> None:
@@ -181,15 +194,27 @@ def test_validate_command_prints_success_and_imports_no_heavy_modules() -> None:
         "    heavy = [m for m in ('httpx', 'sqlalchemy', 'starlette', 'rich', 'cryptography') if m in sys.modules]\n"
         "    print(e.code, heavy)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert done.stdout.splitlines() == ["Success! 7 coupons in 2 files are valid.", "0 []"]
 
 
 def test_schema_command_prints_the_schema() -> None:
     """`couponctl schema` prints the JSON Schema, indented, that describes both kinds."""
-    done = subprocess.run([sys.executable, "-m", "reconciler", "schema"], cwd=REPO, capture_output=True, text=True,
-                          check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "schema"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     schema = json.loads(done.stdout)
     assert schema == manifest_json_schema()
     assert done.stdout.startswith('{\n  "')
@@ -201,20 +226,32 @@ def test_validate_prints_warnings_on_stderr_and_still_succeeds(tmp_path: Path) -
     text = (REPO / "tests/good_manifests/doc_examples/product-coupon-patch.yaml").read_text(encoding="utf-8")
     text = text.replace("    detail_image_url_list:", "    original_price: 10000\n    detail_image_url_list:")
     (tmp_path / "all.yaml").write_text(text, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "reconciler", "validate", "all.yaml"], cwd=tmp_path,
-                          capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate", "all.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert done.returncode == 0
     assert done.stdout == "Success! 1 coupon in 1 file is valid.\n"
-    assert done.stderr == ("all.yaml:17:5: warning: product_coupon.all-discount-80pct: "
-                           "spec.display_info.original_price: meant for scope SINGLE (B.3 [??]); WeChat accepts it "
-                           "on a scope ALL coupon (the PATCH doc example) but may not show it\n")
+    assert done.stderr == (
+        "all.yaml:17:5: warning: product_coupon.all-discount-80pct: "
+        "spec.display_info.original_price: meant for scope SINGLE (B.3 [??]); WeChat accepts it "
+        "on a scope ALL coupon (the PATCH doc example) but may not show it\n"
+    )
 
 
 def test_merge_keys_and_hidden_directories(tmp_path: Path) -> None:
     """`<<: *anchor` merges like YAML 1.1 (explicit keys win) and files under hidden directories are skipped."""
-    text = _shop().replace("    receive_info:\n", "    receive_info: &window\n").replace(
-        "    valid_info: {valid_type: 2, valid_day_num: 3}\n",
-        "    valid_info:\n      <<: [*window]\n      valid_type: 1\n      limit_num_one_person: null\n",
+    text = (
+        _shop()
+        .replace("    receive_info:\n", "    receive_info: &window\n")
+        .replace(
+            "    valid_info: {valid_type: 2, valid_day_num: 3}\n",
+            "    valid_info:\n      <<: [*window]\n      valid_type: 1\n      limit_num_one_person: null\n",
+        )
     )
     (tmp_path / "m.yaml").write_text(text, encoding="utf-8")
     (tmp_path / ".git").mkdir()
@@ -222,15 +259,19 @@ def test_merge_keys_and_hidden_directories(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as caught:
         load_manifests([tmp_path])
     assert [(d.field, d.message) for d in caught.value.diagnostics] == [
-        ("spec.coupon_info.valid_info.limit_num_one_person",
-         "null is not allowed (WeChat Pay refuses nulls, B.11): omit the field"),
+        (
+            "spec.coupon_info.valid_info.limit_num_one_person",
+            "null is not allowed (WeChat Pay refuses nulls, B.11): omit the field",
+        ),
     ]
     fixed = text.replace("      limit_num_one_person: null\n", "").replace("<<: [*window]", "<<: *window")
     end = "      end_time: 2028-11-12T00:00:00+08:00\n"
     (tmp_path / "m.yaml").write_text(fixed.replace(end, end + "      extra: 1\n", 1), encoding="utf-8")
     with pytest.raises(ManifestError) as caught:
         load_manifests([tmp_path])
-    assert {d.field for d in caught.value.diagnostics} == {"spec.coupon_info.receive_info.extra",
-                                                           "spec.coupon_info.valid_info.extra",
-                                                           "spec.coupon_info.valid_info.limit_num_one_person",
-                                                           "spec.coupon_info.valid_info.total_num"}
+    assert {d.field for d in caught.value.diagnostics} == {
+        "spec.coupon_info.receive_info.extra",
+        "spec.coupon_info.valid_info.extra",
+        "spec.coupon_info.valid_info.limit_num_one_person",
+        "spec.coupon_info.valid_info.total_num",
+    }

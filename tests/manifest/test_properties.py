@@ -35,8 +35,12 @@ def shop_specs(draw: st.DrawFn) -> dict[str, Any]:
     if "tradein_info" in needs:
         condition["tradein_info"] = {"out_product_id": draw(IDS), "price": draw(st.integers(0, 10**6))}
     if "buyget_info" in needs:
-        condition["buyget_info"] = {"buy_out_product_id": draw(IDS), "buy_product_cnt": draw(st.integers(1, 9)),
-                                    "get_out_product_id": draw(IDS), "get_product_cnt": draw(st.integers(1, 9))}
+        condition["buyget_info"] = {
+            "buy_out_product_id": draw(IDS),
+            "buy_product_cnt": draw(st.integers(1, 9)),
+            "get_out_product_id": draw(IDS),
+            "get_product_cnt": draw(st.integers(1, 9)),
+        }
     if "discount_num" in needs:
         discount["discount_num"] = draw(st.integers(20, 100)) * 100  # no deeper than 2折 (A.5)
     if "discount_fee" in needs:  # at most 200 元, and a 满减 leaves at least 2折 of its threshold (A.5)
@@ -62,11 +66,21 @@ def shop_specs(draw: st.DrawFn) -> dict[str, Any]:
         "promote_type": 4,
         "coupon_info": {
             "name": draw(st.text(alphabet="满减折券双十一ABC0123", min_size=1, max_size=10)),
-            "promote_info": {"promote_type": 4, "finder": {"nickname": draw(st.text(min_size=1, max_size=8).filter(
-                lambda s: s.isprintable() and s.strip() == s and s != ""))}},
+            "promote_info": {
+                "promote_type": 4,
+                "finder": {
+                    "nickname": draw(
+                        st.text(min_size=1, max_size=8).filter(lambda s: s.isprintable() and s.strip() == s and s != "")
+                    )
+                },
+            },
             "discount_info": discount,
-            "receive_info": {"start_time": start, "end_time": end,
-                             "limit_num_one_person": draw(st.integers(1, total)), "total_num": total},
+            "receive_info": {
+                "start_time": start,
+                "end_time": end,
+                "limit_num_one_person": draw(st.integers(1, total)),
+                "total_num": total,
+            },
             "valid_info": valid,
         },
     }
@@ -92,8 +106,11 @@ def test_valid_shop_spec_round_trips_to_its_body(spec: dict[str, Any]) -> None:
 @given(st.integers(min_value=10**12, max_value=10**13 - 1))
 def test_millisecond_times_are_refused_with_the_hint(value: int) -> None:
     """Any 13-digit claim start time is refused, naming milliseconds."""
-    text = (Path(__file__).resolve().parents[2] / "tests/bad_manifests/shop-timestamp-milliseconds/coupons.yaml"
-            ).read_text(encoding="utf-8").replace("1857470400000", str(value))
+    text = (
+        (Path(__file__).resolve().parents[2] / "tests/bad_manifests/shop-timestamp-milliseconds/coupons.yaml")
+        .read_text(encoding="utf-8")
+        .replace("1857470400000", str(value))
+    )
     with pytest.raises(ManifestError) as caught:
         _load(text)
     (diagnostic,) = caught.value.diagnostics
@@ -102,7 +119,10 @@ def test_millisecond_times_are_refused_with_the_hint(value: int) -> None:
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**14), 10**14) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**14), 10**14)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=8,

@@ -167,8 +167,15 @@ def test_add_validates_the_coupon_body(shop: ShopClient, path: str, value: Any, 
 
 def test_discount_num_range_and_step(shop: ShopClient) -> None:
     """discount_num must be 2000..10000 (no deeper than 2折) in steps of 100 (A.5)."""
-    for value, expected in [(999, 40097), (1000, 40097), (1900, 40097), (10100, 40097), (8550, 40097), (2000, 0),
-                            (10000, 0)]:
+    for value, expected in [
+        (999, 40097),
+        (1000, 40097),
+        (1900, 40097),
+        (10100, 40097),
+        (8550, 40097),
+        (2000, 0),
+        (10000, 0),
+    ]:
         coupon = shop_coupon(unique("disc"), 103)
         coupon["coupon_info"]["discount_info"]["discount_num"] = value
         assert errcode(shop.call("add", {"coupon": coupon})) == expected, value

@@ -113,8 +113,9 @@ def test_fmt_leaves_a_broken_file_alone_and_says_so(tmp_path: Path) -> None:
 
 def test_fmt_of_a_folder_also_formats_its_policy_file_keeping_its_key_order(tmp_path: Path) -> None:
     """policies.yaml beside the manifests gets the same quoting and indentation; its keys stay in written order."""
-    (tmp_path / "policies.yaml").write_text("# guardrails\nrules:\n- {kind: 'max_discount', max: 5000}\n",
-                                            encoding="utf-8")
+    (tmp_path / "policies.yaml").write_text(
+        "# guardrails\nrules:\n- {kind: 'max_discount', max: 5000}\n", encoding="utf-8"
+    )
     done = couponctl("fmt", ".", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, "reformatted policies.yaml\n")
     assert (tmp_path / "policies.yaml").read_text(encoding="utf-8") == (

@@ -42,8 +42,10 @@ template:
 
 
 def matrix_set(thresholds: str = "[100, 200, 300]", discounts: str = "[10, 15, 20, 25]") -> str:
-    return (f"# the Double 11 ladder\nkind: CouponSet\nname: d11-ladder\nmatrix:\n  threshold: {thresholds}\n"
-            f"  discount: {discounts}\n{TEMPLATE}")
+    return (
+        f"# the Double 11 ladder\nkind: CouponSet\nname: d11-ladder\nmatrix:\n  threshold: {thresholds}\n"
+        f"  discount: {discounts}\n{TEMPLATE}"
+    )
 
 
 def rows_set(rows: list[tuple[int, int]]) -> str:
@@ -59,8 +61,10 @@ def test_a_3_by_4_set_expands_to_12_ordinary_coupons(tmp_path: Path) -> None:
     by_name = {c.name: c for c in coupons}
     c = by_name["d11-300-off-25"]
     assert c.address == "shop_coupon.d11-300-off-25" and c.body["out_coupon_id"] == "d11-300-off-25"
-    assert c.body["coupon_info"]["discount_info"] == {"discount_condition": {"product_price": 30000},
-                                                      "discount_fee": 2500}
+    assert c.body["coupon_info"]["discount_info"] == {
+        "discount_condition": {"product_price": 30000},
+        "discount_fee": 2500,
+    }
     assert c.body["coupon_info"]["name"] == "满300减25"
     assert c.source.set_name == "d11-ladder" and c.source.line == 2
     assert load_manifests([tmp_path]).coupons == coupons  # deterministic
@@ -89,9 +93,11 @@ def test_an_unknown_placeholder_is_reported_once_at_its_field(tmp_path: Path) ->
     with pytest.raises(ManifestError) as caught:
         load_manifests([tmp_path])
     [only] = caught.value.diagnostics
-    assert str(only).endswith(": set d11-ladder: row 1 (threshold=100, discount=10): "
-                              "template.spec.coupon_info.promote_info.finder.nickname: unknown placeholder {shop} "
-                              "(this row defines threshold, discount)")
+    assert str(only).endswith(
+        ": set d11-ladder: row 1 (threshold=100, discount=10): "
+        "template.spec.coupon_info.promote_info.finder.nickname: unknown placeholder {shop} "
+        "(this row defines threshold, discount)"
+    )
     assert only.line == 15  # the template's nickname line
 
 
@@ -99,8 +105,9 @@ def test_rows_from_a_csv_beside_the_manifest_and_the_cache_sees_a_changed_csv(tm
     """`csv:` reads rows relative to the manifest; editing only the CSV changes the coupons even with the cache."""
     folder = tmp_path / "campaign"
     folder.mkdir()
-    text = matrix_set().replace("matrix:\n  threshold: [100, 200, 300]\n  discount: [10, 15, 20, 25]\n",
-                                "csv: ladder.csv\n")
+    text = matrix_set().replace(
+        "matrix:\n  threshold: [100, 200, 300]\n  discount: [10, 15, 20, 25]\n", "csv: ladder.csv\n"
+    )
     (folder / "ladder.yaml").write_text(text, encoding="utf-8")
     (folder / "ladder.csv").write_text("threshold,discount\n100,10\n200,25\n", encoding="utf-8")
     cache = ManifestCache(tmp_path / "cache")

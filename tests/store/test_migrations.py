@@ -45,8 +45,18 @@ def write_first_schema_state(url: str) -> None:
                 "brand_id, created_at, updated_at) VALUES (:address, :kind, :upstream_id, :upstream, "
                 ":desired_digest, :status, :protect, :brand_id, :created_at, :updated_at)"
             ),
-            [RESOURCE_V1, {**RESOURCE_V1, "address": "product_coupon.c", "kind": "ProductCoupon", "upstream_id": "PC1",
-                           "upstream": '{"state":"EFFECTIVE"}', "status": "EFFECTIVE", "brand_id": "120344"}],
+            [
+                RESOURCE_V1,
+                {
+                    **RESOURCE_V1,
+                    "address": "product_coupon.c",
+                    "kind": "ProductCoupon",
+                    "upstream_id": "PC1",
+                    "upstream": '{"state":"EFFECTIVE"}',
+                    "status": "EFFECTIVE",
+                    "brand_id": "120344",
+                },
+            ],
         )
         conn.execute(
             sa.text(

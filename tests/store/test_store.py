@@ -78,7 +78,12 @@ def test_each_resource_write_increments_the_serial(store: SqlStateStore) -> None
     run = store.begin_run("apply", actor="ci")
     store.record_call(run, CallRecord(address="shop_coupon.x", operation="shop.get", outcome="ok"))
     intent = store.open_intent(
-        run, address="shop_coupon.c", operation="shop.add", target=None, out_request_no=None, payload={},
+        run,
+        address="shop_coupon.c",
+        operation="shop.add",
+        target=None,
+        out_request_no=None,
+        payload={},
         payload_digest="p",
     )
     assert store.serial == 4
@@ -94,7 +99,10 @@ def test_put_get_round_trips_every_field(store: SqlStateStore) -> None:
     assert got is not None
     want = product("coffee")
     assert (got.kind, got.upstream_id, got.upstream, got.desired_digest) == (
-        want.kind, want.upstream_id, want.upstream, want.desired_digest
+        want.kind,
+        want.upstream_id,
+        want.upstream,
+        want.desired_digest,
     )
     assert got.protect is True
     assert got.brand_id == "120344"
@@ -189,7 +197,12 @@ def test_rm_and_mv_refuse_while_an_intent_is_open(store: SqlStateStore) -> None:
     store.put(shop("a"))
     run = store.begin_run("apply", actor="ci")
     store.open_intent(
-        run, address="shop_coupon.a", operation="shop.update", target="a", out_request_no=None, payload={},
+        run,
+        address="shop_coupon.a",
+        operation="shop.update",
+        target="a",
+        out_request_no=None,
+        payload={},
         payload_digest="p",
     )
     with pytest.raises(StateError, match=r"open intent.*couponctl apply"):
@@ -204,8 +217,13 @@ def test_intent_journal_round_trip(store: SqlStateStore) -> None:
     run = store.begin_run("apply", actor="ci", git_commit="abc123", plan_digest="f" * 64)
     payload = {"out_request_no": "REQ-123456", "display_info": {"title": "咖啡"}, "stock": [1, 2]}
     intent_id = store.open_intent(
-        run, address="product_coupon.coffee", operation="product.create", target=None, out_request_no="REQ-123456",
-        payload=payload, payload_digest="p" * 64,
+        run,
+        address="product_coupon.coffee",
+        operation="product.create",
+        target=None,
+        out_request_no="REQ-123456",
+        payload=payload,
+        payload_digest="p" * 64,
     )
     (intent,) = store.open_intents()
     assert intent.intent_id == intent_id
@@ -213,8 +231,12 @@ def test_intent_journal_round_trip(store: SqlStateStore) -> None:
     assert intent.payload == payload
     assert (intent.operation, intent.target, intent.out_request_no) == ("product.create", None, "REQ-123456")
     call = CallRecord(
-        address="product_coupon.coffee", operation="product.create", outcome="ok", out_request_no="REQ-123456",
-        request_id="08F4A1B2C3", http_status=200,
+        address="product_coupon.coffee",
+        operation="product.create",
+        outcome="ok",
+        out_request_no="REQ-123456",
+        request_id="08F4A1B2C3",
+        http_status=200,
     )
     store.close_intent(intent_id, call=call, put=product("coffee"))
     assert store.open_intents() == []
@@ -229,8 +251,13 @@ def test_close_intent_with_remove_forgets_the_resource(store: SqlStateStore) -> 
     store.put(shop("gone"))
     run = store.begin_run("apply", actor="ci")
     intent = store.open_intent(
-        run, address="shop_coupon.gone", operation="shop.update_status", target="gone", out_request_no=None,
-        payload={"status": 4}, payload_digest="p",
+        run,
+        address="shop_coupon.gone",
+        operation="shop.update_status",
+        target="gone",
+        out_request_no=None,
+        payload={"status": 4},
+        payload_digest="p",
     )
     call = CallRecord("shop_coupon.gone", "shop.update_status", "ok")
     store.close_intent(intent, call=call, remove="shop_coupon.gone")
@@ -242,7 +269,12 @@ def test_close_intent_is_atomic(store: SqlStateStore) -> None:
     store.put(shop("a"))
     run = store.begin_run("apply", actor="ci")
     intent = store.open_intent(
-        run, address="shop_coupon.a", operation="shop.update", target="a", out_request_no=None, payload={"x": 1},
+        run,
+        address="shop_coupon.a",
+        operation="shop.update",
+        target="a",
+        out_request_no=None,
+        payload={"x": 1},
         payload_digest="p",
     )
     # upstream_id is NOT NULL: the database refuses the resource row after the intent row was deleted and the
@@ -268,7 +300,12 @@ def test_close_intent_refuses_an_unknown_intent(store: SqlStateStore) -> None:
     """Closing an intent twice is an error, and the second call records nothing."""
     run = store.begin_run("apply", actor="ci")
     intent = store.open_intent(
-        run, address="shop_coupon.a", operation="shop.add", target=None, out_request_no=None, payload={},
+        run,
+        address="shop_coupon.a",
+        operation="shop.add",
+        target=None,
+        out_request_no=None,
+        payload={},
         payload_digest="p",
     )
     store.close_intent(intent, call=CallRecord("shop_coupon.a", "shop.add", "ok"), put=shop("a"))
@@ -291,7 +328,11 @@ def test_history_keeps_runs_and_calls(store: SqlStateStore) -> None:
     assert runs[0].outcome is None and runs[0].finished_at is None
     done = runs[1]
     assert (done.command, done.actor, done.git_commit, done.plan_digest, done.outcome) == (
-        "apply", "alice", "0123abc", "a" * 64, "partial"
+        "apply",
+        "alice",
+        "0123abc",
+        "a" * 64,
+        "partial",
     )
     assert done.summary == {"applied": 1, "failed": 1}
     assert [c.request_id for c in store.calls(first)] == ["R1", None]

@@ -19,7 +19,12 @@ def main(url: str, prefix: str, n: int) -> None:
     for i in range(n):
         address = f"shop_coupon.{prefix}-{i}"
         intent = store.open_intent(
-            run, address=address, operation="shop.add", target=None, out_request_no=None, payload={"i": i},
+            run,
+            address=address,
+            operation="shop.add",
+            target=None,
+            out_request_no=None,
+            payload={"i": i},
             payload_digest="p",
         )
         resource = ResourceState(
