@@ -19,8 +19,8 @@ from typing import Any
 
 from reconciler.claim_window import PRODUCT_USAGE_RULES, claim_window
 from reconciler.plan import kinds
+from reconciler.plan.exposure import cap_for, coupon_exposure
 from reconciler.plan.model import Action, ActionType, Plan
-from reconciler.render.summary import coupon_exposure
 from reconciler.render.text import REMOVED_GROUP
 from reconciler.render.values import status_word
 from reconciler.resources import KINDS, DesiredCoupon, Kind, ResourceState, split_address
@@ -64,7 +64,7 @@ class CouponRow:
     name: str | None  # the name users see
     type_text: str | None  # the coupon type, with its meaning
     quantity: int | None  # coupons in stock (shop total_num, product max_count)
-    value_fen: int | None  # face value of every coupon (summary.coupon_exposure); None when order-dependent
+    value_fen: int | None  # worst case of every coupon (plan.exposure, with the plan's order caps); None: unpriced
     claimable: bool  # after this plan, users can claim it (counted in the money section)
     upstream_id: str | None
 
@@ -243,7 +243,7 @@ def coupon_rows(
                 name=_name(kind, body),
                 type_text=_type_text(kind, body),
                 quantity=_quantity(kind, body),
-                value_fen=coupon_exposure(kind, body),
+                value_fen=coupon_exposure(kind, body, cap_for(plan.meta, address)).fen,
                 claimable=_claimable(kind, action, coupon, resource),
                 upstream_id=(resource.upstream_id if resource else None) or (action.upstream_id if action else None),
             )

@@ -1,8 +1,9 @@
-"""The money section of the report: the face value users can claim after this plan, by campaign (manifest
-folder), by kind and per day, as inline SVG. Pure.
+"""The money section of the report: the value users can claim after this plan, by campaign (manifest folder), by
+kind and per day, as inline SVG. Pure.
 
-A coupon's value is `render.summary.coupon_exposure` (quantity × fixed discount; None when it depends on the
-order), counted for the coupons that are claimable once the plan is applied (`CouponRow.claimable`). "Per day" is
+A coupon's value is `plan.exposure.coupon_exposure` with the plan's order caps (quantity × fixed discount, or
+bounded by `max_order_fen` / `[policy] default_max_order_fen`; None when it depends on the order and no cap
+applies), counted for the coupons that are claimable once the plan is applied (`CouponRow.claimable`). "Per day" is
 the value of the coupons whose claim window is open at some time of that day (+08:00): an upper bound of what could
 be claimed that day, like the plan's own money line.
 """
@@ -181,10 +182,11 @@ def money_section(rows: Sequence[CouponRow], now: int, plan_money_line: str | No
         per += f" (each bar: the peak day of {days.bucket_days})"
     lines = [
         '<section id="money"><h2>Money</h2>',
-        f'<p class="total">Claimable once this plan is applied: <b>{fen_to_yuan(everything.value_fen)}</b> of face '
-        f"value in {everything.priced} coupon{'s' if everything.priced != 1 else ''} priced as quantity × fixed "
-        f"discount; {everything.unpriced} more whose value depends on the order. An upper bound: every coupon "
-        "claimed and used.</p>",
+        f'<p class="total">Claimable once this plan is applied: <b>{fen_to_yuan(everything.value_fen)}</b> in '
+        f"{everything.priced} coupon{'s' if everything.priced != 1 else ''} priced (quantity × fixed discount, or "
+        "bounded by an order cap)"
+        + (f"; {everything.unpriced} more whose value depends on the order" if everything.unpriced else "")
+        + ". An upper bound: every coupon claimed and used.</p>",
         f'<p class="plan-money">This plan: {escape(plan_money_line or "adds or removes no claimable coupon.")}</p>',
         '<div class="charts"><div><h3>By campaign (manifest folder)</h3>',
         bars_svg(exposure_by(rows, "campaign"), "by-campaign"),
