@@ -42,7 +42,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import generate_campaign
-from bench.real_mode import real_mode_env, real_mode_toml
+from tests.support.real_mode import served_sandbox_env as real_mode_env
+from tests.support.real_mode import served_sandbox_toml as real_mode_toml
 
 REPO = Path(__file__).resolve().parent.parent
 UNLIMITED = 1_000_000.0
