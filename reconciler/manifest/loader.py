@@ -8,7 +8,6 @@ available), whose node marks give each field's line and column.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Sequence
@@ -35,25 +34,23 @@ from reconciler.manifest.positions import (
     syntax_error,
 )
 from reconciler.manifest.sets import SET_KIND, expand, is_set
+from reconciler.manifest.wording import did_you_mean, shown
 from reconciler.resources import NAME_PATTERN, DesiredCoupon, IgnoreRule, Kind, SourceRef, make_address
 from reconciler.times import cn_iso
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel, ValidationError
-    from pydantic_core import ErrorDetails
+    from pydantic import ValidationError
 
     from reconciler.manifest.base import Issue, Loc
     from reconciler.manifest.document import (
         DOCUMENT_MODELS,
-        OTHER_KIND_FIELDS,
         ShopCouponDocument,
         field_paths,
         guard_of,
-        model_at,
     )
-    from reconciler.manifest.product import ProductCouponSpec
     from reconciler.manifest.product_rules import four_byte_issues, product_rules
-    from reconciler.manifest.shop import READ_ONLY_COUPON_INFO_FIELDS, READ_ONLY_SPEC_FIELDS, CouponInfo, shop_rules
+    from reconciler.manifest.pydantic_errors import translate
+    from reconciler.manifest.shop import shop_rules
     from reconciler.manifest.timeutil import describe
 
 
@@ -68,7 +65,7 @@ def _import_validation() -> None:
         return
     from pydantic import ValidationError
 
-    from reconciler.manifest import document, product, product_rules, shop, timeutil
+    from reconciler.manifest import document, product_rules, pydantic_errors, shop, timeutil
     from reconciler.manifest.base import Issue
 
     globals().update(
@@ -76,25 +73,12 @@ def _import_validation() -> None:
         guard_of=document.guard_of,
         OTHER_KIND_FIELDS=document.OTHER_KIND_FIELDS,
         ShopCouponDocument=document.ShopCouponDocument, field_paths=document.field_paths, model_at=document.model_at,
-        ProductCouponSpec=product.ProductCouponSpec, four_byte_issues=product_rules.four_byte_issues,
-        product_rules=product_rules.product_rules, READ_ONLY_COUPON_INFO_FIELDS=shop.READ_ONLY_COUPON_INFO_FIELDS,
-        READ_ONLY_SPEC_FIELDS=shop.READ_ONLY_SPEC_FIELDS, CouponInfo=shop.CouponInfo, shop_rules=shop.shop_rules,
-        describe=timeutil.describe,
+        four_byte_issues=product_rules.four_byte_issues, product_rules=product_rules.product_rules,
+        shop_rules=shop.shop_rules, translate=pydantic_errors.translate, describe=timeutil.describe,
     )  # fmt: skip
 
 
 _FOUR_BYTE = re.compile("[\U00010000-\U0010ffff]")
-
-# Fields of the product-coupon create request or entity that do not belong in a manifest spec (B.2, B.9).
-_PRODUCT_SPEC_MISPLACED = {
-    "out_request_no": "out_request_no is derived by couponctl for every request (B.9); remove it",
-    "brand_id": 'brand_id goes in the document\'s envelope (brand_id: "..."), not in spec',
-    "product_coupon_id": "read-only: WeChat assigns product_coupon_id (B.2); couponctl keeps it in state",
-    "state": "read-only: WeChat reports state (B.2); removing the document deactivates the coupon",
-    "deactivate_request_no": "read-only: returned after deactivation (B.2)",
-    "deactivate_time": "read-only: returned after deactivation (B.2)",
-    "deactivate_reason": "read-only: returned after deactivation (B.2)",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,9 +307,9 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
         problem(
             Issue(
                 ("kind",),
-                f"unknown kind {_shown(kind)}: expected ShopCoupon"
+                f"unknown kind {shown(kind)}: expected ShopCoupon"
                 f"{' or ProductCoupon' if row else ', ProductCoupon or CouponSet'}"
-                f"{_did_you_mean(str(kind), [*DOCUMENT_MODELS, SET_KIND])}",
+                f"{did_you_mean(str(kind), [*DOCUMENT_MODELS, SET_KIND])}",
             )
         )
         return None
@@ -337,7 +321,7 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
         model = model_cls.model_validate(document)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
-            problem(_translate(err, model_cls, kind), address)
+            problem(translate(err, model_cls, kind), address)
         return None
 
     issues: list[Issue]
@@ -363,7 +347,7 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
             issues.append(
                 Issue(
                     ("ignore_drift", i, "field"),
-                    f"no field {_shown(rule.field)} in a {kind} spec{_did_you_mean(rule.field, sorted(known))}",
+                    f"no field {shown(rule.field)} in a {kind} spec{did_you_mean(rule.field, sorted(known))}",
                 )
             )
         rules.append(IgnoreRule(path=rule.field, reason=rule.reason))
@@ -385,86 +369,6 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
         moved_from=model.moved.from_ if model.moved is not None else None,
         guard=guard_of(model),
     )
-
-
-def _shown(value: Any) -> str:
-    """repr() of a value for a message, cut short: a megabyte-long scalar is never echoed whole."""
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:60]}... ({len(text):,} characters)"
-
-
-def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
-    if len(word) > 200:  # difflib is quadratic: no suggestion for a word no candidate is near anyway
-        return ""
-    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _translate(err: ErrorDetails, root: type[BaseModel], kind: str) -> Issue:
-    """A pydantic error as one of our messages, with the location it refers to."""
-    loc: Loc = tuple(err["loc"])
-    kind_of = err["type"]
-    ctx: dict[str, Any] = dict(err.get("ctx") or {})
-    value = err.get("input")
-    got = describe(value)
-    if kind_of == "null_value":
-        return Issue((*loc, ctx["field"]), "null is not allowed (WeChat Pay refuses nulls, B.11): omit the field")
-    if kind_of == "missing":
-        return Issue(loc, "required field is missing")
-    if kind_of == "extra_forbidden":
-        return Issue(loc, _unknown_field(loc, root, kind), at_key=True)
-    if kind_of == "int_type":
-        hint = " (remove the quotes)" if isinstance(value, str) and value.strip().lstrip("-").isdigit() else ""
-        return Issue(loc, f"expected an integer, got {got}{hint}")
-    if kind_of == "string_type":
-        hint = f' (quote it: "{value}")' if isinstance(value, int) and not isinstance(value, bool) else ""
-        return Issue(loc, f"expected a string, got {got}{hint}")
-    if kind_of == "bool_type":
-        return Issue(loc, f"expected true or false, got {got}")
-    if kind_of == "list_type":
-        return Issue(loc, f"expected a list, got {got}")
-    if kind_of in ("model_type", "dict_type", "model_attributes_type"):
-        return Issue(loc, f"expected a mapping, got {got}")
-    if kind_of == "literal_error":
-        return Issue(loc, f"must be one of {ctx.get('expected')}, got {_shown(value)}")
-    if kind_of == "greater_than_equal":
-        return Issue(loc, f"must be at least {ctx['ge']}, got {value!r}")
-    if kind_of == "less_than_equal":
-        return Issue(loc, f"must be at most {ctx['le']}, got {value!r}")
-    if kind_of == "multiple_of":
-        return Issue(loc, f"must be a multiple of {ctx['multiple_of']}, got {value!r}")
-    if kind_of == "string_too_short":
-        if ctx["min_length"] == 1:
-            return Issue(loc, "must not be empty")
-        return Issue(loc, f"must be at least {_plural(ctx['min_length'], 'character')}, got {len(value)}")
-    if kind_of == "string_too_long":
-        return Issue(loc, f"must be at most {_plural(ctx['max_length'], 'character')}, got {len(value)}")
-    if kind_of == "too_short":
-        return Issue(loc, f"must have at least {_plural(ctx['min_length'], 'item')}")
-    if kind_of == "too_long":
-        return Issue(loc, f"must have at most {_plural(ctx['max_length'], 'item')}, got {ctx.get('actual_length')}")
-    return Issue(loc, err["msg"])
-
-
-def _unknown_field(loc: Loc, root: type[BaseModel], kind: str) -> str:
-    key = str(loc[-1])
-    parent = loc[:-1]
-    model = model_at(root, parent)
-    if parent == () and key in OTHER_KIND_FIELDS[kind]:
-        return OTHER_KIND_FIELDS[kind][key]
-    if model is not None and model.__name__ == "ShopCouponSpec" and key in READ_ONLY_SPEC_FIELDS:
-        hint = " (the desired lifecycle is the document's status: draft | active | expired | voided)"
-        return f"read-only: WeChat returns {key}, a manifest cannot set it (A.3){hint if key == 'status' else ''}"
-    if model is CouponInfo and key in READ_ONLY_COUPON_INFO_FIELDS:
-        return f"read-only: WeChat returns {key}, a manifest cannot set it (A.3)"
-    if model is ProductCouponSpec and key in _PRODUCT_SPEC_MISPLACED:
-        return _PRODUCT_SPEC_MISPLACED[key]
-    candidates = [f.alias or n for n, f in model.model_fields.items()] if model is not None else []
-    return f"unknown field{_did_you_mean(key, candidates)}"
 
 
 def _resolve(entry: _File) -> list[Diagnostic]:
