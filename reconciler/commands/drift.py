@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler.commands.common import Clock, lock_timeout, now_utc, open_state
+from reconciler.commands.common import Clock, lock_timeout, manifest_paths, now_utc, open_state
 from reconciler.commands.plan import PlanInputs, build_plan
 from reconciler.commands.runs import recorded_run
-from reconciler.commands.targets import check_targets, declared_addresses
+from reconciler.commands.targets import check_targets
 from reconciler.commands.upstream import Upstream, default_brand_id, open_upstream
 from reconciler.config import Settings
 from reconciler.plan.drift import ExpectedItem, ExpectedUnmanaged, compare, partition_unmanaged, refreshed
@@ -143,10 +143,15 @@ async def refreshed_plan(
 
     Reads through `upstream` when the caller has it open (apply), else opens one. Even without resources it lists
     the shop coupons: a declared one that exists upstream but not in state is adopted, never added twice (D17).
-    A `--target` that selects nothing is refused before anything is read.
+    Bad manifests and a `--target` that selects nothing are refused before anything is read: bad input sends
+    nothing upstream, not even a read.
     """
+    from reconciler.manifest import load_manifests
+    from reconciler.manifest.cache import cache_for
+
+    loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
     if targets:
-        check_targets(targets, declared_addresses(settings, paths), resources)
+        check_targets(targets, [c.address for c in loaded.coupons], resources)
     pacer = pacer or Pacer.from_settings(settings)
     if upstream is None:
         async with open_upstream(settings) as opened:
@@ -166,6 +171,7 @@ async def refreshed_plan(
         drift=_without_found(drift_of(resources, snap, expected=settings.drift.expected_unmanaged), resources),
         refreshed=True,
         unmanaged_shop=unmanaged_listed(resources, snap),
+        loaded=loaded,
     )
 
 

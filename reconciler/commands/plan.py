@@ -65,6 +65,7 @@ def build_plan(
     drift: Sequence[DriftItem] = (),
     refreshed: bool = False,
     unmanaged_shop: Mapping[str, Mapping[str, Any]] | None = None,
+    loaded: LoadResult | None = None,
 ) -> PlanInputs:
     """Load and check manifests, then plan against `state` (the store's, unless a refreshed copy is given).
 
@@ -81,7 +82,8 @@ def build_plan(
     from reconciler.manifest.cache import cache_for
     from reconciler.plan.planner import make_plan
 
-    loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
+    if loaded is None:  # a refreshing caller loaded (and so validated) them before reading upstream
+        loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
     loaded = with_environment(settings, loaded, paths)  # its overlay and shop id prefix (decision D26)
     current = dict(store.resources() if state is None else state)
     if unmanaged_shop:  # declared shop coupons upstream already holds: adopted, never added twice (D17)

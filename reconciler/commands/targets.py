@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-from reconciler.config import Settings
 from reconciler.errors import PlanError
 
 
@@ -30,13 +29,3 @@ def check_targets(targets: Sequence[str], declared: Iterable[str], managed: Iter
     if lines:
         lines.append("Nothing was planned and nothing was sent upstream; `couponctl state list` shows what is managed.")
         raise PlanError("\n".join(lines))
-
-
-def declared_addresses(settings: Settings, paths: Sequence[str]) -> list[str]:
-    """The addresses the manifests under `paths` (else the configured ones) declare (through the manifest cache)."""
-    from reconciler.commands.common import manifest_paths
-    from reconciler.manifest import load_manifests
-    from reconciler.manifest.cache import cache_for
-
-    loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
-    return [c.address for c in loaded.coupons]

@@ -51,3 +51,18 @@ def test_refresh_after_apply_updates_nothing_and_state_lists_words(project: Proj
     listed = project.run("state", "list", check=True).stdout
     assert re.search(r"shop_coupon\.spring-100-off-20\s+spring-100-off-20\s+active", listed), listed
     assert re.search(r"shop_coupon\.e2e-draft-direct-5\s+e2e-draft-direct-5\s+draft", listed), listed
+
+
+def test_bad_manifests_send_nothing_upstream_not_even_a_read(project: Project) -> None:
+    """A refreshing plan or apply on an empty state lists shop coupons upstream (D17), but only once the manifests
+    validated: a broken manifest (here a stray top-level line, the case the reliability suite's hypothesis run
+    found) is refused with exit 1 and the sandbox sees no call at all."""
+    only(project, [coupons.shop_doc("spring-100-off-20")])
+    path = project.manifests / "campaign.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "0\n", encoding="utf-8")
+    project.sandbox.clear_calls()
+    for command in (["apply", "--auto-approve"], ["plan"]):
+        result = project.run(*command)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        assert project.sandbox.calls() == [], command
