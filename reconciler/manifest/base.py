@@ -8,23 +8,14 @@ forbids null values (reference B.11) and an omitted field says the same thing un
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
-Loc = tuple[str | int, ...]
+from reconciler.manifest.issues import Issue, Loc
 
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """One rule violation inside a document: where (a path from the document root) and what."""
-
-    loc: Loc
-    message: str
-    severity: str = "error"
-    at_key: bool = False  # point at the field's key (forbidden / unknown fields) rather than its value
+__all__ = ["Issue", "Loc", "StrictModel", "char_len", "enum_check"]
 
 
 class StrictModel(BaseModel):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.manifest.base import Issue, Loc
+from reconciler.manifest.issues import Issue, Loc
 from reconciler.resources import NAME_PATTERN
 
 SET_KIND = "CouponSet"
