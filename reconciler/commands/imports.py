@@ -8,8 +8,9 @@ field. `--generate` writes one manifest per coupon, converted from the upstream 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import yaml
 
 from reconciler.commands.common import Clock, lock_timeout, now_utc, open_state
-from reconciler.commands.runs import recorded_run
+from reconciler.commands.runs import OpenRun, recorded_run
 from reconciler.commands.upstream import Upstream, open_upstream
 from reconciler.config import Settings
 from reconciler.errors import StateError, UpstreamError
@@ -267,17 +268,24 @@ def import_coupon(
         split_address(address)
     except ValueError as exc:
         raise StateError(str(exc)) from None
+    with _import_run(settings, lock_timeout_s) as (store, run):
+        resource = asyncio.run(adopt(settings, store, address, upstream_id, brand_id, clock))
+        run.summary = {"imported": address}
+    return resource
+
+
+@contextlib.contextmanager
+def _import_run(settings: Settings, lock_timeout_s: float | None) -> Iterator[tuple[StateStore, OpenRun]]:
+    """The state open, locked and an `import` run recorded, for as long as an import writes (both import forms)."""
     store = open_state(settings)
     try:
         with (
             store.lock("import", timeout=lock_timeout(settings, lock_timeout_s)),
             recorded_run(store, settings, "import") as run,
         ):
-            resource = asyncio.run(adopt(settings, store, address, upstream_id, brand_id, clock))
-            run.summary = {"imported": address}
+            yield store, run
     finally:
         store.close()
-    return resource
 
 
 def import_generated(
@@ -290,14 +298,7 @@ def import_generated(
     clock: Clock = now_utc,
 ) -> list[str]:
     """`couponctl import --generate DIR`: write manifests for unmanaged coupons and adopt them; returns the files."""
-    store = open_state(settings)
-    try:
-        with (
-            store.lock("import", timeout=lock_timeout(settings, lock_timeout_s)),
-            recorded_run(store, settings, "import") as run,
-        ):
-            written = asyncio.run(generate(settings, store, directory, product_ids, brand_id, clock))
-            run.summary = {"generated": written}
-    finally:
-        store.close()
+    with _import_run(settings, lock_timeout_s) as (store, run):
+        written = asyncio.run(generate(settings, store, directory, product_ids, brand_id, clock))
+        run.summary = {"generated": written}
     return written
