@@ -22,6 +22,22 @@ DEFAULT_RATE_LIMITS: Mapping[str, float] = MappingProxyType(
         "product.get": 20.0,
         "product.patch": 20.0,
         "product.deactivate": 20.0,
+        # reference B.12: stock and stock-bundle calls 20/s (update-budget and the asset calls: no figure, the
+        # same 20/s is our default)
+        "shop.update_stock": 800 / 30,
+        "product.stock.add": 20.0,
+        "product.stock.patch": 20.0,
+        "product.stock.update_budget": 20.0,
+        "product.stock.deactivate": 20.0,
+        "product.stock.list": 20.0,
+        "product.bundle.add": 20.0,
+        "product.bundle.patch": 20.0,
+        "product.bundle.update_budget": 20.0,
+        "product.media.upload": 20.0,
+        "product.stock.associate_stores": 20.0,
+        "product.stock.disassociate_stores": 20.0,
+        "product.stock.associated_stores": 20.0,
+        "product.stock.upload_codes": 20.0,
     }
 )
 

@@ -52,9 +52,42 @@ Operation = Literal[
     "product.create",
     "product.patch",
     "product.deactivate",
+    # issue 16: quantities and stocks after creation (reference A.6.6, B.1, B.4; decision D29)
+    "shop.update_stock",
+    "product.stock.add",
+    "product.stock.patch",
+    "product.stock.update_budget",
+    "product.stock.deactivate",
+    "product.bundle.add",
+    "product.bundle.patch",
+    "product.bundle.update_budget",
+    # issue 17: what makes a coupon usable (reference B.1: image upload, store association, code upload)
+    "product.media.upload",
+    "product.stock.associate_stores",
+    "product.stock.disassociate_stores",
+    "product.stock.upload_codes",
 ]
 MUTATING_OPERATIONS: frozenset[str] = frozenset(
-    {"shop.add", "shop.update", "shop.update_status", "product.create", "product.patch", "product.deactivate"}
+    {
+        "shop.add",
+        "shop.update",
+        "shop.update_status",
+        "shop.update_stock",
+        "product.create",
+        "product.patch",
+        "product.deactivate",
+        "product.stock.add",
+        "product.stock.patch",
+        "product.stock.update_budget",
+        "product.stock.deactivate",
+        "product.bundle.add",
+        "product.bundle.patch",
+        "product.bundle.update_budget",
+        "product.media.upload",
+        "product.stock.associate_stores",
+        "product.stock.disassociate_stores",
+        "product.stock.upload_codes",
+    }
 )
 
 
@@ -63,8 +96,12 @@ class Call:
     """One upstream call, fully built at plan time: apply sends exactly this body.
 
     `target` is the upstream id the call addresses (out_coupon_id for shop calls, product_coupon_id for product
-    PATCH / deactivate); it is None for `product.create`, whose id WeChat assigns. `role` tells, for a replacement,
-    whether the call concerns the new coupon or the old one.
+    PATCH / deactivate / stock calls); it is None for `product.create`, whose id WeChat assigns, and for a stock
+    call on a coupon that an earlier call of the same action creates (apply takes the id that call recorded).
+    `role` tells, for a replacement, whether the call concerns the new coupon (or stock) or the old one.
+    `stock_name` is the declared key of the stock or stock bundle a `product.stock.*` / `product.bundle.*` call
+    concerns (decision D29); `stock_id` its upstream id (the stock_bundle_id for bundle calls), None when an earlier
+    call of the same action adds it.
     """
 
     operation: Operation
@@ -72,6 +109,8 @@ class Call:
     target: str | None = None
     out_request_no: str | None = None
     role: Literal["new", "old"] = "new"
+    stock_name: str | None = None
+    stock_id: str | None = None
 
     @property
     def out_coupon_id(self) -> str:

@@ -62,6 +62,7 @@ def call_to_data(call: Call) -> dict[str, Any]:
         "role": call.role,
         "out_request_no": call.out_request_no,
         "payload": call.payload,
+        **({"stock_name": call.stock_name, "stock_id": call.stock_id} if call.stock_name is not None else {}),
     }
 
 
@@ -166,6 +167,8 @@ def _action_from(data: Mapping[str, Any]) -> Action:
                 target=c["target"],
                 out_request_no=c["out_request_no"],
                 role=c["role"],
+                stock_name=c.get("stock_name"),
+                stock_id=c.get("stock_id"),
             )
             for c in data["calls"]
         ),
