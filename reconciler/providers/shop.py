@@ -141,6 +141,15 @@ class ShopProvider:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    # -- account checks (couponctl doctor) ------------------------------------------------------------------------
+    async def fetch_token(self) -> None:
+        """Fetch (or reuse) the run's access token: the pre-flight token check (A.9.2)."""
+        await self._access_token()
+
+    async def account_call(self, name: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """One `/shop/coupon/<name>` call outside a plan: the pre-flight's `get_list` probe and `confirm` (A.2)."""
+        return await self._call(f"shop.{name}", name, payload)
+
     # -- internals ----------------------------------------------------------------------------------------------
     async def _list_all(
         self,
