@@ -5,6 +5,7 @@
 | GET /_sandbox/state | every coupon of both kinds (product coupons with their stocks) |
 | GET /_sandbox/calls, DELETE /_sandbox/calls | the call log, and its reset |
 | PATCH /_sandbox/shop-coupons/{out_coupon_id} | deep-merge edit of a stored shop coupon (`{"coupon": {...}}`) |
+| POST /_sandbox/shop-coupons/{out_coupon_id}/claim | users claim `{"count": n}` coupons of an active one (A.6.6) |
 | PATCH /_sandbox/product-coupons/{product_coupon_id} | deep-merge edit of a stored product coupon entity |
 | POST /_sandbox/product-coupons/{product_coupon_id}/review | AUDITING -> EFFECTIVE (stocks AUDITING -> SENDING) |
 | GET/PUT /_sandbox/faults | the fault rules (`{"faults": [...]}` or a bare list) |
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.sandbox.config import check_operations
 from reconciler.sandbox.messages import JSON_CONTENT_TYPE, Answer, Request, dump_json
+from reconciler.sandbox.shop import claim
 
 if TYPE_CHECKING:
     from reconciler.sandbox.app import Sandbox
@@ -88,6 +90,11 @@ def _dispatch(sandbox: Sandbox, method: str, parts: list[str], body: Any) -> Ans
                 deep_merge(target, body)
                 store.put_shop(out_coupon_id, doc)
             return _answer(200, doc)
+        case ["shop-coupons", out_coupon_id, "claim"] if method == "POST":
+            try:
+                return _answer(200, claim(store, out_coupon_id, body.get("count") if isinstance(body, dict) else None))
+            except LookupError as exc:
+                return _error(404, str(exc))
         case ["shop-coupons", out_coupon_id] if method == "DELETE":
             # Not an API WeChat offers: it simulates a coupon vanishing upstream (drift tests of "missing").
             with store.transaction():

@@ -29,6 +29,7 @@ ERR_COUPON_NOT_FOUND = 1090057  # unknown out_coupon_id (the callback ret_code f
 ERR_WRONG_STATUS = 1090058  # illegal transition / update outside status 1 (callback ret_code "wrong status", A.2)
 ERR_NOT_CONFIRMED = 48001  # confirm gate closed (E Family-1 item 4) [our default]
 ERR_NOT_SUPPORTED = 48001  # user-coupon endpoints are not emulated [our default]
+ERR_STOCK_STALE = 1090059  # update_coupon_stock with a receive_num that is not the handed-out count [our default]
 
 MAX_PAGE_SIZE = 200  # reference A.6.4
 COUPON_TYPES = frozenset({1, 2, 3, 4, 5, 6, 101, 102, 103, 104})  # A.4.1
@@ -358,17 +359,54 @@ class ShopService:
         return shop_ok()
 
     def _update_coupon_stock(self, body: dict[str, Any]) -> Answer:
+        """Set the quantities of an active coupon (reference A.6.6, our [INF] semantics, strict): absolute values;
+        `receive_num` must equal the number handed out so far (else `ERR_STOCK_STALE`), `issued_num` >= 0 is what
+        is left; the total becomes issued + received and `coupon_info.receive_info.total_num` follows it."""
         stock = body.get("coupon_stock")
         if not isinstance(stock, dict):
             raise ShopError(ERR_MISSING, "param missing: coupon_stock")
         info = _obj(stock, "stock_info", "coupon_stock.")
         issued = _int(info, "issued_num", "coupon_stock.stock_info.")
         received = _int(info, "receive_num", "coupon_stock.stock_info.")
+        if issued + received < 1:  # the add page's total_num >= 1 (A.3)
+            raise ShopError(ERR_INVALID_ARGS, "invalid args: issued_num + receive_num must be at least 1")
         with self.store.transaction():
             doc = self._load(stock.get("out_coupon_id"))
-            if "coupon_stock" not in doc:  # A.4.2: only after activation
+            coupon = doc["coupon"]
+            if "coupon_stock" not in doc or coupon["status"] == 1:  # A.4.2: only after activation
                 raise ShopError(ERR_STOCK_MISSING, "优惠券库存不存在")
+            if coupon["status"] != 2:
+                raise ShopError(ERR_WRONG_STATUS, f"优惠券状态不对: status is {coupon['status']}, not 2 (active)")
+            handed_out = doc["coupon_stock"]["stock_info"]["receive_num"]
+            if received != handed_out:
+                raise ShopError(
+                    ERR_STOCK_STALE,
+                    f"receive_num {received} does not match the {handed_out} coupons already handed out",
+                )
+            now = self._now()
             doc["coupon_stock"]["stock_info"] = {"issued_num": issued, "receive_num": received}
-            doc["coupon_stock"]["update_time"] = self._now()
-            self.store.put_shop(doc["coupon"]["out_coupon_id"], doc)
+            doc["coupon_stock"]["update_time"] = now
+            coupon["coupon_info"]["receive_info"]["total_num"] = issued + received
+            coupon["update_time"] = now
+            self.store.put_shop(coupon["out_coupon_id"], doc)
         return shop_ok()
+
+
+def claim(store: Store, out_coupon_id: str, count: Any) -> dict[str, Any]:
+    """Users claim `count` coupons of an active shop coupon (the admin API's stand-in for real users): the
+    handed-out count rises and what is left falls by `count`; the total is unchanged. Raises ValueError."""
+    if not _is_int(count) or count < 1:
+        raise ValueError("count must be an integer >= 1")
+    with store.transaction():
+        doc = store.get_shop(out_coupon_id)
+        if doc is None:
+            raise LookupError(f"no shop coupon {out_coupon_id}")
+        if doc["coupon"].get("status") != 2 or "coupon_stock" not in doc:
+            raise ValueError(f"shop coupon {out_coupon_id} is not active (status 2): nothing can be claimed")
+        info = doc["coupon_stock"]["stock_info"]
+        if count > info["issued_num"]:
+            raise ValueError(f"only {info['issued_num']} coupons are left to claim, not {count}")
+        info["issued_num"] -= count
+        info["receive_num"] += count
+        store.put_shop(out_coupon_id, doc)
+    return dict(doc["coupon_stock"])
