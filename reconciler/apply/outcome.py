@@ -59,6 +59,10 @@ def state_after_call(
         if _is_destroy(action):
             return StateChange(remove=action.address)
         return StateChange(put=_resource(action, previous.upstream_id, coupon, previous, now_iso))
+    if op == "shop.update_stock":  # reference A.6.6 [INF]: total_num = issued + received afterwards
+        assert previous is not None, "shop.update_stock needs a known coupon"
+        coupon = _with_shop_stock(previous.upstream, call.payload["coupon_stock"])
+        return StateChange(put=_resource(action, previous.upstream_id, coupon, previous, now_iso))
     if op == "product.create":
         entity = dict(result.entity or {})
         new_id = str(result.upstream_id or entity.get("product_coupon_id", ""))
@@ -100,6 +104,22 @@ def with_source(resource: ResourceState, action: Action) -> ResourceState:
 def _is_destroy(action: Action) -> bool:
     """Removed from manifests: once the coupon is voided / deactivated, state forgets it."""
     return action.type is ActionType.DEACTIVATE and action.after is None
+
+
+def _with_shop_stock(upstream: Mapping[str, Any], sent: Mapping[str, Any]) -> dict[str, Any]:
+    """The shop coupon after `update_coupon_stock` landed: the stock as sent (absolute values) and the total they
+    make, `coupon_info.receive_info.total_num` = issued_num + receive_num (reference A.3, A.6.6)."""
+    info = dict(sent["stock_info"])
+    coupon = dict(upstream)
+    coupon_info = dict(coupon.get("coupon_info") or {})
+    receive_info = dict(coupon_info.get("receive_info") or {})
+    receive_info["total_num"] = int(info["issued_num"]) + int(info["receive_num"])
+    coupon_info["receive_info"] = receive_info
+    coupon["coupon_info"] = coupon_info
+    stock = dict(coupon.get("coupon_stock") or {"out_coupon_id": sent["out_coupon_id"]})
+    stock["stock_info"] = info
+    coupon["coupon_stock"] = stock
+    return coupon
 
 
 def _keep_stock(entity: dict[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:
