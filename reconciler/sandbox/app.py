@@ -19,7 +19,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from reconciler.sandbox import admin, media
+from reconciler.sandbox import admin, media, prerequisites
 from reconciler.sandbox.config import SandboxConfig, config_from_mapping
 from reconciler.sandbox.credentials import SandboxCredentials
 from reconciler.sandbox.faults import DEFAULT_TIMEOUT_S, FaultInjector, FaultRule
@@ -54,6 +54,10 @@ SWITCHES: tuple[str, ...] = (
     "shop_not_found_errcode",
     "product_patch_requires_effective",
     "apiv3_key",
+    # The account prerequisites (issue 17 item 4, `prerequisites.py`): switched on and off at run time.
+    "confirm_required",
+    "notify_config_required",
+    "unauthorised_brand_ids",
 )
 MAX_BODY = 8 << 20  # 8 MiB (2 MB images plus multipart overhead fit): the rest is discarded (our default)
 
@@ -172,6 +176,10 @@ class Sandbox:
     def _pay_route(self, path: str, method: str) -> Route:
         if path == CERTIFICATES_PATH:
             return Route("pay", "certificates", self.pay.certificates, ("GET",))
+        if path in prerequisites.NOTIFY_CONFIG_PATHS or path in prerequisites.BRAND_NOTIFY_CONFIG_PATHS:
+            brand = path.startswith("/brand/")
+            handler = lambda r, c: prerequisites.handle_notify_configs(self.pay, r, c)  # noqa: E731
+            return Route("pay", f"{'brand.' if brand else ''}product.notify_configs", handler, ("GET", "POST"), brand)
         if path in media.UPLOAD_PATHS:
             return Route("pay", "product.media.upload_image", self.pay.upload_image, ("POST",),
                          signed_body=media.signed_meta)  # fmt: skip

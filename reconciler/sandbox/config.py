@@ -33,6 +33,7 @@ PRODUCT_OPERATIONS: tuple[str, ...] = (
     "product.stocks.create",
     "product.stocks.deactivate",
     "product.media.upload_image",
+    "product.notify_configs",
 )
 # Brand routes (`/brand/marketing/product-coupon/...`, reference B.0/C.2): same endpoints, their own buckets.
 BRAND_OPERATIONS: tuple[str, ...] = tuple(f"brand.{op}" for op in PRODUCT_OPERATIONS if "media" not in op)
@@ -84,8 +85,13 @@ class SandboxConfig:
     rate_limit_burst_s: float = 1.0
     # Reference A.10 / A.8: 300000 = "instantaneous frequency too high"; 45009 = daily quota (our default: 300000).
     shop_rate_limit_errcode: int = 300000
-    # Reference E Family-1 item 4: the confirm gate is optional and off by default.
+    # Account prerequisites (issue 17 item 4; all off by default, so the demo needs none; `prerequisites.py`):
+    # Reference A.2 / E Family-1 item 4: `/shop/coupon/confirm` must be called before the other coupon calls.
     confirm_required: bool = False
+    # Reference B.1 / F.11: product-coupon create needs the partner's notify URL set (`notify-configs`) [INF].
+    notify_config_required: bool = False
+    # Reference B.0: brands that have not authorised the partner (403 NO_AUTH), even the credentials' own brand.
+    unauthorised_brand_ids: tuple[str, ...] = ()
     image_url_prefixes: tuple[str, ...] = DEFAULT_IMAGE_URL_PREFIXES
     # Reference B.11: APIv3 accepts only 1-3 byte UTF-8 characters.
     reject_4byte_utf8: bool = True
@@ -112,7 +118,7 @@ class SandboxConfig:
     clock: Callable[[], float] = time.time
 
 
-_TUPLE_FIELDS = {"image_url_prefixes", "extra_brand_ids"}
+_TUPLE_FIELDS = {"image_url_prefixes", "extra_brand_ids", "unauthorised_brand_ids"}
 SHOP_STATUS1_BODIES = ("full", "partial", "zero_filled")
 
 

@@ -27,6 +27,7 @@ from reconciler.sandbox.messages import (
     invalid_request,
     param_error,
 )
+from reconciler.sandbox.prerequisites import brand_authorised, require_notify_config
 from reconciler.sandbox.product_rules import (
     RULE_KEY,
     Fields,
@@ -214,7 +215,7 @@ class ProductCouponService:
         return Fields(value, "")
 
     def _authorise(self, brand_id: str) -> None:
-        if brand_id not in self.brands:  # E Family-2 item 4
+        if not brand_authorised(brand_id, self.brands, self.config):  # E Family-2 item 4
             raise PayError("NO_AUTH", "品牌未授权当前服务商使用商品券能力")
 
     def _load(self, owner: str, brand_id: str, product_coupon_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -267,6 +268,7 @@ class ProductCouponService:
             replay = self._idempotent(key, body.obj, create=True)
             if replay is not None:
                 return replay
+            require_notify_config(self.store, self.config, caller.owner)  # switch `notify_config_required`
             check_create(body, self.config)
             product_coupon_id = self.store.next_product_coupon_id()
             entity, stocks, extra = self._build(product_coupon_id, {**body.obj, "brand_id": brand_id})

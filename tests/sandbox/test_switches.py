@@ -50,6 +50,9 @@ def test_switches_are_listed_and_checked(served: ServedSandbox, http: httpx.Clie
         "shop_not_found_errcode": 1090057,
         "product_patch_requires_effective": True,
         "apiv3_key": "",
+        "confirm_required": False,
+        "notify_config_required": False,
+        "unauthorised_brand_ids": [],
     }
     assert http.put(url, json={"shop_status1_body": "half"}).status_code == 400
     assert http.put(url, json={"rate_limits": {}}).status_code == 400  # not a switch
