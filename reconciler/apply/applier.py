@@ -31,6 +31,7 @@ from reconciler.apply.adoption import (
     next_generation_call,
 )
 from reconciler.apply.outcome import state_after_call, with_source
+from reconciler.apply.stock_calls import intent_target, resolved
 from reconciler.errors import SignatureError, StateError, TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Action, ActionType, Call, Plan
 from reconciler.plan.request_numbers import payload_digest
@@ -282,7 +283,9 @@ class Applier:
     async def run_call(
         self, address: str, call: Call, previous: ResourceState | None, *, action: Action
     ) -> ResourceState | None:
-        """One planned call; a product create may move on to a later generation (decision D17, `adoption.py`)."""
+        """One planned call; a product create may move on to a later generation (decision D17, `adoption.py`).
+        A stock call gets the coupon and stock ids it lacks from `previous` (decision D29, `stock_calls.py`)."""
+        call = resolved(call, previous, address)
         generation = generation_of(call, address, self.environment)
         while True:
             try:
@@ -315,7 +318,7 @@ class Applier:
             self.run_id,
             address=address,
             operation=call.operation,
-            target=call.target,
+            target=intent_target(call),  # a stock call: its path and stock name, for settle.py
             out_request_no=call.out_request_no,
             payload=call.payload,
             payload_digest=payload_digest(call.payload),

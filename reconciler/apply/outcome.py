@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reconciler.apply.stock_calls import is_stock_call
+from reconciler.apply.stock_outcome import after_stock_call
 from reconciler.plan.kinds import SHOP_RULES, STOCK_KEYS
 from reconciler.plan.model import Action, ActionType, Call
 from reconciler.plan.request_numbers import create_generation
@@ -90,6 +92,12 @@ def state_after_call(
             return StateChange(remove=action.address)
         entity = _keep_stock(dict(result.entity or {}), previous.upstream)
         return StateChange(put=_resource(action, previous.upstream_id, entity, previous, now_iso))
+    if is_stock_call(op):  # stocks and bundles (decision D29): `stock_outcome.py`
+        assert previous is not None, f"{op} needs a known coupon"
+        upstream, extra = after_stock_call(call, result, previous)
+        return StateChange(
+            put=_resource(action, previous.upstream_id, upstream, replace(previous, extra=extra), now_iso)
+        )
     raise ValueError(f"unknown operation {op}")
 
 

@@ -5,16 +5,19 @@
   recorded and the intent closed: nothing is doubled, nothing is lost.
 - An open intent for a shop call (no request number exists on /shop/coupon) is settled by reading the coupon back
   by `out_coupon_id` and recording what upstream holds; the next plan proposes whatever is still missing.
+- A stock or bundle call (decision D29) is re-sent like any WeChat Pay call: its intent's `target` holds the
+  coupon id, the stock id and the stock's declared name (`stock_calls.py`), so the answer lands under that name.
 - A deposed product coupon (the old half of a replacement whose deactivation did not land) is deactivated, with a
   request number derived from the lineage, so a retry of the settlement is itself idempotent.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.apply.applier import Applier, provider_for
 from reconciler.apply.outcome import state_after_call
+from reconciler.apply.stock_calls import call_of_intent, deposed_stocks, is_stock_call
 from reconciler.errors import UpstreamError
 from reconciler.plan.model import Action, ActionType, Call, shop_coupon_id
 from reconciler.plan.request_numbers import out_request_no, payload_digest
@@ -38,6 +41,11 @@ async def settle(applier: Applier, lineage: str) -> list[Settlement]:
         deposed = resource.extra.get("deposed") if resource.extra else None
         if deposed:
             done.append(await _deactivate_deposed(applier, lineage, resource, dict(deposed)))
+    for address, entry in applier.store.resources().items():
+        for marker in deposed_stocks(entry):
+            current = applier.store.get(address)  # as the previous settlement left it
+            if current is not None:
+                done.append(await _deactivate_deposed_stock(applier, lineage, current, marker))
     return done
 
 
@@ -52,11 +60,8 @@ async def _settle_intent(applier: Applier, intent: Intent) -> Settlement:
             and previous.extra.get("deposed", {}).get("product_coupon_id") == intent.target
         ):
             role = "old"
-        call = Call(
-            operation=intent.operation,  # type: ignore[arg-type]
-            payload=intent.payload,
-            target=intent.target,
-            out_request_no=intent.out_request_no,
+        call = replace(
+            call_of_intent(intent.operation, intent.target, intent.out_request_no, intent.payload),
             role="old" if role == "old" else "new",
         )
         action = _pseudo_action(intent, previous)
@@ -130,11 +135,44 @@ async def _deactivate_deposed(
     return Settlement(resource.address, "product.deactivate", f"deactivated deposed {old_id}")
 
 
+async def _deactivate_deposed_stock(
+    applier: Applier, lineage: str, resource: ResourceState, marker: dict[str, str]
+) -> Settlement:
+    """The old stock of a stock replacement whose deactivation did not land (decision D29): deactivated now, with a
+    number derived from the lineage and the stock id, so a retry of the settlement is itself idempotent."""
+    old_id = str(marker["id"])
+    body = {"deactivate_reason": f"replaced by couponctl: {resource.address}", "brand_id": resource.brand_id}
+    number = out_request_no(lineage, resource.address, f"deactivate-deposed-stock-{old_id}", payload_digest(body))
+    call = Call(
+        operation="product.stock.deactivate",
+        payload={"out_request_no": number, **body},
+        target=resource.upstream_id,
+        out_request_no=number,
+        role="old",
+        stock_name=marker.get("name"),
+        stock_id=old_id,
+    )
+    action = Action(
+        address=resource.address,
+        kind=resource.kind,
+        type=ActionType.UPDATE,
+        before=resource.upstream,
+        after=resource.upstream,
+        calls=(call,),
+        upstream_id=resource.upstream_id,
+        desired_digest=resource.desired_digest,
+        protect=resource.protect,
+        brand_id=resource.brand_id,
+    )
+    await applier.run_call(resource.address, call, resource, action=action)
+    return Settlement(resource.address, "product.stock.deactivate", f"deactivated deposed stock {old_id}")
+
+
 def _pseudo_action(intent: Intent, previous: ResourceState | None) -> Action:
     """The action an intent belonged to, as far as the state change after it needs to know."""
     if intent.operation == "product.create":
         kind = ActionType.REPLACE if previous is not None else ActionType.CREATE
-    elif intent.operation == "product.patch":
+    elif intent.operation == "product.patch" or is_stock_call(intent.operation):
         kind = ActionType.UPDATE
     else:
         kind = ActionType.DEACTIVATE

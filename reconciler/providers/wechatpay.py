@@ -27,6 +27,7 @@ from reconciler.providers.wechatpay_auth import (
     load_public_key,
     platform_certificates,
 )
+from reconciler.providers.wechatpay_stocks import is_stock_operation, stock_request
 
 COUPONS_PATH = "/v3/marketing/partner/product-coupon/product-coupons"  # reference B.1
 # B.6: "object does not exist / not owned" is business code 268578608, the suffix of the Request-ID; the HTTP status
@@ -36,6 +37,7 @@ NOT_FOUND_BUSINESS_CODES: frozenset[str] = frozenset({"268578608"})
 STOCK_PAGE_SIZE = 50  # B.4: list stocks page_size <= 50
 # B.4 [S]: at most 200 effective stocks per coupon, so a handful of pages; a bound so a looping token cannot spin.
 MAX_STOCK_PAGES = 20
+STOCK_LIST = "product.stock.list"  # the operation name of list-stocks (its rate: reconciler.upstream_facts)
 
 
 def encode_body(payload: Mapping[str, Any]) -> bytes:
@@ -44,7 +46,8 @@ def encode_body(payload: Mapping[str, Any]) -> bytes:
 
 
 class WechatPayProvider:
-    """Partner product coupons: create, PATCH, deactivate and GET. There is no list API (B.1)."""
+    """Partner product coupons: create, PATCH, deactivate, GET, and their stocks and bundles. There is no API
+    listing coupons (B.1)."""
 
     family = "product"
 
@@ -90,18 +93,25 @@ class WechatPayProvider:
         return f"WechatPayProvider(mchid={self._signer.mchid!r}, base_url={str(self._client.base_url)!r})"
 
     async def execute(self, call: Call) -> CallResult:
-        """Send `call.payload` for product.create / product.patch / product.deactivate (B.5, B.7, B.8)."""
+        """Send `call.payload` for product.create / product.patch / product.deactivate (B.5, B.7, B.8) and the stock
+        and bundle calls (B.1, B.4: `wechatpay_stocks.py`)."""
         if call.operation == "product.create":
             method, path = "POST", COUPONS_PATH
         elif call.operation == "product.patch":
             method, path = "PATCH", _coupon_path(call)
         elif call.operation == "product.deactivate":
             method, path = "POST", _coupon_path(call) + "/deactivate"
+        elif is_stock_operation(call.operation):  # stocks and bundles (B.1, B.4): the answer is the stock / bundle
+            method, path = stock_request(call)
         else:
             raise ValueError(f"WechatPayProvider cannot execute {call.operation!r}")
-        response = await self._send(call.operation, method, path, content=encode_body(call.payload))
-        entity = self._entity(call.operation, response)
+        # B.11: an error names the call; a stock call also names the stock it concerns
+        label = f"{call.operation} (stock {call.stock_name})" if call.stock_name else call.operation
+        response = await self._send(label, method, path, content=encode_body(call.payload))
+        entity = self._entity(label, response)
         upstream_id = entity.get("product_coupon_id") if entity is not None else None
+        if is_stock_operation(call.operation):
+            upstream_id = call.target  # the coupon the stock belongs to
         return CallResult(
             operation=call.operation,
             upstream_id=str(upstream_id) if upstream_id is not None else call.target,
@@ -131,16 +141,24 @@ class WechatPayProvider:
         """
         path = f"{COUPONS_PATH}/{quote(product_coupon_id, safe='')}/stocks"
         params = {"brand_id": brand_id or self.brand_id, "page_size": "1"}
-        response = await self._send("product.stocks.list", "GET", path, params=params)
-        stocks = (self._entity("product.stocks.list", response) or {}).get("stock_list") or []
+        response = await self._send(STOCK_LIST, "GET", path, params=params)
+        stocks = (self._entity(STOCK_LIST, response) or {}).get("stock_list") or []
         first = stocks[0] if isinstance(stocks, list) and stocks else None
         return first if isinstance(first, dict) else None
 
-    async def read_stocks(self, product_coupon_id: str, *, brand_id: str | None = None) -> list[Mapping[str, Any]]:
-        """Every stock of the coupon from list-stocks (B.4: page_size at most 50, `page_token` paging).
+    async def read_stocks(
+        self,
+        product_coupon_id: str,
+        *,
+        brand_id: str | None = None,
+        before_page: Callable[[], Awaitable[None]] | None = None,
+        retry: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]] | None = None,
+    ) -> list[Mapping[str, Any]]:
+        """Every stock of the coupon from list-stocks (B.4: page_size at most 50, `page_token` paging), awaiting
+        `before_page` before each page (the caller's pacing) and fetching each page through `retry` when given.
 
         A PROGRESSIVE_BUNDLE coupon has one stock per step of its ladder; `import --generate` rebuilds the
-        `stock_bundle` from them."""
+        `stock_bundle` from them; refresh and drift compare them with state (decision D29)."""
         path = f"{COUPONS_PATH}/{quote(product_coupon_id, safe='')}/stocks"
         stocks: list[Mapping[str, Any]] = []
         token: str | None = None
@@ -148,14 +166,20 @@ class WechatPayProvider:
             params = {"brand_id": brand_id or self.brand_id, "page_size": str(STOCK_PAGE_SIZE)}
             if token:
                 params["page_token"] = token
-            response = await self._send("product.stocks.list", "GET", path, params=params)
-            data = self._entity("product.stocks.list", response) or {}
+
+            async def page_of(params: Mapping[str, str] = params) -> httpx.Response:
+                if before_page is not None:
+                    await before_page()
+                return await self._send(STOCK_LIST, "GET", path, params=params)
+
+            response = await (retry(page_of) if retry is not None else page_of())
+            data = self._entity(STOCK_LIST, response) or {}
             page = data.get("stock_list") or []
             stocks.extend(item for item in page if isinstance(item, dict))
             token = data.get("next_page_token") if isinstance(data.get("next_page_token"), str) else None
             if not token or not page:
                 return stocks
-        raise UpstreamError(call="product.stocks.list", message=f"more than {MAX_STOCK_PAGES} pages of stocks")
+        raise UpstreamError(call=STOCK_LIST, message=f"more than {MAX_STOCK_PAGES} pages of stocks")
 
     def list_all(
         self,

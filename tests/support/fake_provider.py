@@ -41,6 +41,7 @@ class FakeProvider:
     def __init__(self, family: Literal["shop", "product"]) -> None:
         self.family: str = family
         self.coupons: dict[str, dict[str, Any]] = {}
+        self.stocks: dict[str, dict[str, Any]] = {}  # product stocks and bundles by id (decision D29)
         self.effects: list[Call] = []
         self.sent: list[Call] = []
         self.reads: list[str] = []
@@ -111,7 +112,40 @@ class FakeProvider:
         self.effects.append(call)
         return result
 
+    def _perform_stock(self, call: Call) -> CallResult:
+        """Stocks and bundles (decision D29): add gives a fresh id in SENDING; update_budget is a compare-and-set of
+        the figure (a stale `current_*` is refused, nothing performed); deactivate is terminal."""
+        body = {k: v for k, v in call.payload.items() if k not in ("out_request_no", "brand_id")}
+        coupon_id = str(call.target)
+        if coupon_id not in self.coupons:
+            raise UpstreamError(call=call.operation, message="not found", http_status=404, code="NOT_FOUND")
+        bundle = call.operation.startswith("product.bundle.")
+        if call.operation.endswith(".add"):
+            stock_id = str(self._next_id)
+            self._next_id += 1
+            item = {**copy.deepcopy(body), "product_coupon_id": coupon_id, "state": "SENDING"}
+            item.update({"stock_bundle_id": stock_id} if bundle else {"stock_id": stock_id})
+            item["sent_count_info"] = {"total_sent_count": 0, "today_sent_count": 0}
+            self.stocks[stock_id] = item
+        else:
+            stock_id = str(call.stock_id)
+            item = self.stocks[stock_id]
+            if call.operation.endswith(".update_budget"):
+                field = "max_count" if body["update_mode"] == "MAX_COUNT" else "max_count_per_day"
+                rule = item.setdefault("stock_send_rule", {})
+                if rule.get(field) != body[f"current_{field}"]:
+                    raise UpstreamError(call=call.operation, message="current budget mismatch", http_status=400,
+                                        code="INVALID_REQUEST")  # fmt: skip
+                rule[field] = body[f"target_{field}"]
+            elif call.operation.endswith(".deactivate"):
+                item["state"] = "DEACTIVATED"
+            else:
+                item.update(copy.deepcopy(body))
+        return CallResult(call.operation, coupon_id, copy.deepcopy(item), request_id=f"req-{stock_id}")
+
     def _perform_product(self, call: Call) -> CallResult:
+        if call.operation.startswith(("product.stock.", "product.bundle.")):
+            return self._perform_stock(call)
         body = {k: v for k, v in call.payload.items() if k != "out_request_no"}
         if call.operation == "product.create":
             coupon_id = str(self._next_id)
