@@ -33,6 +33,17 @@ the lineage-based one hashes `environment \0 lineage \0 ...` (`scoped_lineage`),
 `"create" \0 environment \0 brand_id \0 ...`. Two environments that share a partner and a brand therefore never
 share a number (a staging create can never replay as production's coupon). Without an environment the material is
 exactly as above, so states made before environments keep every number.
+
+**Added stocks are creates too (decision D29).** A stock (or stock bundle) added to an existing coupon is as hard to
+find again as a coupon is, so its number also ignores the lineage and the body:
+
+    add number = "cc" + first 30 hex digits of sha256("stock.add" [\0 environment] \0 brand_id \0 address
+                                                       \0 stock name \0 coupon generation \0 stock generation)
+
+(`"bundle.add"` for a stock bundle). The coupon generation is the one of the coupon the stock is added to (D17); the
+stock generation is 0 for a name's first stock and goes up by one each time a stock of that name is replaced or
+declared again after its removal (the state keeps it in `extra.stock_generations`). A lost state replans the same
+add with the same number, and WeChat replays the first answer instead of adding a second stock.
 """
 
 from __future__ import annotations
@@ -82,5 +93,47 @@ def create_generation(number: str | None, brand_id: str, address: str, environme
         return None
     for generation in range(MAX_GENERATIONS):
         if create_request_no(brand_id, address, generation, environment) == number:
+            return generation
+    return None
+
+
+def stock_add_request_no(
+    brand_id: str,
+    address: str,
+    stock_name: str,
+    coupon_generation: int,
+    stock_generation: int,
+    environment: str | None = None,
+    *,
+    bundle: bool = False,
+) -> str:
+    """The request number of a `product.stock.add` (`product.bundle.add` with `bundle`), decision D29: the same for
+    the same stock of the same coupon in any state of one environment (see the module docstring)."""
+    head = "bundle.add" if bundle else "stock.add"
+    scope = (head,) if environment is None else (head, environment)
+    parts = (*scope, brand_id, address, stock_name, str(coupon_generation), str(stock_generation))
+    return REQUEST_NO_PREFIX + hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:_HEX_DIGITS]
+
+
+def stock_add_generation(
+    number: str | None,
+    brand_id: str,
+    address: str,
+    stock_name: str,
+    coupon_generation: int,
+    environment: str | None = None,
+    *,
+    bundle: bool = False,
+) -> int | None:
+    """The stock generation `number` was derived for (see `stock_add_request_no`), or None when it is not one."""
+    if number is None:
+        return None
+    for generation in range(MAX_GENERATIONS):
+        if (
+            stock_add_request_no(
+                brand_id, address, stock_name, coupon_generation, generation, environment, bundle=bundle
+            )
+            == number
+        ):
             return generation
     return None
