@@ -5,48 +5,66 @@ from __future__ import annotations
 import click
 
 from reconciler.cli import app
+from reconciler.cli.progress import quiet_option
+
+ALL_HELP = "Also read coupons that can no longer change (deactivated, expired, voided; decision D31)."
 
 DRIFT_EXAMPLES = """\b
 Examples:
   couponctl drift                      # exit 0 in sync, 2 drifted, 1 error
   couponctl drift --format json > drift.json
   couponctl drift --format markdown >> "$GITHUB_STEP_SUMMARY"
+  couponctl drift --all --quiet        # read every managed coupon; no progress on stderr
 """
 
 
 @click.command(epilog=DRIFT_EXAMPLES)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--no-manifests", is_flag=True, help="Compare upstream with state only (skip pending manifest changes).")
+@click.option("--all", "everything", is_flag=True, help=ALL_HELP)
+@quiet_option
 @click.pass_context
-def drift(ctx: click.Context, fmt: str, no_manifests: bool) -> None:
-    """Re-read every managed coupon upstream and report what changed outside couponctl. Read-only.
+def drift(ctx: click.Context, fmt: str, no_manifests: bool, everything: bool, quiet: bool) -> None:
+    """Re-read the managed coupons upstream and report what changed outside couponctl. Read-only.
+
+    Coupons that can no longer change (deactivated product coupons, expired or voided shop coupons) are not read
+    and the report says how many were skipped and why; --all reads them too. Progress goes to stderr (--quiet: none).
 
     Reports, field by field: coupons changed outside couponctl (upstream differs from state), coupons missing or
     ended upstream, shop coupons nobody manages, and (for context) manifest changes not yet applied. Unmanaged
     shop coupons declared expected in couponctl.toml ([[drift.expected_unmanaged]], with a reason) are listed and
     are not drift. Exit 0 in sync, 2 when anything drifted, 1 on error.
     """
+    from reconciler.cli.progress import ReadProgressView
     from reconciler.commands.drift import drift as find_drift
     from reconciler.render.drift import render_drift
 
-    report = find_drift(app(ctx).settings, manifests=not no_manifests)
+    view = ReadProgressView(quiet=quiet, notes=False)  # the report itself says what was skipped
+    report = find_drift(app(ctx).settings, manifests=not no_manifests, everything=everything, progress=view)
     click.echo(render_drift(report, fmt).rstrip("\n"))
     if report.drifted:
         ctx.exit(2)
 
 
-@click.command(epilog="\b\nExample:\n  couponctl refresh --lock-timeout 30")
+@click.command(epilog="\b\nExamples:\n  couponctl refresh --lock-timeout 30\n  couponctl refresh --all --quiet")
 @click.option("--lock-timeout", type=float, default=None, metavar="SECONDS", help="Wait for the state lock.")
+@click.option("--all", "everything", is_flag=True, help=ALL_HELP)
+@quiet_option
 @click.pass_context
-def refresh(ctx: click.Context, lock_timeout: float | None) -> None:
+def refresh(ctx: click.Context, lock_timeout: float | None, everything: bool, quiet: bool) -> None:
     """Accept upstream's current values into state (takes the lock, records history).
 
-    Coupons missing upstream are removed from state, so the next plan proposes creating them again.
+    Coupons missing upstream are removed from state, so the next plan proposes creating them again. Coupons that
+    can no longer change are not read and keep their state (--all reads them too).
     """
+    from reconciler.cli.progress import ReadProgressView
     from reconciler.commands.drift import refresh as accept_upstream
 
-    result = accept_upstream(app(ctx).settings, lock_timeout_s=lock_timeout)
+    view = ReadProgressView(quiet=quiet, notes=False)
+    result = accept_upstream(app(ctx).settings, lock_timeout_s=lock_timeout, everything=everything, progress=view)
     click.echo(f"Refreshed {result.checked} coupon(s) from upstream: {result.changed} updated in state.")
+    if result.skipped:
+        click.echo(result.skipped[0].upper() + result.skipped[1:] + "; their state is kept.")
 
 
 IMPORT_EXAMPLES = """\b

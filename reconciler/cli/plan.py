@@ -8,6 +8,7 @@ import click
 
 from reconciler.cli import app
 from reconciler.cli.output import ALLOW_OPTION, REASON_OPTION, emit_plan, print_warnings
+from reconciler.cli.progress import quiet_option
 
 EXAMPLES = """\b
 Examples:
@@ -41,6 +42,7 @@ Examples:
 @click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Plan only this address (repeatable).")
 @ALLOW_OPTION
 @REASON_OPTION
+@quiet_option
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -53,6 +55,7 @@ def plan(
     skip_blocked: bool,
     allow: tuple[str, ...],
     reason: str | None,
+    quiet: bool,
 ) -> None:
     """Compare the manifests with the state (refreshed from upstream) and show the changes apply would make.
 
@@ -60,6 +63,7 @@ def plan(
     is left alone and counted, never removed. Nothing is changed, upstream or in state. A plan with a blocked
     action exits 1 and names the remedy (unless --skip-blocked).
     """
+    from reconciler.cli.progress import ReadProgressView
     from reconciler.commands.guard import Override, denial
     from reconciler.commands.plan import blocked_error
     from reconciler.commands.plan import plan as make_plan
@@ -74,6 +78,7 @@ def plan(
         out=Path(out) if out is not None else None,
         skip_blocked=skip_blocked,
         override=Override(allow, reason),
+        progress=ReadProgressView(quiet=quiet),
     )
     print_warnings(result.warnings)
     emit_plan(result.plan, fmt, color=a.color, rate_limits=result.rate_limits)

@@ -1,8 +1,10 @@
 """Reading upstream (drift, refresh and the refreshed plan), and the `drift` and `refresh` commands.
 
-Every managed coupon is read at the rate limits (contract §2.6). Shop coupons are enumerated with `get_list` pages
-(<= 200 each, reference A.6.4), which also reveals unmanaged ones. Product coupons have no list API (B.1): one GET
-per known product_coupon_id, several in flight, paced at the documented 20/s.
+Managed coupons that can still change are read at the rate limits (contract §2.6); those that cannot (decision D31,
+`plan/read_selection.py`) are skipped and counted, and `everything` (`--all`) reads them too. Shop coupons are
+enumerated with `get_list` pages (<= 200 each, reference A.6.4), which also reveals unmanaged ones. Product coupons
+have no list API (B.1): one GET per known product_coupon_id, several in flight, paced at the documented 20/s. Each
+call is told to an optional progress sink (`commands/progress.py`), retries included.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import Any
 
 from reconciler.commands.common import Clock, lock_timeout, manifest_paths, now_utc, open_state
 from reconciler.commands.plan import PlanInputs, build_plan
+from reconciler.commands.progress import CallProgress, ProgressSink
 from reconciler.commands.runs import recorded_run
 from reconciler.commands.targets import check_targets
 from reconciler.commands.upstream import Upstream, default_brand_id, open_upstream
 from reconciler.config import Settings
 from reconciler.plan.drift import ExpectedItem, ExpectedUnmanaged, compare, partition_unmanaged, refreshed
 from reconciler.plan.model import DriftItem
+from reconciler.plan.read_selection import SHOP_PAGE_SIZE, ReadSelection, select_reads
 from reconciler.providers.pacing import Pacer
 from reconciler.render.drift import DriftReport, PendingChange, pending_from_actions
 from reconciler.resources import IgnoreRule, ResourceState
@@ -30,28 +34,44 @@ from reconciler.times import iso_utc
 
 @dataclass
 class UpstreamSnapshot:
-    """What upstream holds now for each managed address (None = missing), plus coupons nobody manages."""
+    """What upstream holds now for each address read (None = missing), coupons nobody manages, what was skipped."""
 
     current: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
     listed_shop: list[Mapping[str, Any]] = field(default_factory=list)
     reads: int = 0
+    calls: int = 0
+    selection: ReadSelection = field(default_factory=lambda: ReadSelection((), False))
 
 
 async def read_upstream(
-    upstream: Upstream, resources: Mapping[str, ResourceState], pacer: Pacer, *, parallelism: int = 16
+    upstream: Upstream,
+    resources: Mapping[str, ResourceState],
+    pacer: Pacer,
+    *,
+    everything: bool = False,
+    must_list_shop: bool = False,
+    progress: ProgressSink | None = None,
+    parallelism: int = 16,
 ) -> UpstreamSnapshot:
-    snap = UpstreamSnapshot()
+    """Read what can still change (decision D31; `everything` reads all managed coupons) and tell `progress`."""
+    shop_provider = upstream.providers.get("shop")
+    selection = select_reads(
+        resources, everything=everything, shop_configured=shop_provider is not None, must_list_shop=must_list_shop
+    )
+    snap = UpstreamSnapshot(selection=selection)
     shop = {r.upstream_id: r for r in resources.values() if r.kind == "ShopCoupon"}
-    products = [r for r in resources.values() if r.kind == "ProductCoupon"]
-    if shop or "shop" in upstream.providers:
-        provider = upstream.providers.get("shop")
-        if provider is not None:
-            async for coupon in _paced_list(provider, pacer, snap):
-                snap.listed_shop.append(coupon)
-            by_id = {str(c.get("out_coupon_id")): c for c in snap.listed_shop}
-            for out_id, resource in shop.items():
-                snap.current[resource.address] = by_id.get(out_id)
-    if products:
+    tracker = CallProgress(progress, "reading upstream", selection.expected_calls(len(shop)), pacer)
+    note = selection.summary()
+    if note:
+        tracker.note(note)
+    tracker.start()
+    if selection.list_shop and shop_provider is not None:
+        async for coupon in _paced_list(shop_provider, pacer, snap, tracker):
+            snap.listed_shop.append(coupon)
+        by_id = {str(c.get("out_coupon_id")): c for c in snap.listed_shop}
+        for out_id, resource in shop.items():
+            snap.current[resource.address] = by_id.get(out_id)
+    if selection.products:
         provider = upstream.providers["product"]
         semaphore = asyncio.Semaphore(parallelism)
 
@@ -62,16 +82,34 @@ async def read_upstream(
                     await pacer.wait("product.get")
                     return await provider.read(resource.upstream_id, brand_id=resource.brand_id)
 
-                snap.current[resource.address] = await pacer.retry(attempt)
+                snap.current[resource.address] = await pacer.retry(attempt, subject=resource.address)
                 snap.reads += 1
+                snap.calls += 1
+                tracker.called("product.get")
 
-        await asyncio.gather(*(read_one(r) for r in products))
+        await asyncio.gather(*(read_one(r) for r in selection.products))
+    tracker.finish()
     return snap
 
 
-async def _paced_list(provider: Any, pacer: Pacer, snap: UpstreamSnapshot) -> Any:
-    """All shop coupons, page by page (the provider pages get_list; each page is one paced call)."""
-    async for item in provider.list_all(before_page=lambda: pacer.wait("shop.get_list"), retry=pacer.retry):
+async def _paced_list(provider: Any, pacer: Pacer, snap: UpstreamSnapshot, tracker: CallProgress) -> Any:
+    """All shop coupons, page by page (the provider pages get_list; each page is one paced call, counted once
+    whatever its retries; the first page's total_num corrects the progress total)."""
+    first = True
+
+    async def counted_page(fn: Any) -> Any:
+        nonlocal first
+        page = await pacer.retry(fn, subject="the shop coupon list")
+        snap.calls += 1
+        tracker.called("shop.get_list")
+        total = page.get("total_num") if isinstance(page, Mapping) else None
+        if first and isinstance(total, int):
+            pages = max(1, -(-total // SHOP_PAGE_SIZE))
+            tracker.grow("shop.get_list", pages - tracker.total_of("shop.get_list"))
+        first = False
+        return page
+
+    async for item in provider.list_all(before_page=lambda: pacer.wait("shop.get_list"), retry=counted_page):
         snap.reads += 1
         yield item
 
@@ -121,11 +159,18 @@ def refreshed_state(
 
 
 async def snapshot(
-    settings: Settings, resources: Mapping[str, ResourceState], pacer: Pacer | None = None
+    settings: Settings,
+    resources: Mapping[str, ResourceState],
+    pacer: Pacer | None = None,
+    *,
+    everything: bool = False,
+    progress: ProgressSink | None = None,
 ) -> UpstreamSnapshot:
-    """Open the upstream and read every managed coupon (and the unmanaged shop coupons)."""
+    """Open the upstream and read the managed coupons that can still change (all with `everything`), and the
+    unmanaged shop coupons."""
     async with open_upstream(settings) as upstream:
-        return await read_upstream(upstream, resources, pacer or Pacer.from_settings(settings))
+        pacer = pacer or Pacer.from_settings(settings)
+        return await read_upstream(upstream, resources, pacer, everything=everything, progress=progress)
 
 
 async def refreshed_plan(
@@ -138,13 +183,16 @@ async def refreshed_plan(
     now: datetime,
     upstream: Upstream | None = None,
     pacer: Pacer | None = None,
+    everything: bool = False,
+    progress: ProgressSink | None = None,
 ) -> PlanInputs:
     """Plan against `resources` as upstream holds them now (nothing is written), with the drift found.
 
     Reads through `upstream` when the caller has it open (apply), else opens one. Even without resources it lists
     the shop coupons: a declared one that exists upstream but not in state is adopted, never added twice (D17).
     Bad manifests and a `--target` that selects nothing are refused before anything is read: bad input sends
-    nothing upstream, not even a read.
+    nothing upstream, not even a read. Coupons that can no longer change are not read (decision D31) unless
+    `everything`; progress and what was skipped go to `progress`.
     """
     from reconciler.manifest import load_manifests
     from reconciler.manifest.cache import cache_for
@@ -153,12 +201,15 @@ async def refreshed_plan(
     if targets:
         check_targets(targets, [c.address for c in loaded.coupons], resources)
     pacer = pacer or Pacer.from_settings(settings)
+    # D17: a declared shop coupon missing from state is adopted from the listing, so the listing must happen.
+    adopt = any(c.kind == "ShopCoupon" and c.address not in resources for c in loaded.coupons)
+    how: dict[str, Any] = {"everything": everything, "must_list_shop": adopt, "progress": progress}
     if upstream is None:
         async with open_upstream(settings) as opened:
-            snap = await read_upstream(opened, resources, pacer)
+            snap = await read_upstream(opened, resources, pacer, **how)
             brand = opened.default_brand_id
     else:
-        snap = await read_upstream(upstream, resources, pacer)
+        snap = await read_upstream(upstream, resources, pacer, **how)
         brand = upstream.default_brand_id
     return build_plan(
         settings,
@@ -187,10 +238,18 @@ def _without_found(items: Sequence[DriftItem], resources: Mapping[str, ResourceS
     return list(items) if resources else []
 
 
-def drift(settings: Settings, *, manifests: bool = True, clock: Clock = now_utc) -> DriftReport:
+def drift(
+    settings: Settings,
+    *,
+    manifests: bool = True,
+    clock: Clock = now_utc,
+    everything: bool = False,
+    progress: ProgressSink | None = None,
+) -> DriftReport:
     """`couponctl drift`: what changed upstream outside couponctl (read-only; takes no lock).
 
     With `manifests`, also the manifest changes not yet applied (for context) and the manifests' ignore_drift rules.
+    Coupons that can no longer change are skipped and counted (decision D31) unless `everything`.
     """
     store = open_state(settings)
     try:
@@ -209,16 +268,20 @@ def drift(settings: Settings, *, manifests: bool = True, clock: Clock = now_utc)
             )
             pending = pending_from_actions([a for a in inputs.plan.actions if a.calls or a.type.value == "forget"])
             ignore = {c.address: c.ignore_drift for c in inputs.coupons if c.ignore_drift}
-        snap = asyncio.run(snapshot(settings, resources))
+        snap = asyncio.run(snapshot(settings, resources, everything=everything, progress=progress))
     finally:
         store.close()
     expected = settings.drift.expected_unmanaged
+    selection = snap.selection
     return DriftReport(
         tuple(drift_of(resources, snap, ignore, expected)),
         pending,
-        len(resources),
+        len(resources) - len(selection.skipped),
         snap.reads,
         expected=tuple(expected_of(resources, snap, expected)),
+        skipped=selection.skipped_counts,
+        unmanaged_not_listed=selection.shop_listing_skipped,
+        calls=snap.calls,
     )
 
 
@@ -229,25 +292,44 @@ class RefreshResult:
     checked: int
     changed: int
     drift: tuple[DriftItem, ...]
+    skipped: str | None = None  # what was not read and why (decision D31), or None
+    calls: int = 0
 
 
-def refresh(settings: Settings, *, lock_timeout_s: float | None = None, clock: Clock = now_utc) -> RefreshResult:
+def refresh(
+    settings: Settings,
+    *,
+    lock_timeout_s: float | None = None,
+    clock: Clock = now_utc,
+    everything: bool = False,
+    progress: ProgressSink | None = None,
+) -> RefreshResult:
     """`couponctl refresh`: accept upstream's current values into state, under the lock, recorded in history.
 
-    Coupons missing upstream are removed from state, so the next plan proposes creating them again.
+    Coupons missing upstream are removed from state, so the next plan proposes creating them again. Coupons that can
+    no longer change are not read and keep their state (decision D31) unless `everything`; history records what
+    was read and what was skipped.
     """
     store = open_state(settings)
     try:
         with store.lock("refresh", timeout=lock_timeout(settings, lock_timeout_s)):
             resources = store.resources()
-            snap = asyncio.run(snapshot(settings, resources))
+            snap = asyncio.run(snapshot(settings, resources, everything=everything, progress=progress))
             items = tuple(drift_of(resources, snap))
+            selection = snap.selection
             with recorded_run(store, settings, "refresh") as run:
                 changed = _write_refreshed(store, resources, refreshed_state(resources, snap, iso_utc(clock())))
-                run.summary = {"changed": changed, "drift": [d.address for d in items if d.category != "unmanaged"]}
+                run.summary = {
+                    "changed": changed,
+                    "drift": [d.address for d in items if d.category != "unmanaged"],
+                    "read": len(resources) - len(selection.skipped),
+                    "skipped": selection.skipped_counts,
+                    "calls": snap.calls,
+                }
     finally:
         store.close()
-    return RefreshResult(len(resources), changed, items)
+    skipped = len(selection.skipped)
+    return RefreshResult(len(resources) - skipped, changed, items, selection.summary(), snap.calls)
 
 
 def _write_refreshed(

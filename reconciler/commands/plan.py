@@ -23,6 +23,7 @@ from reconciler.resources import DesiredCoupon, ResourceState
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
 
 if TYPE_CHECKING:
+    from reconciler.commands.progress import ProgressSink
     from reconciler.manifest.loader import LoadResult
     from reconciler.store.api import StateStore
 
@@ -178,6 +179,7 @@ def plan(
     skip_blocked: bool = False,
     clock: Clock = now_utc,
     override: Override = NO_OVERRIDE,
+    progress: ProgressSink | None = None,
 ) -> PlanResult:
     """`couponctl plan`: load, refresh (reading upstream, writing nothing), plan, and save the plan to `out`.
 
@@ -192,7 +194,9 @@ def plan(
         now = clock()
         if refresh:
             inputs = asyncio.run(
-                refreshed_plan(settings, store, store.resources(), paths=paths, targets=targets, now=now)
+                refreshed_plan(
+                    settings, store, store.resources(), paths=paths, targets=targets, now=now, progress=progress
+                )
             )
         else:
             from reconciler.commands.upstream import default_brand_id

@@ -20,6 +20,7 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import TypeVar
 
 from reconciler.config import Settings
@@ -154,6 +155,34 @@ async def retry_call(
             await sleep(delay)
 
 
+@dataclass(frozen=True, slots=True)
+class RetryNotice:
+    """A retry about to happen, for whoever shows progress (`Pacer.on_notice`): which call, for which coupon (when
+    the caller named it), after which error, the attempt that comes next of how many, and the wait before it."""
+
+    call: str
+    subject: str | None
+    error: TransientUpstreamError
+    next_attempt: int
+    max_attempts: int
+    delay: float
+
+    def describe(self) -> str:
+        """`retrying product.get for product_coupon.x after 429 (attempt 2/6, in 0.5 s)`."""
+        err = self.error
+        if isinstance(err.code, int):  # the shop family answers errors as an errcode (reference A.8)
+            cause = f"errcode {err.code}"
+        elif err.http_status is not None:  # WeChat Pay: the HTTP status (reference B.11)
+            cause = str(err.http_status)
+        else:
+            cause = "a timeout or dropped connection"
+        subject = f" for {self.subject}" if self.subject else ""
+        return (
+            f"retrying {self.call}{subject} after {cause} "
+            f"(attempt {self.next_attempt}/{self.max_attempts}, in {self.delay:.1f} s)"
+        )
+
+
 class Pacer:
     """A run's pacing: one token bucket per operation (`wait`) and the retry policy for transient errors (`retry`).
 
@@ -178,6 +207,8 @@ class Pacer:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.on_retry = on_retry
+        # Told of every retry with a RetryNotice (commands set it to show progress; never raises into the call).
+        self.on_notice: Callable[[RetryNotice], None] | None = None
         self.retries = 0
         self._sleep = sleep
         self._jitter = jitter
@@ -190,13 +221,17 @@ class Pacer:
         """Wait for `operation`'s next slot in its token bucket."""
         await self.limiter.acquire(operation)
 
-    async def retry(self, fn: Callable[[], Awaitable[T]]) -> T:
-        """Await `fn()`, retrying transient upstream errors with backoff and jitter."""
+    async def retry(self, fn: Callable[[], Awaitable[T]], *, subject: str | None = None) -> T:
+        """Await `fn()`, retrying transient upstream errors with backoff and jitter. `subject` (an address) names
+        the coupon in the RetryNotice."""
 
         def note(attempt: int, err: TransientUpstreamError, delay: float) -> None:
             self.retries += 1
             if self.on_retry is not None:
                 self.on_retry(attempt, err, delay)
+            if self.on_notice is not None:
+                call = err.call or "call"
+                self.on_notice(RetryNotice(call, subject or err.address, err, attempt + 1, self.max_attempts, delay))
 
         return await retry_call(
             fn,

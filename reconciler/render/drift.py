@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.plan.drift import ExpectedItem
 from reconciler.plan.model import DriftItem, FieldChange
+from reconciler.plan.read_selection import skipped_sentence
 
 # 1.1: unmanaged shop coupons declared expected ([[drift.expected_unmanaged]]) left `drift` for `expected_unmanaged`.
 DRIFT_FORMAT_VERSION = "1.1"
@@ -30,6 +31,14 @@ class DriftReport:
     checked: int
     reads: int
     expected: tuple[ExpectedItem, ...] = ()  # unmanaged, but declared expected: listed, never drift
+    skipped: Mapping[str, int] = field(default_factory=dict)  # reason -> coupons not read (decision D31)
+    unmanaged_not_listed: bool = False  # the shop listing was skipped (every managed coupon has ended)
+    calls: int = 0  # upstream calls made (get_list pages and product GETs)
+
+    @property
+    def skipped_line(self) -> str | None:
+        sentence = skipped_sentence(self.skipped, self.unmanaged_not_listed)
+        return sentence[0].upper() + sentence[1:] + "." if sentence else None
 
     @property
     def drifted(self) -> bool:
@@ -121,6 +130,8 @@ def render_drift_text(report: DriftReport) -> str:
         lines.extend(_advice(report))
     else:
         lines.append(f"No drift. Upstream matches state ({report.checked} coupon(s) checked, {report.reads} reads).")
+    if report.skipped_line:
+        lines.append(report.skipped_line)
     return "\n".join(lines) + "\n"
 
 
@@ -130,6 +141,9 @@ def render_drift_json(report: DriftReport) -> str:
         "drifted": report.drifted,
         "checked": report.checked,
         "reads": report.reads,
+        "calls": report.calls,
+        "skipped": dict(report.skipped),
+        "unmanaged_listed": not report.unmanaged_not_listed,
         "drift": [
             {
                 "address": d.address,
@@ -158,6 +172,9 @@ def render_drift_markdown(report: DriftReport) -> str:
         head.append(f"No drift: upstream matches state ({report.checked} coupons checked).")
     else:
         head.append(f"**{len(report.drift)} coupon(s) drifted** ({report.checked} checked).")
+    if report.skipped_line:
+        head.append("")
+        head.append(report.skipped_line)
     head.append("")
     body: list[str] = []
     for category, title in _TITLES.items():
