@@ -8,6 +8,7 @@
 | POST /_sandbox/shop-coupons/{out_coupon_id}/claim | users claim `{"count": n}` coupons of an active one (A.6.6) |
 | PATCH /_sandbox/product-coupons/{product_coupon_id} | deep-merge edit of a stored product coupon entity |
 | POST /_sandbox/product-coupons/{product_coupon_id}/review | AUDITING -> EFFECTIVE (stocks AUDITING -> SENDING) |
+| POST /_sandbox/stocks/{stock_id}/{send,pause,resume,stop,review} | play a stock (`admin_stocks.py`) |
 | GET/PUT /_sandbox/faults | the fault rules (`{"faults": [...]}` or a bare list) |
 | GET/PUT /_sandbox/limits | per-operation rates (`{"rate_limits": {op: per_second or null}, "burst_s"?: s}`) |
 | GET/PUT /_sandbox/switches | what the docs leave open (`app.SWITCHES`), e.g. `{"shop_status1_body": "partial"}` |
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from reconciler.sandbox.admin_stocks import VERBS, stock_admin
 from reconciler.sandbox.config import check_operations
 from reconciler.sandbox.messages import JSON_CONTENT_TYPE, Answer, Request, dump_json
 from reconciler.sandbox.shop import claim
@@ -73,6 +75,8 @@ def _dispatch(sandbox: Sandbox, method: str, parts: list[str], body: Any) -> Ans
         case ["state"] if method == "GET":
             _total, shop = store.list_shop(0, 1 << 62)
             products = [{**entity, "stocks": stocks} for entity, stocks in store.all_products()]
+            for product in products:
+                sandbox.stocks.settle(product["stocks"])  # states as the API would answer them now
             return _answer(200, {"shop_coupons": shop, "product_coupons": products})
         case ["calls"] if method == "GET":
             return _answer(200, {"calls": sandbox.calls()})
@@ -127,6 +131,10 @@ def _dispatch(sandbox: Sandbox, method: str, parts: list[str], body: Any) -> Ans
                         item["state"] = "SENDING"
                 store.put_product(mchid, entity, stocks)
             return _answer(200, entity)
+        case ["stocks", stock_id, verb] if method == "POST" and verb in VERBS:
+            return stock_admin(sandbox, stock_id, verb, body)
+        case ["product-coupons", product_coupon_id, "stocks", stock_id, verb] if method == "POST" and verb in VERBS:
+            return stock_admin(sandbox, stock_id, verb, body, product_coupon_id)
         case ["faults"] if method == "GET":
             return _answer(200, {"faults": sandbox.faults.rules()})
         case ["faults"] if method == "PUT":

@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from reconciler.sandbox import admin, media, prerequisites
+from reconciler.sandbox.bundles import BundleService
 from reconciler.sandbox.config import SandboxConfig, config_from_mapping
 from reconciler.sandbox.credentials import SandboxCredentials
 from reconciler.sandbox.faults import DEFAULT_TIMEOUT_S, FaultInjector, FaultRule
@@ -35,6 +36,7 @@ from reconciler.sandbox.messages import (
 )
 from reconciler.sandbox.shop import ENDPOINTS, USER_COUPON_ENDPOINTS, ShopService
 from reconciler.sandbox.signing import BRAND_SCHEME
+from reconciler.sandbox.stocks import StockService
 from reconciler.sandbox.store import Store
 from reconciler.sandbox.tokens import TokenService
 from reconciler.sandbox.wechatpay import BRAND_PREFIX, PREFIX, ProductCouponService
@@ -82,6 +84,15 @@ class Route:
     signed_body: Callable[[Request], bytes] | None = None  # what the signature covers when it is not the body
 
 
+# `…/stocks/{stock_id}` by method and `…/stocks/{stock_id}/<verb>` -> (operation suffix, handler) (reference B.1).
+STOCK_VERBS: dict[str, Callable[[StockService], tuple[str, Callable[[Request, Any, str, str], Answer]]]] = {
+    "GET": lambda st: ("get", st.get_stock),
+    "PATCH": lambda st: ("patch", st.patch_stock),
+    "deactivate": lambda st: ("deactivate", st.deactivate_stock),
+    "update-budget": lambda st: ("update_budget", st.update_budget),
+}
+
+
 def redact(path: str) -> str:
     return _REDACT.sub(r"\1REDACTED", path)
 
@@ -96,6 +107,8 @@ class Sandbox:
         self.tokens = TokenService(self.store, credentials, config)
         self.shop = ShopService(self.store, credentials, config)
         self.pay = ProductCouponService(self.store, credentials, config)
+        self.stocks = StockService(self.pay)  # reads the config through self.pay (switches apply at once)
+        self.bundles = BundleService(self.stocks)
         self.limiter = RateLimiter(config.rate_limits, config.rate_limit_burst_s, config.clock)
         self.faults = FaultInjector()
         self._calls: list[dict[str, Any]] = []
@@ -190,7 +203,7 @@ class Sandbox:
         return Route("pay", "unknown", brand=path.startswith("/brand/"))
 
     def _product_route(self, path: str, method: str, prefix: str, ns: str, brand: bool) -> Route | None:
-        pay = self.pay
+        pay, st, bs = self.pay, self.stocks, self.bundles
         if path == prefix:
             return Route("pay", f"{ns}.create", pay.create, ("POST",), brand)
         if not path.startswith(prefix + "/"):
@@ -206,24 +219,24 @@ class Sandbox:
                 return Route("pay", f"{ns}.get", lambda r, c: pay.get(r, c, pid), ("GET", "PATCH"), brand)
             case ["deactivate"]:
                 return Route("pay", f"{ns}.deactivate", lambda r, c: pay.deactivate(r, c, pid), ("POST",), brand)
-            case ["stocks"] if method == "POST":
-                return Route(
-                    "pay", f"{ns}.stocks.create", lambda r, c: pay.add_stock(r, c, pid), ("GET", "POST"), brand
-                )
             case ["stocks"]:
-                return Route(
-                    "pay", f"{ns}.stocks.list", lambda r, c: pay.list_stocks(r, c, pid), ("GET", "POST"), brand
-                )
+                op, handler = ("create", st.add_stock) if method == "POST" else ("list", st.list_stocks)
+                return Route("pay", f"{ns}.stocks.{op}", lambda r, c: handler(r, c, pid), ("GET", "POST"), brand)
             case ["stocks", sid] if sid:
-                return Route("pay", f"{ns}.stocks.get", lambda r, c: pay.get_stock(r, c, pid, sid), ("GET",), brand)
-            case ["stocks", sid, "deactivate"] if sid:
-                return Route(
-                    "pay",
-                    f"{ns}.stocks.deactivate",
-                    lambda r, c: pay.deactivate_stock(r, c, pid, sid),
-                    ("POST",),
-                    brand,
-                )
+                op, one = STOCK_VERBS["PATCH" if method == "PATCH" else "GET"](st)
+                return Route("pay", f"{ns}.stocks.{op}", lambda r, c: one(r, c, pid, sid), ("GET", "PATCH"), brand)
+            case ["stocks", sid, verb] if sid and verb in {"deactivate", "update-budget"}:
+                op, one = STOCK_VERBS[verb](st)
+                return Route("pay", f"{ns}.stocks.{op}", lambda r, c: one(r, c, pid, sid), ("POST",), brand)
+            case ["stock-bundles"]:
+                return Route("pay", f"{ns}.stock_bundles.create", lambda r, c: bs.add_bundle(r, c, pid), ("POST",),
+                             brand)  # fmt: skip
+            case ["stock-bundles", bid] if bid:
+                return Route("pay", f"{ns}.stock_bundles.patch", lambda r, c: bs.patch_bundle(r, c, pid, bid),
+                             ("PATCH",), brand)  # fmt: skip
+            case ["stock-bundles", bid, "update-budget"] if bid:
+                return Route("pay", f"{ns}.stock_bundles.update_budget",
+                             lambda r, c: bs.update_bundle_budget(r, c, pid, bid), ("POST",), brand)  # fmt: skip
         return None
 
     # --- the request cycle --------------------------------------------------------------------------------------

@@ -32,6 +32,11 @@ PRODUCT_OPERATIONS: tuple[str, ...] = (
     "product.stocks.get",
     "product.stocks.create",
     "product.stocks.deactivate",
+    "product.stocks.patch",
+    "product.stocks.update_budget",
+    "product.stock_bundles.create",
+    "product.stock_bundles.patch",
+    "product.stock_bundles.update_budget",
     "product.media.upload_image",
     "product.notify_configs",
 )
@@ -115,6 +120,9 @@ class SandboxConfig:
     # Reference C.3 / C.4: `GET /v3/certificates` serves the platform certificate encrypted with this APIv3 key
     # (32 ASCII characters; AEAD_AES_256_GCM). Empty: the merchant has set no APIv3 key, and the call is refused.
     apiv3_key: str = ""
+    # Reference B.10: a SENDING / PAUSED stock whose `available_end_time` has passed on the sandbox clock reads as
+    # STOPPED (computed on read). False keeps such stocks in their state (for tests with fixed dates in the past).
+    stock_stops_at_end_time: bool = True
     clock: Callable[[], float] = time.time
 
 

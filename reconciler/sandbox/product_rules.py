@@ -236,45 +236,54 @@ def _check_period(f: Fields) -> None:
             span.integer("end_time", maximum=86399)
 
 
+# The stock fields PATCH may change (reference B.4: WeChat Pay doc 4015781556).
+PATCHABLE_STOCK_FIELDS = ("remark", "usage_rule_display_info", "coupon_display_info", "notify_config", "store_scope")
+
+
 def _check_stock_common(s: Fields) -> None:
-    s.string("remark", required=False, max_len=20)
     s.enum("coupon_code_mode", CODE_MODES)
     send = s.sub("stock_send_rule")
     assert send is not None
     send.integer("max_count", minimum=1, maximum=MAX_COUNT)
     send.integer("max_count_per_day", required=False, minimum=1, maximum=MAX_COUNT)
     send.integer("max_count_per_user", minimum=1, maximum=100)  # required per [S]
-    usage = s.sub("usage_rule_display_info")
-    assert usage is not None
-    methods = usage.array("coupon_usage_method_list", min_len=1, max_len=len(USAGE_METHODS))
-    for i, method in enumerate(methods):
-        if method not in USAGE_METHODS:
-            raise param_error(
-                usage.at(f"coupon_usage_method_list/{i}"), f"must be one of {', '.join(USAGE_METHODS)}", method
-            )
-    if "MINI_PROGRAM" in methods:
-        usage.string("mini_program_appid")
-        usage.string("mini_program_path")
-    if "APP" in methods:
-        usage.string("app_path")
-    usage.string("usage_description", max_len=1000)
-    store_info = usage.sub("coupon_available_store_info", required=False)
-    if store_info is not None:
-        store_info.string("description", required=False, max_len=1000)
-    display = s.sub("coupon_display_info")
-    assert display is not None
-    display.enum("code_display_mode", CODE_DISPLAY_MODES)
-    display.enum("background_color", BACKGROUND_COLORS, required=False)
-    entrance = display.sub("entrance_mini_program", required=False)
-    if entrance is not None:
-        entrance.string("appid")
-        entrance.string("path")
-        entrance.string("entrance_wording", max_len=5)
-        entrance.string("guidance_wording", max_len=6)
-    notify = s.sub("notify_config")
-    assert notify is not None
-    notify.string("notify_appid")
-    s.enum("store_scope", STORE_SCOPES)
+    check_stock_display(s, required=True)
+
+
+def check_stock_display(s: Fields, required: bool) -> None:
+    """The PATCH-able stock fields (B.4): required on create, each optional on PATCH (then only those present)."""
+    s.string("remark", required=False, max_len=20)
+    usage = s.sub("usage_rule_display_info", required=required)
+    if usage is not None:
+        methods = usage.array("coupon_usage_method_list", min_len=1, max_len=len(USAGE_METHODS))
+        for i, method in enumerate(methods):
+            if method not in USAGE_METHODS:
+                raise param_error(
+                    usage.at(f"coupon_usage_method_list/{i}"), f"must be one of {', '.join(USAGE_METHODS)}", method
+                )
+        if "MINI_PROGRAM" in methods:
+            usage.string("mini_program_appid")
+            usage.string("mini_program_path")
+        if "APP" in methods:
+            usage.string("app_path")
+        usage.string("usage_description", max_len=1000)
+        store_info = usage.sub("coupon_available_store_info", required=False)
+        if store_info is not None:
+            store_info.string("description", required=False, max_len=1000)
+    display = s.sub("coupon_display_info", required=required)
+    if display is not None:
+        display.enum("code_display_mode", CODE_DISPLAY_MODES)
+        display.enum("background_color", BACKGROUND_COLORS, required=False)
+        entrance = display.sub("entrance_mini_program", required=False)
+        if entrance is not None:
+            entrance.string("appid")
+            entrance.string("path")
+            entrance.string("entrance_wording", max_len=5)
+            entrance.string("guidance_wording", max_len=6)
+    notify = s.sub("notify_config", required=required)
+    if notify is not None:
+        notify.string("notify_appid")
+    s.enum("store_scope", STORE_SCOPES, required=required)
 
 
 def check_stock(raw: Any, pointer: str, scope: str, ctype: str) -> None:

@@ -1,6 +1,7 @@
 """WeChat Pay APIv3 partner product coupons (商品券), reference Part B and C; checklist E Family 2.
 
-Routes (partner variant, B.1): create, GET, PATCH, deactivate, list stocks, get stock. Every request must carry a
+Routes (partner variant, B.1): create, GET, PATCH, deactivate, image upload; the stock and stock-bundle calls are in
+`stocks.py` and `bundles.py`. Every request must carry a
 valid `WECHATPAY2-SHA256-RSA2048` signature from the registered merchant key (401 SIGN_ERROR otherwise); every
 answer, errors included, is signed with the sandbox's WeChat Pay key and carries the `Wechatpay-*` headers and a
 `Request-ID` ending in the business code (B.11). Mutations are idempotent per `out_request_no` (B.9).
@@ -8,7 +9,6 @@ answer, errors included, is signed with the sandbox's WeChat Pay key and carries
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from dataclasses import dataclass
@@ -35,7 +35,6 @@ from reconciler.sandbox.product_rules import (
     check_create,
     check_display_info,
     check_out_request_no,
-    check_stock,
     check_strings,
     forbid_other_keys,
 )
@@ -55,23 +54,12 @@ from reconciler.sandbox.signing import (
     sign,
     verify,
 )
+from reconciler.sandbox.stock_model import bundle_id_for, bundle_stocks, initial_state, new_stock
 from reconciler.sandbox.store import Store
 
 PREFIX = "/v3/marketing/partner/product-coupon/product-coupons"
 BRAND_PREFIX = "/brand/marketing/product-coupon/product-coupons"  # reference B.1 brand variant
 CHINA = timezone(timedelta(hours=8))
-STOCK_STATES = ("AUDITING", "SENDING", "PAUSED", "STOPPED", "DEACTIVATED")
-STOCK_FIELDS = (
-    "remark",
-    "coupon_code_mode",
-    "stock_send_rule",
-    "usage_rule_display_info",
-    "coupon_display_info",
-    "notify_config",
-    "store_scope",
-)
-MAX_EFFECTIVE_STOCKS = 200  # B.4 [S]: at most 200 effective stocks per product coupon
-MAX_STOCK_PAGE = 50  # B.4: list stocks page_size <= 50, default 20
 MISMATCH_MESSAGE = "使用了相同单号，但与上次请求的数据不一致"  # B.9, business code 268578927
 
 
@@ -293,40 +281,17 @@ class ProductCouponService:
                 entity[key] = body[key]
         entity["state"] = state
 
-        def stock(index: int, source: dict[str, Any]) -> dict[str, Any]:
-            return self._stock(product_coupon_id, index, source, body["brand_id"], state)
-
+        stock_state = initial_state(state, self.config.product_initial_state)
         if body["usage_mode"] == "SINGLE":
-            first = stock(1, body["stock"])
+            first = new_stock(product_coupon_id, 1, body["stock"], body["brand_id"], stock_state)
             first["single_usage_rule"] = body["stock"]["single_usage_rule"]
             return entity, [first], {"stock": first}
-        bundle = body["stock_bundle"]
-        bundle_id = f"{product_coupon_id}000"
-        rule = bundle["progressive_bundle_usage_rule"]
+        bundle_id = bundle_id_for(product_coupon_id, 0)
         rule_key = RULE_KEY[body["type"]]
-        stock_list = []
-        for index, step in enumerate(rule[rule_key + "_list"]):
-            item = stock(index + 1, bundle)
-            item["single_usage_rule"] = {"coupon_available_period": rule["coupon_available_period"], rule_key: step}
-            item["stock_bundle_info"] = {"stock_bundle_id": bundle_id, "stock_bundle_index": index}
-            stock_list.append(item)
-        return entity, stock_list, {"stock_bundle": {"stock_bundle_id": bundle_id, "stock_list": stock_list}}
-
-    @staticmethod
-    def _stock(
-        product_coupon_id: str, index: int, source: dict[str, Any], brand_id: str, coupon_state: str
-    ) -> dict[str, Any]:
-        """A stock as answered (B.4): the input fields plus ids, state and counters."""
-        item: dict[str, Any] = {"product_coupon_id": product_coupon_id, "stock_id": f"{product_coupon_id}{index:03d}"}
-        item.update({k: source[k] for k in STOCK_FIELDS if k in source})
-        item.update(
-            brand_id=brand_id,
-            state="SENDING" if coupon_state == "EFFECTIVE" else "AUDITING",
-            sent_count_info={"total_count": 0, "today_count": 0},
+        stock_list = bundle_stocks(
+            product_coupon_id, bundle_id, 1, body["stock_bundle"], rule_key, body["brand_id"], stock_state
         )
-        if source.get("coupon_code_mode") == "UPLOAD":
-            item["coupon_code_count_info"] = {"total_count": 0, "available_count": 0}
-        return item
+        return entity, stock_list, {"stock_bundle": {"stock_bundle_id": bundle_id, "stock_list": stock_list}}
 
     def get(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
         """GET .../product-coupons/{id}?brand_id= (B.6): never returns stock data."""
@@ -388,101 +353,6 @@ class ProductCouponService:
             self.store.put_product(caller.owner, entity, stocks)
             return self._remember(key, body.obj, entity)
 
-    def add_stock(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
-        """POST .../product-coupons/{id}/stocks (B.1, B.4): another 批次 for a SINGLE-mode coupon."""
-        body = self._body(request)
-        out_request_no = check_out_request_no(body)
-        brand_id = self._body_brand(body, caller)
-        key = f"{caller.owner}|{brand_id}|POST product-coupons/{product_coupon_id}/stocks|{out_request_no}"
-        with self.store.transaction():
-            entity, stocks = self._load(caller.owner, brand_id, product_coupon_id)
-            replay = self._idempotent(key, body.obj, create=False)
-            if replay is not None:
-                return replay
-            source = {k: v for k, v in body.obj.items() if k not in {"out_request_no", "brand_id"}}
-            check_stock(source, "", entity["scope"], entity["type"])
-            if entity["usage_mode"] != "SINGLE":
-                raise invalid_request("仅 usage_mode=SINGLE 的商品券可以追加批次（批次组请使用 stock-bundles）")
-            if entity["state"] == "DEACTIVATED":
-                raise invalid_request("商品券已失效，不能追加批次")
-            live = [s for s in stocks if s["state"] not in {"DEACTIVATED", "STOPPED"}]
-            if len(live) >= MAX_EFFECTIVE_STOCKS:
-                raise invalid_request(f"每个商品券最多 {MAX_EFFECTIVE_STOCKS} 个有效批次")
-            item = self._stock(product_coupon_id, len(stocks) + 1, source, brand_id, entity["state"])
-            item["single_usage_rule"] = source["single_usage_rule"]
-            stocks.append(item)
-            self.store.put_product(caller.owner, entity, stocks)
-            return self._remember(key, body.obj, item)
-
-    def deactivate_stock(self, request: Request, caller: Caller, product_coupon_id: str, stock_id: str) -> Answer:
-        """POST .../stocks/{stock_id}/deactivate (B.8, B.10): only SENDING or PAUSED stocks; terminal."""
-        body = self._body(request)
-        out_request_no = check_out_request_no(body)
-        brand_id = self._body_brand(body, caller)
-        forbid_other_keys(body, {"out_request_no", "deactivate_reason", "brand_id"})
-        key = f"{caller.owner}|{brand_id}|POST stocks/{stock_id}/deactivate|{out_request_no}"
-        with self.store.transaction():
-            entity, stocks = self._load(caller.owner, brand_id, product_coupon_id)
-            replay = self._idempotent(key, body.obj, create=False)
-            if replay is not None:
-                return replay
-            reason = body.string("deactivate_reason", max_len=150)
-            item = next((s for s in stocks if s["stock_id"] == stock_id), None)
-            if item is None:
-                raise PayError("NOT_FOUND", "批次不存在")
-            if item["state"] not in {"SENDING", "PAUSED"}:
-                raise invalid_request(f"批次状态为 {item['state']}，不是发放中", business_code=268577984)
-            item.update(
-                state="DEACTIVATED",
-                deactivate_request_no=out_request_no,
-                deactivate_time=rfc3339(self.config.clock()),
-                deactivate_reason=reason,
-            )
-            self.store.put_product(caller.owner, entity, stocks)
-            return self._remember(key, body.obj, item)
-
     def upload_image(self, request: Request, caller: Caller) -> Answer:
         """POST .../media/upload-image (B.1): answers `{"image_url"}` (see reconciler.sandbox.media)."""
         return self.signed(200, media.upload_image(request, self.config))
-
-    def list_stocks(self, request: Request, caller: Caller, product_coupon_id: str) -> Answer:
-        """GET .../product-coupons/{id}/stocks (B.4): page_size <= 50 (default 20), opaque page_token."""
-        brand_id = self._query_brand(request, caller)
-        _, stocks = self._load(caller.owner, brand_id, product_coupon_id)
-        query = request.query
-        raw_size = query.get("page_size", "20")
-        if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_STOCK_PAGE:
-            raise param_error("page_size", f"must be 1..{MAX_STOCK_PAGE}", raw_size, location="query")
-        page_size = int(raw_size)
-        offset = 0
-        if query.get("page_token"):
-            try:
-                offset = int(base64.urlsafe_b64decode(query["page_token"].encode()).decode())
-            except (ValueError, UnicodeDecodeError):
-                raise param_error("page_token", "is not a token this API returned", location="query") from None
-        state = query.get("state")
-        if state is not None and state not in STOCK_STATES:
-            raise param_error("state", f"must be one of {', '.join(STOCK_STATES)}", state, location="query")
-        selected = [
-            s
-            for s in stocks
-            if (state is None or s["state"] == state)
-            and (
-                not query.get("stock_bundle_id")
-                or s.get("stock_bundle_info", {}).get("stock_bundle_id") == query["stock_bundle_id"]
-            )
-        ]
-        page = selected[offset : offset + page_size]
-        payload: dict[str, Any] = {"total_count": len(selected), "stock_list": page}
-        if offset + page_size < len(selected):
-            payload["next_page_token"] = base64.urlsafe_b64encode(str(offset + page_size).encode()).decode()
-        return self.signed(200, payload)
-
-    def get_stock(self, request: Request, caller: Caller, product_coupon_id: str, stock_id: str) -> Answer:
-        """GET .../product-coupons/{id}/stocks/{stock_id} (B.1)."""
-        brand_id = self._query_brand(request, caller)
-        _, stocks = self._load(caller.owner, brand_id, product_coupon_id)
-        for item in stocks:
-            if item["stock_id"] == stock_id:
-                return self.signed(200, item)
-        raise PayError("NOT_FOUND", "批次不存在")

@@ -518,13 +518,13 @@ def test_add_stock_and_deactivate_one_stock(pay: PayClient) -> None:
     pid = coupon["product_coupon_id"]
     number = unique("stock")
     added = pay.send("POST", f"{PRODUCTS}/{pid}/stocks", {"out_request_no": number, "brand_id": pay.creds.brand_id,
-                                                           **stock()})  # fmt: skip
+                                                           "stock": stock()})  # fmt: skip
     assert added.status_code == 200, added.text
     assert_signed(pay, added)
     second = added.json()
     assert second["stock_id"] == pid + "002" and second["state"] == "SENDING"
     replay = pay.send("POST", f"{PRODUCTS}/{pid}/stocks", {"out_request_no": number, "brand_id": pay.creds.brand_id,
-                                                            **stock()})  # fmt: skip
+                                                            "stock": stock()})  # fmt: skip
     assert replay.content == added.content
     end = {"out_request_no": unique("sd"), "deactivate_reason": "批次结束", "brand_id": pay.creds.brand_id}
     url = f"{PRODUCTS}/{pid}/stocks/{second['stock_id']}/deactivate"
@@ -536,13 +536,13 @@ def test_add_stock_and_deactivate_one_stock(pay: PayClient) -> None:
     listing = pay.send("GET", f"{PRODUCTS}/{pid}/stocks?brand_id={pay.creds.brand_id}").json()
     assert [s["state"] for s in listing["stock_list"]] == ["SENDING", "DEACTIVATED"]
     assert pay.get(pid).json()["state"] == "EFFECTIVE"
-    bad = {"out_request_no": unique("stock"), "brand_id": pay.creds.brand_id, **stock()}
-    del bad["store_scope"]
-    assert_error(pay, pay.send("POST", f"{PRODUCTS}/{pid}/stocks", bad), 400, "PARAM_ERROR", "/store_scope")
+    bad = {"out_request_no": unique("stock"), "brand_id": pay.creds.brand_id, "stock": stock()}
+    del bad["stock"]["store_scope"]
+    assert_error(pay, pay.send("POST", f"{PRODUCTS}/{pid}/stocks", bad), 400, "PARAM_ERROR", "/stock/store_scope")
     assert_error(pay, pay.send("POST", f"{PRODUCTS}/{pid}/stocks/{pid}999/deactivate", end | {"out_request_no":
                  unique("sd")}), 404, "NOT_FOUND")  # fmt: skip
     pay.deactivate(pid, {"out_request_no": unique("d"), "deactivate_reason": "x", "brand_id": pay.creds.brand_id})
-    late = {"out_request_no": unique("stock"), "brand_id": pay.creds.brand_id, **stock()}
+    late = {"out_request_no": unique("stock"), "brand_id": pay.creds.brand_id, "stock": stock()}
     assert_error(pay, pay.send("POST", f"{PRODUCTS}/{pid}/stocks", late), 400, "INVALID_REQUEST")
 
 
