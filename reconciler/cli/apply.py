@@ -10,7 +10,7 @@ import click
 
 from reconciler.cli import app
 from reconciler.cli.output import ALLOW_OPTION, REASON_OPTION, emit_plan, print_warnings
-from reconciler.cli.progress import ApplyProgress
+from reconciler.cli.progress import ApplyProgress, ReadProgressView, quiet_option
 from reconciler.commands.apply import ApplyReport, Intent, Settlement
 from reconciler.commands.apply import apply as run_apply
 from reconciler.commands.guard import Override
@@ -45,6 +45,7 @@ Examples:
 )
 @ALLOW_OPTION
 @REASON_OPTION
+@quiet_option
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -57,6 +58,7 @@ def apply(
     skip_blocked: bool,
     allow: tuple[str, ...],
     reason: str | None,
+    quiet: bool,
 ) -> None:
     """Apply a saved plan, or plan and apply after confirmation.
 
@@ -68,7 +70,7 @@ def apply(
     try:
         outcome = run_apply(
             a.settings,
-            CliHooks(color=a.color, auto_approve=auto_approve),
+            CliHooks(color=a.color, auto_approve=auto_approve, quiet=quiet),
             plan_file=Path(plan_file) if plan_file else None,
             targets=targets,
             refresh=refresh,
@@ -76,6 +78,7 @@ def apply(
             lock_timeout_s=lock_timeout,
             skip_blocked=skip_blocked,
             override=Override(allow, reason),
+            progress=ReadProgressView(quiet=quiet),
         )
     except KeyboardInterrupt:  # outside the applying itself (settling, reading upstream, planning): lock released
         raise ApplyInterrupted(
@@ -101,9 +104,10 @@ def apply(
 class CliHooks:
     """Apply's conversation with the terminal: settled calls, the fresh plan, the "yes" prompt, progress."""
 
-    def __init__(self, *, color: bool, auto_approve: bool) -> None:
+    def __init__(self, *, color: bool, auto_approve: bool, quiet: bool = False) -> None:
         self.color = color
         self.auto_approve = auto_approve
+        self.quiet = quiet
 
     def settled(self, settlements: Sequence[Settlement]) -> None:
         for s in settlements:
@@ -131,7 +135,7 @@ class CliHooks:
             raise PlanError("apply cancelled: nothing was changed")
 
     def progress(self, total: int) -> ApplyProgress:
-        return ApplyProgress(total)
+        return ApplyProgress(total, quiet=self.quiet)
 
     def interrupted(self, at_once: bool) -> None:
         if at_once:

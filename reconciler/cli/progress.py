@@ -20,14 +20,15 @@ if TYPE_CHECKING:  # at run time only the CLI's apply imports the applier's type
 class ApplyProgress:
     """Callable the applier calls with ("start" | "applied" | "failed", result)."""
 
-    def __init__(self, total: int, *, tty: bool | None = None) -> None:
+    def __init__(self, total: int, *, tty: bool | None = None, quiet: bool = False) -> None:
         self.total = total
+        self.quiet = quiet  # --quiet: no line per change (the final report still names every failure)
         self.tty = sys.stderr.isatty() if tty is None else tty
         self._progress: Any = None
         self._task: Any = None
 
     def __enter__(self) -> ApplyProgress:
-        if self.tty and self.total > 1:
+        if self.tty and self.total > 1 and not self.quiet:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -65,7 +66,7 @@ class ApplyProgress:
             self._progress.advance(self._task)
             if event == "failed":
                 self._progress.console.print(line)
-        else:
+        elif not self.quiet:
             click.echo(line, err=True)
 
 

@@ -21,6 +21,7 @@ from reconciler.commands.drift import refreshed_plan
 from reconciler.commands.guard import NO_OVERRIDE, Override, check_freeze, denial, judged, overrides_summary
 from reconciler.commands.interrupt import Tracker, apply_interruptibly
 from reconciler.commands.plan import PlanInputs, blocked_error, build_plan, read_plan_file
+from reconciler.commands.progress import ProgressEvent, ProgressSink
 from reconciler.commands.runs import recorded_run
 from reconciler.commands.saved_plan import verify_saved_plan
 from reconciler.commands.upstream import Upstream, open_upstream
@@ -91,6 +92,7 @@ def apply(
     skip_blocked: bool = False,
     clock: Clock = now_utc,
     override: Override = NO_OVERRIDE,
+    progress: ProgressSink | None = None,
 ) -> ApplyOutcome:
     """Apply the saved plan in `plan_file` (refused when stale or expired), or a fresh one the hooks confirm.
 
@@ -131,6 +133,7 @@ def apply(
                     skip_blocked=skip_blocked,
                     clock=clock,
                     override=override,
+                    read_progress=progress,
                 )
             )
     finally:
@@ -149,11 +152,15 @@ async def _apply(
     skip_blocked: bool,
     clock: Clock,
     override: Override = NO_OVERRIDE,
+    read_progress: ProgressSink | None = None,
 ) -> ApplyOutcome:
     from reconciler.plan.planfile import check_saved_plan, plan_digest
 
     async with open_upstream(settings) as upstream:
         pacer = Pacer.from_settings(settings)
+        if read_progress is not None:  # every retry is shown (the refresh reads re-point it at their own counter)
+            sink = read_progress
+            pacer.on_notice = lambda notice: sink(ProgressEvent("retry", "applying", message=notice.describe()))
         commit = git_commit(settings.root)
 
         def make_applier(run_id: int, progress: ProgressFn | None = None) -> Applier:
@@ -186,7 +193,9 @@ async def _apply(
             await verify_saved_plan(settings, store, upstream, pacer, saved, resources)  # not its own digest
             plan = saved
         else:
-            inputs = await _fresh_plan(settings, store, upstream, pacer, resources, targets, refresh, now)
+            inputs = await _fresh_plan(
+                settings, store, upstream, pacer, resources, targets, refresh, now, progress=read_progress
+            )
             if skip_blocked:
                 inputs = replace(inputs, plan=replace(inputs.plan, skip_blocked=True))
             inputs = replace(inputs, plan=judged(settings, inputs.plan, inputs.coupons, override, now))
@@ -252,12 +261,25 @@ async def _fresh_plan(
     targets: Sequence[str],
     refresh: bool,
     now: datetime,
+    *,
+    progress: ProgressSink | None = None,
 ) -> PlanInputs:
     """A plan of every manifest, against state refreshed through this run's upstream (or as recorded)."""
     if refresh:
-        return await refreshed_plan(
-            settings, store, resources, paths=(), targets=targets, now=now, upstream=upstream, pacer=pacer
+        notice = pacer.on_notice
+        inputs = await refreshed_plan(
+            settings,
+            store,
+            resources,
+            paths=(),
+            targets=targets,
+            now=now,
+            upstream=upstream,
+            pacer=pacer,
+            progress=progress,
         )
+        pacer.on_notice = notice  # the applying phase's retries are shown as "applying" again
+        return inputs
     return build_plan(
         settings,
         store,
