@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler.config import Settings
 from reconciler.errors import PlanError
-from reconciler.plan.model import POLICY_FORMAT_VERSION, Plan
+from reconciler.plan.model import POLICY_FORMAT_VERSION, Plan, newest_format_version
 from reconciler.policy.model import Allow, CouponFacts, Policy
 from reconciler.resources import DesiredCoupon
 from reconciler.times import BEIJING
@@ -82,13 +82,17 @@ def judged(settings: Settings, plan: Plan, coupons: Sequence[DesiredCoupon], ove
     if policy is None:
         if override.rules:
             raise PlanError("--allow given, but there is no policy file (policies.yaml beside the manifests)")
-        return replace(plan, meta=meta, format_version=POLICY_FORMAT_VERSION) if meta != plan.meta else plan
+        return (
+            replace(plan, meta=meta, format_version=newest_format_version(plan.format_version, POLICY_FORMAT_VERSION))
+            if meta != plan.meta
+            else plan
+        )
     who = actor()
     allows = tuple(Allow(rule, override.reason or "", None, who) for rule in override.rules)
     priced = replace(plan, meta=meta)
     result = evaluate(priced, policy, facts, allows=allows, today=now.astimezone(BEIJING).date())
     meta[META_KEY] = report_data(policy, result, allows, now)
-    return replace(plan, meta=meta, format_version=POLICY_FORMAT_VERSION)
+    return replace(plan, meta=meta, format_version=newest_format_version(plan.format_version, POLICY_FORMAT_VERSION))
 
 
 def denial(plan: Plan) -> PlanError | None:

@@ -7,7 +7,7 @@ Display-only data (annotations, summaries) is derived from these fields by the r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -25,11 +25,32 @@ ENVIRONMENT_FORMAT_VERSION = "1.2"
 # policy file or priced with an order cap is written as 1.3, so a couponctl that predates policies refuses it
 # rather than applying a denied plan.
 POLICY_FORMAT_VERSION = "1.3"
+# 1.4 adds the operations of issues 16/17 (stocks, bundles, quantities, assets) and the calls' `stock_name` /
+# `stock_id` (decision D29): only a plan that makes such a call is written as 1.4, so a couponctl that predates
+# them refuses it rather than misapplying a call it does not know. Each version includes the ones before it.
+STOCKS_FORMAT_VERSION = "1.4"
+# The operations a plan could make before 1.4.
+OPERATIONS_BEFORE_1_4: frozenset[str] = frozenset(
+    {"shop.add", "shop.update", "shop.update_status", "product.create", "product.patch", "product.deactivate"}
+)
 
 
-def format_version_for(environment: str | None) -> str:
-    """The format version of a plan made in `environment` (None: no environment selected)."""
+def format_version_for(environment: str | None, *, new_operations: bool = False) -> str:
+    """The format version of a plan made in `environment` (None: no environment selected) that makes an operation
+    new in 1.4 (`new_operations`) or not."""
+    if new_operations:
+        return STOCKS_FORMAT_VERSION
     return PLAN_FORMAT_VERSION if environment is None else ENVIRONMENT_FORMAT_VERSION
+
+
+def newest_format_version(*versions: str) -> str:
+    """The newest of plan format versions ("1.10" is newer than "1.9")."""
+    return max(versions, key=lambda v: tuple(int(part) for part in v.split(".")))
+
+
+def uses_new_operations(actions: Sequence[Action]) -> bool:
+    """Some action makes a call a couponctl older than format 1.4 does not know."""
+    return any(call.operation not in OPERATIONS_BEFORE_1_4 for action in actions for call in action.calls)
 
 
 class ActionType(StrEnum):

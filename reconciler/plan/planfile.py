@@ -25,6 +25,7 @@ from reconciler.plan.model import (
     ENVIRONMENT_FORMAT_VERSION,
     PLAN_FORMAT_VERSION,
     POLICY_FORMAT_VERSION,
+    STOCKS_FORMAT_VERSION,
     Action,
     ActionType,
     Call,
@@ -37,7 +38,7 @@ from reconciler.times import beijing
 
 PLAN_FILE_KIND = "couponctl-plan"
 SUPPORTED_FORMAT_VERSIONS: frozenset[str] = frozenset(
-    {"1.0", PLAN_FORMAT_VERSION, ENVIRONMENT_FORMAT_VERSION, POLICY_FORMAT_VERSION}
+    {"1.0", PLAN_FORMAT_VERSION, ENVIRONMENT_FORMAT_VERSION, POLICY_FORMAT_VERSION, STOCKS_FORMAT_VERSION}
 )
 
 

@@ -17,7 +17,15 @@ from datetime import UTC, datetime, timedelta
 
 from reconciler.errors import PlanError
 from reconciler.plan.actions import PlanContext, Subject
-from reconciler.plan.model import Action, ActionType, DriftItem, FieldChange, Plan, format_version_for
+from reconciler.plan.model import (
+    Action,
+    ActionType,
+    DriftItem,
+    FieldChange,
+    Plan,
+    format_version_for,
+    uses_new_operations,
+)
 from reconciler.plan.moves import mark_move, rename_hints, resolve_moves
 from reconciler.plan.product import plan_product
 from reconciler.plan.shop import plan_shop
@@ -119,7 +127,7 @@ def make_plan(
         left_alone=left_alone,
         skip_blocked=skip_blocked,
         environment=environment,
-        format_version=format_version_for(environment),
+        format_version=format_version_for(environment, new_operations=uses_new_operations(actions)),
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import SavedPlanError
+from reconciler.plan.model import uses_new_operations
 from reconciler.plan.planfile import check_saved_plan, load_plan, plan_digest, save_plan
 from reconciler.render.json_doc import render_json
 from reconciler.render.text import render_text
@@ -32,7 +33,8 @@ def test_saved_plan_holds_identity_payloads_and_request_numbers() -> None:
     """The file records format version, lineage, serial, manifest digest, expiry and every payload with its number."""
     document = json.loads(save_plan(showcase_plan()))
     content = document["plan"]
-    assert document["format_version"] == "1.1"
+    # 1.4 once the showcase makes a call of issues 16/17 (decision D29), 1.1 before
+    assert document["format_version"] == ("1.4" if uses_new_operations(showcase_plan().actions) else "1.1")
     assert (content["lineage"], content["serial"]) == (LINEAGE, 7)
     assert content["manifest_digest"].startswith("9f2b")
     assert content["expires_at"] == "2026-11-02T00:00:00Z"
