@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "render": "reconciler.cli.render:render",
     "fmt": "reconciler.cli.fmt:fmt",
     "env": "reconciler.cli.env:env",
+    "doctor": "reconciler.cli.doctor:doctor",
 }
 
 EXAMPLES = """\b

@@ -10,7 +10,8 @@
 The notify configuration is per partner merchant: the request carries no `brand_id` and "该地址配置为服务商维度配置"
 (reference B.1 [3P]); on brand routes it is per brand. `GET` / `POST .../notify-configs` read and set it; the path
 is unsure (F.11), so the singular spellings are answered too. Neither the answer of a `GET` with nothing set nor the
-error of a create without it is documented: 404 NOT_FOUND and 400 INVALID_REQUEST are our defaults [INF].
+error of a create without it is documented: 404 NOT_FOUND and 400 INVALID_REQUEST are our defaults [INF]. With the
+switch off the account counts as set up: a `GET` answers `DEFAULT_NOTIFY_URL` until a URL is set.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ BRAND_NOTIFY_CONFIG_PATHS = (
     "/brand/marketing/product-coupon/notify-config",
 )
 NOTIFY_URL_MAX_CHARS = 256  # our default: the doc gives no length
+# With the switch off the account is set up: a GET answers this until a URL is set (our default).
+DEFAULT_NOTIFY_URL = "https://sandbox.invalid/notify/product-coupon"
 NOT_SET_MESSAGE = "未设置商品券事件通知地址，请先调用设置商品券事件通知地址接口"  # [INF] our wording
 CHINA = timezone(timedelta(hours=8))
 
@@ -67,9 +70,9 @@ def handle_notify_configs(pay: ProductCouponService, request: Request, caller: C
     """`GET` (the configuration, or 404 when none is set) and `POST {"notify_url"}` (set or replace it)."""
     if request.method == "GET":
         current = notify_config(pay.store, caller.owner)
-        if current is None:
+        if current is None and pay.config.notify_config_required:
             raise PayError("NOT_FOUND", NOT_SET_MESSAGE)
-        return pay.signed(200, current)
+        return pay.signed(200, current or {"notify_url": DEFAULT_NOTIFY_URL, "update_time": _time(0)})
     try:
         body = json.loads(request.body) if request.body.strip() else None
     except (ValueError, UnicodeDecodeError):
@@ -82,10 +85,11 @@ def handle_notify_configs(pay: ProductCouponService, request: Request, caller: C
     url = body.get("notify_url")
     if not isinstance(url, str) or not url.startswith("https://") or len(url) > NOTIFY_URL_MAX_CHARS:
         raise param_error("/notify_url", f"must be an https URL of at most {NOTIFY_URL_MAX_CHARS} characters", url)
-    stored = {
-        "notify_url": url,
-        "update_time": datetime.fromtimestamp(pay.config.clock(), CHINA).isoformat(timespec="seconds"),
-    }
+    stored = {"notify_url": url, "update_time": _time(pay.config.clock())}
     with pay.store.transaction():
         pay.store.set_meta(_key(caller.owner), dumps(stored))
     return pay.signed(200, stored)
+
+
+def _time(ts: float) -> str:
+    return datetime.fromtimestamp(ts, CHINA).isoformat(timespec="seconds")

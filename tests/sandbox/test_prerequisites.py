@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reconciler.sandbox import SandboxConfig, create_app
-from reconciler.sandbox.prerequisites import BRAND_NOTIFY_CONFIG_PATHS, NOTIFY_CONFIG_PATHS
+from reconciler.sandbox.prerequisites import BRAND_NOTIFY_CONFIG_PATHS, DEFAULT_NOTIFY_URL, NOTIFY_CONFIG_PATHS
 from tests.sandbox.helpers import PRODUCTS, product_body, unique, verify_response
 from tests.sandbox.test_inprocess import CREDS, Client, get_list, run, signed, token
 
@@ -62,7 +62,7 @@ def test_notify_config_post_checks_its_body(body: dict[str, Any]) -> None:
         assert answer.status_code == 400 and answer.json()["code"] == "PARAM_ERROR"
         assert (await signed(client, "GET", NOTIFY)).status_code == 404  # nothing was stored
 
-    run(SandboxConfig(), scenario)
+    run(SandboxConfig(notify_config_required=True), scenario)
 
 
 def test_notify_config_needs_a_signature_and_knows_its_methods() -> None:
@@ -75,7 +75,20 @@ def test_notify_config_needs_a_signature_and_knows_its_methods() -> None:
     run(SandboxConfig(), scenario)
 
 
-def test_brand_routes_have_their_own_notify_config_path() -> None:
+def test_with_the_switch_off_the_account_is_set_up() -> None:
+    """Off (the default), a GET answers the sandbox's default notify URL until one is set, so doctor passes."""
+
+    async def scenario(client: Client) -> None:
+        default = await signed(client, "GET", NOTIFY)
+        assert default.status_code == 200 and default.json()["notify_url"] == DEFAULT_NOTIFY_URL
+        await signed(client, "POST", NOTIFY, {"notify_url": "https://example.com/n"})
+        assert (await signed(client, "GET", NOTIFY)).json()["notify_url"] == "https://example.com/n"
+
+    run(SandboxConfig(), scenario)
+
+
+def test_brand_routes_have_their_own_notify_config() -> None:
+    """On brand routes the brand is the caller, so its configuration is its own (C.2)."""
     assert all(p.startswith("/brand/") for p in BRAND_NOTIFY_CONFIG_PATHS)
 
 
