@@ -19,6 +19,7 @@ from reconciler.commands.common import Clock, lock_timeout, manifest_paths, now_
 from reconciler.commands.plan import PlanInputs, build_plan
 from reconciler.commands.progress import CallProgress, ProgressSink
 from reconciler.commands.runs import recorded_run
+from reconciler.commands.stock_reads import with_stock_list
 from reconciler.commands.targets import check_targets
 from reconciler.commands.upstream import Upstream, default_brand_id, open_upstream
 from reconciler.config import Settings
@@ -82,7 +83,15 @@ async def read_upstream(
                     await pacer.wait("product.get")
                     return await provider.read(resource.upstream_id, brand_id=resource.brand_id)
 
-                snap.current[resource.address] = await pacer.retry(attempt, subject=resource.address)
+                current = await pacer.retry(attempt, subject=resource.address)
+
+                def stock_page() -> None:  # its stocks too (decision D29): one list-stocks page more
+                    snap.calls += 1
+                    tracker.grow("product.stock.list", 1)
+                    tracker.called("product.stock.list")
+
+                current = await with_stock_list(provider, pacer, resource, current, on_page=stock_page)
+                snap.current[resource.address] = current
                 snap.reads += 1
                 snap.calls += 1
                 tracker.called("product.get")

@@ -18,12 +18,14 @@ from reconciler.plan.diff import diff_values as planner_diff
 from reconciler.plan.diff import fill_echo_holes, under
 from reconciler.plan.kinds import RULES, SHOP_RULES, STOCK_KEYS
 from reconciler.plan.model import DriftItem, FieldChange
+from reconciler.plan.stock_drift import BUNDLES, OUTSIDE_KEY, STOCKS, recorded, stock_drift
 from reconciler.resources import IgnoreRule, ResourceState, make_address
 
 # Upstream-maintained fields that are not drift: the response-only fields of kinds.py, except the lifecycle
 # (a status / state moved outside couponctl is drift), plus stocks, which GET never returns (reference B.2).
 SHOP_IGNORED = (SHOP_RULES.read_only - {"status"}) | {".".join(p) for p in SHOP_RULES.read_only_nested}
-PRODUCT_IGNORED = frozenset({*STOCK_KEYS, "brand_id"})
+# Stocks are compared by `stock_drift.py` (listed with list-stocks, decision D29), not as part of the coupon.
+PRODUCT_IGNORED = frozenset({*STOCK_KEYS, STOCKS, BUNDLES, OUTSIDE_KEY, "brand_id"})
 
 
 def diff_values(before: Any, after: Any, path: str = "", ignored: frozenset[str] = frozenset()) -> list[FieldChange]:
@@ -53,7 +55,12 @@ def compare(
             note="upstream no longer knows this coupon",
         )
     current = fill_echo_holes(RULES[resource.kind], current, resource.upstream)  # a partial status-1 echo (A.6.4)
-    changes = tuple(diff_values(resource.upstream, current, "", _ignored_for(resource, rules)))
+    ignored = _ignored_for(resource, rules)
+    changes = tuple(diff_values(resource.upstream, current, "", ignored))
+    notes: list[str] = []
+    if resource.kind == "ProductCoupon":  # its stocks, when they were listed (decision D29)
+        stock_changes, notes = stock_drift(resource, current)
+        changes += tuple(c for c in stock_changes if not any(under(c.path, p) for p in ignored - PRODUCT_IGNORED))
     if resource.kind == "ProductCoupon" and current.get("state") == "DEACTIVATED" and resource.status != "DEACTIVATED":
         return DriftItem(
             resource.address,
@@ -76,15 +83,22 @@ def compare(
             upstream_id=resource.upstream_id,
             note="expired or voided outside couponctl (terminal)",
         )
-    if not changes:
+    if not changes and not notes:
         return None
-    return DriftItem(resource.address, resource.kind, "changed", changes=changes, upstream_id=resource.upstream_id)
+    return DriftItem(
+        resource.address,
+        resource.kind,
+        "changed",
+        changes=changes,
+        upstream_id=resource.upstream_id,
+        note="; ".join(notes) or None,
+    )
 
 
 def refreshed(resource: ResourceState, current: Mapping[str, Any], now_iso: str) -> ResourceState:
     """The resource with upstream's current object as last-known (keeping the stock recorded at creation)."""
     # A.6.4: what a partial status-1 shop echo leaves out is kept from the last-known object.
-    upstream = dict(fill_echo_holes(RULES[resource.kind], current, resource.upstream))
+    upstream = recorded(fill_echo_holes(RULES[resource.kind], current, resource.upstream))
     if resource.kind == "ProductCoupon":
         for key in STOCK_KEYS:
             if key not in upstream and key in resource.upstream:

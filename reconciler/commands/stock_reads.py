@@ -1,0 +1,45 @@
+"""Reading a product coupon's stocks for refresh, drift and the refreshing plan (decision D29, reference B.4).
+
+GET of a coupon never returns its stocks (B.2): for every product coupon whose state knows stocks, list-stocks is
+read too (paged, each page paced as `product.stock.list` and retried on its own), and the listed stocks are put under
+the names state knows them by (`plan/stock_drift.py`), so drift compares them and refresh records their counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from reconciler.plan.stock_drift import has_stocks, with_listed_stocks
+from reconciler.providers.pacing import Pacer
+from reconciler.resources import ResourceState
+
+STOCK_LIST = "product.stock.list"
+
+
+async def with_stock_list(
+    provider: Any,
+    pacer: Pacer,
+    resource: ResourceState,
+    current: Mapping[str, Any] | None,
+    *,
+    on_page: Callable[[], None] | None = None,
+) -> Mapping[str, Any] | None:
+    """`current` (the coupon as GET returned it) with its stocks as listed now; unchanged when the coupon is gone,
+    when state knows no stock of it, or when the provider cannot list stocks."""
+    if current is None or not has_stocks(resource) or not hasattr(provider, "read_stocks"):
+        return current
+
+    async def before_page() -> None:
+        await pacer.wait(STOCK_LIST)
+
+    async def page(fn: Callable[[], Awaitable[Any]]) -> Any:
+        answer = await pacer.retry(fn, subject=f"the stocks of {resource.address}")
+        if on_page is not None:  # one page read, whatever its retries
+            on_page()
+        return answer
+
+    listed = await provider.read_stocks(
+        resource.upstream_id, brand_id=resource.brand_id, before_page=before_page, retry=page
+    )
+    return with_listed_stocks(resource, current, listed)
