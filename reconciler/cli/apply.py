@@ -43,6 +43,11 @@ Examples:
     help="Skip blocked coupons and apply everything else, then exit 1 naming them (a saved plan must have been "
     "made with plan --skip-blocked).",
 )
+@click.option(
+    "--skip-preflight",
+    is_flag=True,
+    help="Do not check the account prerequisites first (decision D32; couponctl doctor checks them).",
+)
 @ALLOW_OPTION
 @REASON_OPTION
 @quiet_option
@@ -56,6 +61,7 @@ def apply(
     refresh: bool,
     lock_timeout: float | None,
     skip_blocked: bool,
+    skip_preflight: bool,
     allow: tuple[str, ...],
     reason: str | None,
     quiet: bool,
@@ -79,6 +85,7 @@ def apply(
             skip_blocked=skip_blocked,
             override=Override(allow, reason),
             progress=ReadProgressView(quiet=quiet),
+            preflight=not skip_preflight,
         )
     except KeyboardInterrupt:  # outside the applying itself (settling, reading upstream, planning): lock released
         raise ApplyInterrupted(

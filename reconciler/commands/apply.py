@@ -21,6 +21,7 @@ from reconciler.commands.drift import refreshed_plan
 from reconciler.commands.guard import NO_OVERRIDE, Override, check_freeze, denial, judged, overrides_summary
 from reconciler.commands.interrupt import Tracker, apply_interruptibly
 from reconciler.commands.plan import PlanInputs, blocked_error, build_plan, read_plan_file
+from reconciler.commands.preflight import prerequisite_errors, refuse_unmet
 from reconciler.commands.progress import ProgressEvent, ProgressSink
 from reconciler.commands.runs import recorded_run
 from reconciler.commands.saved_plan import verify_saved_plan
@@ -93,6 +94,7 @@ def apply(
     clock: Clock = now_utc,
     override: Override = NO_OVERRIDE,
     progress: ProgressSink | None = None,
+    preflight: bool = True,
 ) -> ApplyOutcome:
     """Apply the saved plan in `plan_file` (refused when stale or expired), or a fresh one the hooks confirm.
 
@@ -102,6 +104,9 @@ def apply(
 
     `skip_blocked` (fresh plans; a saved plan carries its own choice) plans to skip blocked coupons: everything
     else is applied and the skipped actions are returned in `ApplyOutcome.skipped`.
+
+    `preflight` (decision D32): against WeChat, the account prerequisites the plan's calls need are checked before
+    the first mutating call (shop confirm, notify configuration, brand authorisation); an unmet one refuses.
     """
     if plan_file is not None and targets:
         raise PlanError("--target cannot be combined with a saved plan: the plan already fixes what is applied")
@@ -134,6 +139,7 @@ def apply(
                     clock=clock,
                     override=override,
                     read_progress=progress,
+                    preflight=preflight and settings.upstream.mode != "sandbox",
                 )
             )
     finally:
@@ -153,6 +159,7 @@ async def _apply(
     clock: Clock,
     override: Override = NO_OVERRIDE,
     read_progress: ProgressSink | None = None,
+    preflight: bool = False,
 ) -> ApplyOutcome:
     from reconciler.plan.planfile import check_saved_plan, plan_digest
 
@@ -190,12 +197,16 @@ async def _apply(
         if saved is not None:
             max_age = timedelta(hours=settings.apply.plan_max_age_hours)
             check_saved_plan(saved, lineage=store.lineage, serial=store.serial, now=now, max_age=max_age)
-            await verify_saved_plan(settings, store, upstream, pacer, saved, resources)  # not its own digest
+            with prerequisite_errors(preflight):
+                await verify_saved_plan(settings, store, upstream, pacer, saved, resources)  # not its own digest
             plan = saved
+            if preflight:  # D32: before any mutating call
+                await _preflight(settings, upstream, pacer, plan, shop_listed=saved.refreshed)
         else:
-            inputs = await _fresh_plan(
-                settings, store, upstream, pacer, resources, targets, refresh, now, progress=read_progress
-            )
+            with prerequisite_errors(preflight):
+                inputs = await _fresh_plan(
+                    settings, store, upstream, pacer, resources, targets, refresh, now, progress=read_progress
+                )
             if skip_blocked:
                 inputs = replace(inputs, plan=replace(inputs.plan, skip_blocked=True))
             inputs = replace(inputs, plan=judged(settings, inputs.plan, inputs.coupons, override, now))
@@ -206,6 +217,8 @@ async def _apply(
                 raise _nothing_applied(plan)
             if not plan.has_changes:
                 return ApplyOutcome(plan, None, settled, saved=False, skipped=_skipped(plan))
+            if preflight:  # D32: before the question, so nobody answers "yes" to a refused apply
+                await _preflight(settings, upstream, pacer, plan, shop_listed=refresh)
             hooks.confirm(plan)
         _refuse_denied(plan)
         if not plan.applyable:
@@ -288,6 +301,18 @@ async def _fresh_plan(
         now=now,
         state=resources,
         default_brand_id=upstream.default_brand_id,
+    )
+
+
+async def _preflight(settings: Settings, upstream: Upstream, pacer: Pacer, plan: Plan, *, shop_listed: bool) -> None:
+    """The account checks the plan's calls need (decision D32); `shop_listed`: this run already listed shop coupons."""
+    await refuse_unmet(
+        upstream.providers,
+        _without_skipped(plan).actions,
+        mchid=settings.wechatpay.mchid,
+        default_brand_id=upstream.default_brand_id,
+        shop_listed=shop_listed,
+        retry=pacer.retry,
     )
 
 

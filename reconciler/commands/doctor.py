@@ -54,8 +54,9 @@ def doctor(
 ) -> DoctorReport:
     """Run every check for the configured families; `fix` sends the account calls that fix what they can.
 
-    `brands` are checked besides the configured (or the embedded sandbox's) brand. `notify_url` (with `fix`) is set
-    as the product-coupon notify URL when none is set; an existing one is never replaced."""
+    `brands` are checked besides the configured (or the embedded sandbox's) brand and those the manifests name.
+    `notify_url` (with `fix`) is set as the product-coupon notify URL when none is set; an existing one is never
+    replaced."""
     if notify_url is not None and not fix:
         raise PlanError("--notify-url sets the notify URL, so it needs --fix")
     if notify_url is not None and not notify_url.startswith("https://"):
@@ -82,7 +83,8 @@ async def _doctor(settings: Settings, *, fix: bool, notify_url: str | None, bran
         if isinstance(product, WechatPayProvider):
             probe = await notify_checks(product, mchid, notify_url=notify_url, retry=retry)
             checks.extend((probe.signing, probe.notify))
-            wanted = list(dict.fromkeys([*([default_brand] if default_brand else []), *brands]))
+            declared = [default_brand] if default_brand else []
+            wanted = list(dict.fromkeys([*declared, *manifest_brands(settings), *brands]))
             if wanted:
                 checks.extend(await brand_checks(product, wanted, mchid, retry=retry))
             else:
@@ -91,6 +93,20 @@ async def _doctor(settings: Settings, *, fix: bool, notify_url: str | None, bran
         for provider in providers.values():
             await provider.aclose()
     return DoctorReport(description, tuple(checks))
+
+
+def manifest_brands(settings: Settings) -> list[str]:
+    """The brands the configured manifests name (offline); none when they do not load (validate says why)."""
+    from reconciler.commands.common import manifest_paths
+    from reconciler.errors import CouponctlError
+    from reconciler.manifest import load_manifests
+    from reconciler.manifest.cache import cache_for
+
+    try:
+        loaded = load_manifests(manifest_paths(settings, ()), cache=cache_for(settings))
+    except CouponctlError:
+        return []
+    return sorted({c.brand_id for c in loaded.coupons if c.kind == "ProductCoupon" and c.brand_id})
 
 
 def _open(settings: Settings) -> tuple[dict[str, Provider], str, str, str | None, list[Check]]:

@@ -19,7 +19,8 @@ What each prerequisite looks like from the client side (none has a documented "s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -330,3 +331,33 @@ def refusal(checks: Sequence[Check]) -> PlanError:
         + "\n".join(failed)
         + "\nNothing was applied. `couponctl doctor` runs every check; `apply --skip-preflight` skips them."
     )
+
+
+async def refuse_unmet(
+    providers: Mapping[str, Any],
+    actions: Sequence[Action],
+    *,
+    mchid: str,
+    default_brand_id: str | None,
+    shop_listed: bool,
+    retry: Retry = _direct,
+) -> None:
+    """Raise apply's refusal when a prerequisite the plan's calls need is known to be unmet (decision D32). What the
+    checks could not tell (a temporary error, an unexpected answer) does not stop apply: its own calls will say."""
+    checks = await plan_preflight(
+        providers, actions, mchid=mchid, default_brand_id=default_brand_id, shop_listed=shop_listed, retry=retry
+    )
+    if any(c.unmet for c in checks):
+        raise refusal(checks)
+
+
+@contextlib.contextmanager
+def prerequisite_errors(enabled: bool) -> Iterator[None]:
+    """Turn a shop listing's 48001 (an unconfirmed shop) into the pre-flight's refusal, with its fix."""
+    try:
+        yield
+    except UpstreamError as err:
+        refused = unconfirmed_refusal(err) if enabled else None
+        if refused is None:
+            raise
+        raise refused from None
