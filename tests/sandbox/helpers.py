@@ -189,7 +189,7 @@ def stock(rule: dict[str, Any] | None = None) -> dict[str, Any]:
     usage: dict[str, Any] = {
         "coupon_available_period": {
             "available_begin_time": "2026-12-01T00:00:00+08:00",
-            "available_end_time": "2026-12-31T23:59:59+08:00",
+            "available_end_time": "2027-11-30T23:59:59+08:00",  # 364 days: a stock reads STOPPED after it (B.10)
         }
     }
     if rule:
