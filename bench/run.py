@@ -14,6 +14,7 @@ Stages (each a whole `couponctl` process, wall clock, peak RSS from wait4):
   apply R       couponctl apply of N creates into a fresh sandbox and state, client and server at R/s
                 (floor: the busiest operation's calls / R); 429s counted from the sandbox's call log
   drift 2000p   issue 7: drift of 2,000 product coupons at 200/s (floor 10 s)
+  drift ended   issue 20: drift of 2,000 coupons, 80% ended, at R/s: --all against the default (bench/drift_bench.py)
 
 The sandbox is `couponctl sandbox serve` in its own process on 127.0.0.1; projects use real mode pointed at it.
 Results go to bench/results/<coupons>.json (or --json FILE) and a table is printed.
@@ -480,6 +481,13 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         finally:
             sbx.stop()
 
+    if args.ended_drift:  # issue 20 goal 3: drift of a campaign 80% ended, --all against the default (D31)
+        from bench.drift_bench import ended_drift
+
+        results["ended_drift"], rows = ended_drift(work, args.ended_drift, 80, rate)
+        for label, proc, floor in rows:
+            table.add(label, proc, floor)
+
     results["load_average_end"] = load_average()
     results["peak_rss_mb"] = max(row["peak_rss_mb"] for row in table.rows)
     results["table"] = table.rows
@@ -526,6 +534,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--drift-products", type=int, default=2000, help="issue 7 stage: product coupons (0: skip)")
     parser.add_argument("--drift-rate", type=float, default=200.0, help="issue 7 stage: rate limit per second")
     parser.add_argument("--skip-rated-apply", action="store_true", help="skip the apply at R/s")
+    parser.add_argument("--ended-drift", type=int, default=2000, help="issue 20 stage: coupons, 80%% ended (0: skip)")
     parser.add_argument("--plan-refresh", action="store_true", help="also time a no-op plan with refresh")
     parser.add_argument("--skip-drift", action="store_true", help="skip the drift at R/s")
     parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/N.json)")
