@@ -429,6 +429,10 @@ class Applier:
             landed = True  # it exists now; the content is compared by the next plan
         elif op == "shop.update_status":
             landed = int(coupon.get("status", 0)) == int(call.payload["status"])
+        elif op == "shop.update_stock":  # the total follows issued + received (A.6.6 [INF]); get has no stock
+            info = call.payload["coupon_stock"]["stock_info"]
+            total = coupon.get("coupon_info", {}).get("receive_info", {}).get("total_num")
+            landed = total == int(info["issued_num"]) + int(info["receive_num"])
         else:
             sent = call.payload["coupon"]
             landed = all(coupon.get(k) == v for k, v in sent.items())
