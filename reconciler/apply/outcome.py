@@ -94,7 +94,7 @@ def state_after_call(
         return StateChange(put=_resource(action, previous.upstream_id, entity, previous, now_iso))
     if is_stock_call(op):  # stocks and bundles (decision D29): `stock_outcome.py`
         assert previous is not None, f"{op} needs a known coupon"
-        upstream, extra = after_stock_call(call, result, previous)
+        upstream, extra = after_stock_call(call, result, previous, environment)
         return StateChange(
             put=_resource(action, previous.upstream_id, upstream, replace(previous, extra=extra), now_iso)
         )

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from reconciler.apply.applier import Applier, provider_for
 from reconciler.apply.outcome import state_after_call
@@ -43,9 +44,11 @@ async def settle(applier: Applier, lineage: str) -> list[Settlement]:
             done.append(await _deactivate_deposed(applier, lineage, resource, dict(deposed)))
     for address, entry in applier.store.resources().items():
         for marker in deposed_stocks(entry):
-            current = applier.store.get(address)  # as the previous settlement left it
-            if current is not None:
-                done.append(await _deactivate_deposed_stock(applier, lineage, current, marker))
+            ids = [str(i) for i in marker.get("steps") or []] if "steps" in marker else [str(marker["id"])]
+            for stock_id in ids:  # a bundle: each of its step stocks (no API deactivates a bundle)
+                current = applier.store.get(address)  # as the previous settlement left it
+                if current is not None:
+                    done.append(await _deactivate_deposed_stock(applier, lineage, current, marker, stock_id))
     return done
 
 
@@ -136,11 +139,10 @@ async def _deactivate_deposed(
 
 
 async def _deactivate_deposed_stock(
-    applier: Applier, lineage: str, resource: ResourceState, marker: dict[str, str]
+    applier: Applier, lineage: str, resource: ResourceState, marker: dict[str, Any], old_id: str
 ) -> Settlement:
     """The old stock of a stock replacement whose deactivation did not land (decision D29): deactivated now, with a
     number derived from the lineage and the stock id, so a retry of the settlement is itself idempotent."""
-    old_id = str(marker["id"])
     body = {"deactivate_reason": f"replaced by couponctl: {resource.address}", "brand_id": resource.brand_id}
     number = out_request_no(lineage, resource.address, f"deactivate-deposed-stock-{old_id}", payload_digest(body))
     call = Call(

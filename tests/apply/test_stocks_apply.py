@@ -6,11 +6,13 @@ a replaced stock stays deposed until its deactivation lands."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from reconciler.plan.model import Action, ActionType, Call
+from reconciler.plan.request_numbers import stock_add_request_no
 from reconciler.resources import ResourceState
 from tests.apply.world import BRAND, MAX_ATTEMPTS, NOW, World, product_body
 from tests.support.fake_provider import Crash
@@ -18,12 +20,17 @@ from tests.support.fake_provider import Crash
 ADDRESS = "product_coupon.p1"
 
 
-def stock_body(max_count: int = 1000, remark: str = "main") -> dict[str, Any]:
+def stock(max_count: int = 1000, remark: str = "main", per_user: int = 1) -> dict[str, Any]:
     return {
         "remark": remark,
         "coupon_code_mode": "WECHATPAY",
-        "stock_send_rule": {"max_count": max_count, "max_count_per_user": 1},
+        "stock_send_rule": {"max_count": max_count, "max_count_per_user": per_user},
     }
+
+
+def stock_body(max_count: int = 1000, remark: str = "main", per_user: int = 1) -> dict[str, Any]:
+    """An add-stock body without its request fields (reference B.4: `{out_request_no, brand_id, stock}`)."""
+    return {"stock": stock(max_count, remark, per_user)}
 
 
 def live_coupon(world: World) -> ResourceState:
@@ -158,9 +165,7 @@ def test_a_removed_stock_leaves_state_when_its_deactivation_lands(world: World) 
 def replacement(world: World, previous: ResourceState) -> Action:
     """A stock replaced create-before-destroy: a new `main` (max_count_per_user changed), then the old one off."""
     old_id = previous.upstream["stocks"]["main"]["stock_id"]
-    body = stock_body()
-    body["stock_send_rule"] = {"max_count": 1000, "max_count_per_user": 2}
-    add = world.product_call(ADDRESS, "add-main-2", "product.stock.add", body, stock_name="main")
+    add = world.product_call(ADDRESS, "add-main-2", "product.stock.add", stock_body(per_user=2), stock_name="main")
     off = world.product_call(
         ADDRESS, f"deactivate-{old_id}", "product.stock.deactivate", {"deactivate_reason": "replaced"},
         stock_name="main", stock_id=old_id, role="old",
@@ -221,3 +226,78 @@ def test_a_stock_call_without_a_known_stock_id_fails_naming_the_stock_and_refres
     assert result.status == "failed" and result.error is not None
     assert "nowhere" in result.error and "couponctl refresh" in result.error and ADDRESS in result.error
     assert world.product.sent == []
+
+
+def test_an_add_records_the_generation_its_number_was_derived_for(world: World) -> None:
+    """The planner numbers a name's next add from `extra.stock_generations` (decision D29): apply records the
+    generation the add's number encodes (here 3, on a coupon of generation 2)."""
+    previous = live_coupon(world)
+    world.store.put(replace(previous, extra={"generation": 2}))
+    number = stock_add_request_no(BRAND, ADDRESS, "weekend", 2, 3)
+    add = Call(
+        "product.stock.add", {"out_request_no": number, "brand_id": BRAND, **stock_body(remark="周末")},
+        previous.upstream_id, number, stock_name="weekend",
+    )  # fmt: skip
+    assert world.apply(update(world, previous, add)).ok
+    resource = world.store.get(ADDRESS)
+    assert resource is not None and resource.extra["stock_generations"] == {"weekend": 3}
+    assert resource.upstream["stocks"]["weekend"]["remark"] == "周末"
+
+
+def got(world: World) -> ResourceState:
+    resource = world.store.get(ADDRESS)
+    assert resource is not None
+    return resource
+
+
+def bundle_coupon(world: World) -> ResourceState:
+    """A PROGRESSIVE_BUNDLE coupon with its `main` bundle (two step stocks) in state, as apply records it."""
+    previous = live_coupon(world)
+    body = {"stock_bundle": {"remark": "阶梯", "stock_send_rule": {"max_count": 100, "max_count_per_user": 1}}}
+    add = world.product_call(ADDRESS, "add-bundle", "product.bundle.add", body, stock_name="main")
+    upstream = {k: v for k, v in previous.upstream.items() if k != "stocks"}
+    bundle_state = replace(previous, upstream=upstream)
+    world.store.put(bundle_state)
+    assert world.apply(update(world, bundle_state, add)).ok
+    resource = world.store.get(ADDRESS)
+    assert resource is not None
+    world.product.sent.clear()
+    return resource
+
+
+def test_a_bundle_budget_raise_and_a_bundle_replacement_deposing_its_steps(world: World) -> None:
+    """Bundle calls take the bundle id from state; a bundle replaced under the same name keeps the old one's step
+    stocks deposed until each is deactivated (no API deactivates a bundle); settle finishes the job."""
+    resource = bundle_coupon(world)
+    main = resource.upstream["stock_bundles"]["main"]
+    old_id, steps = main["stock_bundle_id"], [s["stock_id"] for s in main["stock_list"]]
+    raise_call = world.product_call(
+        ADDRESS, "bundle-budget", "product.bundle.update_budget",
+        {"update_mode": "MAX_COUNT", "current_max_count": 100, "target_max_count": 300}, stock_name="main",
+    )  # fmt: skip
+    assert world.apply(update(world, resource, raise_call)).ok
+    assert [c.stock_id for c in world.product.sent] == [old_id]
+    resource = got(world)
+    assert resource.upstream["stock_bundles"]["main"]["stock_send_rule"]["max_count"] == 300
+    body = {"stock_bundle": {"remark": "新阶梯", "stock_send_rule": {"max_count": 300, "max_count_per_user": 2}}}
+    add = world.product_call(ADDRESS, "add-bundle-2", "product.bundle.add", body, stock_name="main")
+    first_off = world.product_call(
+        ADDRESS, f"off-{steps[0]}", "product.stock.deactivate", {"deactivate_reason": "replaced"},
+        stock_name="main", stock_id=steps[0], role="old",
+    )  # fmt: skip
+    world.product.script("product.stock.deactivate", "ok", "refuse")
+    second_off = replace(
+        first_off,
+        stock_id=steps[1],
+        out_request_no="n-second",
+        payload={**first_off.payload, "out_request_no": "n-second"},
+    )
+    report = world.apply(update(world, resource, add, first_off, second_off))
+    assert [r.status for r in report.results] == ["partial"]
+    resource = got(world)
+    assert resource.extra["deposed_stocks"] == [{"name": "main", "id": old_id, "family": "bundle", "steps": [steps[1]]}]
+    assert resource.upstream["stock_bundles"]["main"]["remark"] == "新阶梯"
+    world.reopen()
+    assert [s.outcome for s in world.settle()] == [f"deactivated deposed stock {steps[1]}"]
+    assert [world.product.stocks[s]["state"] for s in steps] == ["DEACTIVATED", "DEACTIVATED"]
+    assert "deposed_stocks" not in got(world).extra

@@ -120,12 +120,17 @@ class FakeProvider:
         if coupon_id not in self.coupons:
             raise UpstreamError(call=call.operation, message="not found", http_status=404, code="NOT_FOUND")
         bundle = call.operation.startswith("product.bundle.")
-        if call.operation.endswith(".add"):
+        if call.operation.endswith(".add"):  # `{out_request_no, brand_id, stock | stock_bundle}` (reference B.4)
             stock_id = str(self._next_id)
             self._next_id += 1
-            item = {**copy.deepcopy(body), "product_coupon_id": coupon_id, "state": "SENDING"}
+            source = body.get("stock_bundle" if bundle else "stock", body)
+            item = {**copy.deepcopy(source), "product_coupon_id": coupon_id, "state": "SENDING"}
             item.update({"stock_bundle_id": stock_id} if bundle else {"stock_id": stock_id})
             item["sent_count_info"] = {"total_sent_count": 0, "today_sent_count": 0}
+            if bundle:  # two step stocks, deactivated one by one like stocks
+                steps = [{"stock_id": f"{stock_id}-{i}", "state": "SENDING"} for i in (1, 2)]
+                self.stocks.update({step["stock_id"]: step for step in copy.deepcopy(steps)})
+                item["stock_list"] = steps
             self.stocks[stock_id] = item
         else:
             stock_id = str(call.stock_id)
