@@ -344,11 +344,15 @@ class Applier:
         )
         # Recorded first, checked after: a crash (or a refused read) in between leaves a DEACTIVATED coupon in
         # state, which the next plan recreates at the next generation anyway. A replacement is checked at once
-        # (its old coupon is deactivated next); a plain create once every action has run (`_verify_created`).
-        if generation is not None and previous is None:
+        # (its old coupon is deactivated next), and so is a create its stocks are added to next (decision D29); a
+        # plain create once every action has run (`_verify_created`).
+        if generation is not None and previous is None and len(action.calls) == 1:
             self._unverified.append(_Created(address, call, action, outcome, generation))
-        elif generation is not None and previous is not None and await self._deactivated(provider, outcome):
-            self.store.put(previous)
+        elif generation is not None and await self._deactivated(provider, outcome):
+            if previous is None:
+                self.store.remove(address)
+            else:
+                self.store.put(previous)
             self._note_replay(address, call, outcome)
             raise _DeactivatedReplay
         return change.put

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler.plan.model import Action, ActionType, Call
-from reconciler.plan.request_numbers import stock_add_request_no
+from reconciler.plan.request_numbers import create_request_no, stock_add_request_no
 from reconciler.resources import ResourceState
 from tests.apply.world import BRAND, MAX_ATTEMPTS, NOW, World, product_body
 from tests.support.fake_provider import Crash
@@ -301,3 +301,24 @@ def test_a_bundle_budget_raise_and_a_bundle_replacement_deposing_its_steps(world
     assert [s.outcome for s in world.settle()] == [f"deactivated deposed stock {steps[1]}"]
     assert [world.product.stocks[s]["state"] for s in steps] == ["DEACTIVATED", "DEACTIVATED"]
     assert "deposed_stocks" not in got(world).extra
+
+
+def test_a_create_replayed_as_a_deactivated_coupon_adds_its_stocks_to_the_next_generation(world: World) -> None:
+    """Decision D17 with stocks (D29): a lost state re-plans a coupon whose earlier generation was deactivated; the
+    create replays that coupon, so it is checked at once (stocks are added next) and the create moves on to the next
+    generation; the stock goes to the new coupon."""
+    number = create_request_no(BRAND, ADDRESS, 0)
+    body = {"out_request_no": number, "brand_id": BRAND, **product_body("p1")}
+    create = Call("product.create", body, out_request_no=number)
+    old = asyncio.run(world.product.execute(create))
+    world.product.coupons[str(old.upstream_id)]["state"] = "DEACTIVATED"
+    add = world.product_call(
+        ADDRESS, "add-weekend", "product.stock.add", stock_body(remark="周末"), stock_name="weekend"
+    )
+    action = Action(ADDRESS, "ProductCoupon", ActionType.CREATE, None, {}, calls=(create, add), brand_id=BRAND)
+    assert world.apply(action).ok
+    resource = got(world)
+    assert resource.upstream_id != old.upstream_id and resource.extra["generation"] == 1
+    [sent_add] = [c for c in world.product.sent if c.operation == "product.stock.add"]
+    assert sent_add.target == resource.upstream_id
+    assert resource.upstream["stocks"]["weekend"]["product_coupon_id"] == resource.upstream_id
