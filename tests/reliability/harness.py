@@ -26,7 +26,23 @@ from tests.sandbox_server import ServedSandbox
 from tests.support.real_mode import served_sandbox_env, served_sandbox_toml
 
 REPO = Path(__file__).resolve().parents[2]
-MUTATING = ("shop.add", "shop.update", "shop.update_status", "product.create", "product.patch", "product.deactivate")
+MUTATING = (
+    "shop.add",
+    "shop.update",
+    "shop.update_status",
+    "product.create",
+    "product.patch",
+    "product.deactivate",
+    # the sandbox's names of the quantity, stock and bundle calls (issue 16, decision D29)
+    "shop.update_coupon_stock",
+    "product.stocks.create",
+    "product.stocks.patch",
+    "product.stocks.update_budget",
+    "product.stocks.deactivate",
+    "product.stock_bundles.create",
+    "product.stock_bundles.patch",
+    "product.stock_bundles.update_budget",
+)
 
 
 @dataclass
