@@ -6,7 +6,9 @@ has no delete (reference A.6): removing an active one voids it, removing a draft
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from reconciler.plan import kinds
 from reconciler.plan.actions import (
@@ -15,6 +17,7 @@ from reconciler.plan.actions import (
     REFRESH_REMEDY,
     PlanContext,
     Subject,
+    numbered,
     with_effect,
 )
 from reconciler.plan.adopt import adopted, is_candidate
@@ -26,6 +29,22 @@ from reconciler.times import format_unix
 
 SHOP_ACTIVE_REMEDY = "declare it under a new name (new out_coupon_id); the old one can be voided with status: voided"
 _VALUE_CHARS = 60  # a value quoted in a remedy is cut here: the plan block above shows it whole
+# The quantity of an active coupon changes through update_coupon_stock, not `update` (reference A.6.6, decision D30).
+SHOP_TOTAL_PATH = "coupon_info.receive_info.total_num"
+ACTIVE_CONTENT_REASON = "status is 2 (active); content is editable only in status 1"
+UNKNOWN_COUNT_WARNING = (
+    "the handed-out count is not in state (coupon_stock, which refresh records for active coupons): sent as "
+    "receive_num 0, which upstream refuses if users already claimed coupons; run `couponctl refresh`, then plan again"
+)
+
+
+def handed_out(upstream: Mapping[str, Any] | None) -> int | None:
+    """How many coupons users have claimed, as state last saw it: `coupon_stock.stock_info.receive_num`, which
+    `get_list` answers for activated coupons (reference A.3, A.6.4); None when state does not know it."""
+    stock = upstream.get("coupon_stock") if isinstance(upstream, Mapping) else None
+    info = stock.get("stock_info") if isinstance(stock, Mapping) else None
+    value = info.get("receive_num") if isinstance(info, Mapping) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def active_content_remedy(changes: tuple[FieldChange, ...], where: str | None) -> str:
@@ -138,18 +157,94 @@ def _change(
             "set status: active (or expired / voided); to edit the content, " + SHOP_ACTIVE_REMEDY,
         )
     if current == 2 and changes:
-        fields = ", ".join(c.path for c in changes)
-        return subject.blocked(
-            with_effect(changes, "blocked", "status is 2 (active); content is editable only in status 1"),
-            f"content differs ({fields}) but the coupon is active (status 2); `update` works only in status 1 "
-            "(reference A.4.2)",
-            active_content_remedy(changes, str(want.source)),
-        )
+        if wanted == 2 and all(c.path == SHOP_TOTAL_PATH for c in changes):
+            return _quantity(ctx, subject, want, have, changes[0], found.ignored)
+        return _active_content(subject, want, changes, wanted)
     if want.protect and kinds.SHOP_VOID in path:
         return subject.blocked(
             (_status_change(current, wanted),), "protect: true forbids voiding this coupon", PROTECT_REMEDY
         )
     return _move(ctx, subject, want, have, changes, found.ignored, current=current, wanted=wanted, path=path)
+
+
+def _quantity(
+    ctx: PlanContext,
+    subject: Subject,
+    want: DesiredCoupon,
+    have: ResourceState,
+    change: FieldChange,
+    notes: tuple[str, ...],
+) -> Action:
+    """A new `total_num` for an active coupon: one `update_coupon_stock` with absolute values, what is left to hand
+    out and what was handed out (reference A.6.6 [INF], decision D30); below the handed-out count it is refused."""
+    out_coupon_id = str(want.body["out_coupon_id"])
+    total = int(change.after)
+    received = handed_out(have.upstream)
+    if received is not None and total < received:
+        return subject.blocked(
+            with_effect((change,), "blocked", f"{received:,} already handed out"),
+            f"total_num {total:,} < {received:,} already handed out: upstream cannot take back coupons users "
+            "have claimed (reference A.6.6)",
+            f"declare total_num of at least {received:,} ({received:,} stops handing out; to stop the coupon, set "
+            "status: voided). If users claimed fewer than state says, run `couponctl refresh` and plan again",
+        )
+    warnings = list(notes)
+    blocked = check_window(ctx, subject, (change,), warnings)
+    if blocked:
+        return blocked
+    if received is None:
+        warnings.append(UNKNOWN_COUNT_WARNING)
+    known = received or 0
+    body = {
+        "coupon_stock": {
+            "out_coupon_id": out_coupon_id,
+            "stock_info": {"issued_num": total - known, "receive_num": known},
+        }
+    }
+    # /shop/coupon has no request number (A.6): the number names the change in the journal and history only.
+    number = numbered(ctx, subject.address, "shop.update_stock", body, target=out_coupon_id, state=have)
+    call = Call(
+        operation="shop.update_stock", payload=body, target=out_coupon_id, out_request_no=number["out_request_no"]
+    )
+    return subject.action(
+        ActionType.UPDATE,
+        changes=with_effect((change,), "update", None),
+        calls=(call,),
+        reason=f"the quantity of an active coupon changes with update_coupon_stock: {total - known:,} left to hand "
+        f"out + {known:,} handed out = {total:,} (reference A.6.6)",
+        warnings=warnings,
+    )
+
+
+def _active_content(subject: Subject, want: DesiredCoupon, changes: tuple[FieldChange, ...], wanted: int) -> Action:
+    """Content other than the quantity differs on an active coupon: BLOCKED (reference A.4.2). A quantity change in
+    the same action is not dropped silently: it is named, and waits with the rest."""
+    others = tuple(c for c in changes if c.path != SHOP_TOTAL_PATH)
+    quantity = next((c for c in changes if c.path == SHOP_TOTAL_PATH), None)
+    wait = "waits: update_coupon_stock applies it once nothing else differs (reference A.6.6)"
+    marked = tuple(with_effect((c,), "blocked", wait if c is quantity else ACTIVE_CONTENT_REASON)[0] for c in changes)
+    if not others:  # only the quantity, while the status moves on (expired / voided): it would never be used
+        assert quantity is not None
+        return subject.blocked(
+            (*marked, _status_change(2, wanted)),
+            f"total_num differs ({quantity.before} -> {quantity.after}) and the status moves from 2 to {wanted}: "
+            "the quantity of a coupon that stops being claimable cannot change",
+            f"keep total_num at upstream's {quantity.before} to move the status, or keep status: active to change "
+            "the quantity",
+        )
+    fields = ", ".join(c.path for c in others)
+    reason = (
+        f"content differs ({fields}) but the coupon is active (status 2); `update` works only in status 1 "
+        "(reference A.4.2)"
+    )
+    remedy = active_content_remedy(others, str(want.source))
+    if quantity is not None:
+        reason += (
+            f"; the total_num change ({quantity.before} -> {quantity.after}) alone would be applied with "
+            "update_coupon_stock (reference A.6.6), so nothing is applied until the rest is resolved"
+        )
+        remedy = "resolve the other differences, and the total_num change is planned alone; " + remedy
+    return subject.blocked(marked, reason, remedy)
 
 
 def _terminal(subject: Subject, changes: tuple[FieldChange, ...], current: int, wanted: int) -> Action:

@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler.claim_window import claim_window
 from reconciler.plan import exposure
+from reconciler.plan.exposure_delta import priced_changes
 from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.policy.model import PLAN_WIDE_KINDS, Allow, CouponFacts, Policy, Rule, Severity, facts_of
 
@@ -144,10 +145,9 @@ def _plan_check(rule: Rule, plan: Plan) -> Finding | None:
         priced: list[tuple[int, Action]] = []
         total = unpriced = 0
         for action in actions:
-            adds, _ = exposure.adds_and_removes(action)
-            if not adds:
+            found, _ = priced_changes(action, exposure.cap_for(plan.meta, action.address))  # a raise: the difference
+            if found is None:
                 continue
-            found = exposure.coupon_exposure(action.kind, action.after, exposure.cap_for(plan.meta, action.address))
             if found.fen is None:
                 unpriced += 1
             else:

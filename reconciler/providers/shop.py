@@ -53,7 +53,14 @@ _OPERATIONS: dict[str, str] = {
     "shop.update_status": "update_status",
     "shop.get": "get",
     "shop.get_list": "get_list",
+    "shop.update_stock": "update_coupon_stock",  # A.6.6
 }
+# A.6.6 [INF]: update_coupon_stock takes the handed-out count as `receive_num`; when users claimed coupons after the
+# plan read it, upstream refuses the call (the code is undocumented: the sandbox answers 1090059). What to do next:
+STOCK_REFUSED_HINT = (
+    "update_coupon_stock sends the handed-out count the plan knew as receive_num; if users claimed coupons since, "
+    "run `couponctl refresh` (or plan again, which re-reads it) and apply the new plan"
+)
 
 
 def request_id_of(errmsg: str) -> str | None:
@@ -95,11 +102,25 @@ class ShopProvider:
 
     # -- base.Provider ------------------------------------------------------------------------------------------
     async def execute(self, call: Call) -> CallResult:
-        """Send `call.payload` to /shop/coupon/<add|update|update_status|...> (A.6); errcode 0 is success."""
+        """Send `call.payload` to /shop/coupon/<add|update|update_status|update_coupon_stock> (A.6); errcode 0 is
+        success. `call.out_request_no` is never sent: /shop/coupon has no request number (A.6)."""
         name = _OPERATIONS.get(call.operation)
         if name is None:
             raise ValueError(f"ShopProvider cannot execute {call.operation!r}")
-        data = await self._call(call.operation, name, call.payload)
+        try:
+            data = await self._call(call.operation, name, call.payload)
+        except UpstreamError as err:
+            if call.operation != "shop.update_stock" or isinstance(err, TransientUpstreamError):
+                raise
+            raise UpstreamError(
+                call=err.call,
+                message=f"{err.upstream_message}; {STOCK_REFUSED_HINT}",
+                http_status=err.http_status,
+                code=err.code,
+                request_id=err.request_id,
+                url=err.url,
+                detail=err.detail,
+            ) from None
         errmsg = str(data.get("errmsg", ""))
         return CallResult(
             operation=call.operation,
@@ -237,7 +258,7 @@ class ShopProvider:
 
 
 def _out_coupon_id(payload: Mapping[str, Any]) -> str | None:
-    coupon = payload.get("coupon")
+    coupon = payload.get("coupon") or payload.get("coupon_stock")  # add / update, update_coupon_stock (A.6)
     value = coupon.get("out_coupon_id") if isinstance(coupon, Mapping) else payload.get("out_coupon_id")
     return str(value) if value is not None else None
 

@@ -9,6 +9,7 @@ from typing import Any
 from reconciler.plan import kinds
 from reconciler.plan.diff import compare_view, top_key
 from reconciler.plan.model import Action, ActionType, DriftItem, FieldChange
+from reconciler.render.quantities import quantity_note
 from reconciler.render.values import annotate, count_leaves, fmt, leaves
 
 SYMBOL: dict[ActionType, str] = {
@@ -129,8 +130,11 @@ def _value_with_note(kind: str, path: str, value: Any) -> tuple[str, str | None]
     return fmt(value), annotate(kind, path, value)
 
 
-def _change_lines(kind: str, change: FieldChange, paint: Paint) -> list[tuple[str, str, str | None]]:
-    """(symbol, `path = value`, comment) rows for one change; added or removed subtrees expand to their leaves."""
+def _change_lines(
+    kind: str, change: FieldChange, paint: Paint, counted: str | None = None
+) -> list[tuple[str, str, str | None]]:
+    """(symbol, `path = value`, comment) rows for one change; added or removed subtrees expand to their leaves.
+    `counted` (render/quantities.py) follows a changed count: `1,000 -> 5,000 (842 already handed out)`."""
     rows: list[tuple[str, str, str | None]] = []
     effect = _effect_note(change)
     if change.change in ("add", "remove"):
@@ -145,7 +149,10 @@ def _change_lines(kind: str, change: FieldChange, paint: Paint) -> list[tuple[st
     note = None
     if before_note or after_note:
         note = f"{before_note or before} -> {after_note or after}"
-    rows.append(("~", f"{change.path} = {before} -> {after}", "; ".join(n for n in (note, effect) if n) or None))
+    values = f"{before} -> {after}"
+    if counted is not None and isinstance(change.before, int) and isinstance(change.after, int):
+        values = f"{change.before:,} -> {change.after:,} ({counted})"
+    rows.append(("~", f"{change.path} = {values}", "; ".join(n for n in (note, effect) if n) or None))
     return rows
 
 
@@ -219,7 +226,7 @@ def render_action(action: Action, paint: Paint) -> list[str]:
     else:
         rows = []
         for change in action.changes:
-            rows.extend(_change_lines(action.kind, change, paint))
+            rows.extend(_change_lines(action.kind, change, paint, quantity_note(action, change)))
         lines.extend(_format_rows(rows, inner, paint))
         body = action.after if action.after is not None else action.before
         total = count_leaves(_body_view(action, body))

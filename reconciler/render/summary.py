@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.plan import exposure as exposure_math
+from reconciler.plan.exposure_delta import priced_changes
 from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS, FALLBACK_RATE
 
@@ -102,13 +103,11 @@ def coupon_exposure(kind: str, body: Mapping[str, Any] | None) -> int | None:
 def _action_exposure(
     action: Action, meta: Mapping[str, Any]
 ) -> tuple[exposure_math.CouponExposure, exposure_math.CouponExposure, bool, bool]:
-    """(added, removed, adds something, removes something) for one action, priced with the plan's order caps."""
-    adds, removes = exposure_math.adds_and_removes(action)
-    cap = exposure_math.cap_for(meta, action.address)
+    """(added, removed, adds something, removes something) for one action, priced with the plan's order caps (a
+    quantity change adds or removes the difference: plan/exposure_delta.py)."""
+    added, removed = priced_changes(action, exposure_math.cap_for(meta, action.address))
     none = exposure_math.CouponExposure(None)
-    added = exposure_math.coupon_exposure(action.kind, action.after, cap) if adds else none
-    removed = exposure_math.coupon_exposure(action.kind, action.before, cap) if removes else none
-    return added, removed, adds, removes
+    return added or none, removed or none, added is not None, removed is not None
 
 
 TOP_CONTRIBUTORS = 5

@@ -126,7 +126,7 @@ def test_skip_blocked_applies_everything_else_and_exits_1_naming_the_blocked_cou
     through a reviewed saved plan; apply exits 1 naming the blocked coupon, which upstream keeps untouched."""
     use(tmp_path, {"shop.yaml": [shop_doc("d11-edited")]})
     assert apply(settings, Hooks(), clock=fixed_clock).report is not None
-    sandbox_admin(settings, "PATCH", "shop-coupons/d11-edited", {"coupon_info": {"receive_info": {"total_num": 1}}})
+    sandbox_admin(settings, "PATCH", "shop-coupons/d11-edited", {"coupon_info": {"name": "控制台改名"}})
     use(tmp_path, {"shop.yaml": [shop_doc("d11-edited"), shop_doc("urgent-fix", fee=300)]})
 
     with pytest.raises(PlanError, match="cannot be applied"):
@@ -134,7 +134,7 @@ def test_skip_blocked_applies_everything_else_and_exits_1_naming_the_blocked_cou
     blocked = couponctl("plan")
     assert blocked.returncode == 1 and "couponctl plan --skip-blocked --out FILE" in blocked.stderr
     assert "accept upstream's values into the manifest" in blocked.stderr
-    assert "coupon_info.receive_info.total_num = 1 (the manifest says 1000)" in blocked.stderr
+    assert 'coupon_info.name = "控制台改名" (the manifest says "满100减20")' in blocked.stderr
     assert "void and re-declare" in blocked.stderr and "couponctl refresh" in blocked.stderr
 
     saved = couponctl("plan", "--skip-blocked", "--out", "plan.bin")
@@ -149,7 +149,7 @@ def test_skip_blocked_applies_everything_else_and_exits_1_naming_the_blocked_cou
     coupons = {
         c["coupon"]["out_coupon_id"]: c["coupon"] for c in sandbox_admin(settings, "GET", "state")["shop_coupons"]
     }
-    assert coupons["d11-edited"]["coupon_info"]["receive_info"]["total_num"] == 1  # the console's value, kept
+    assert coupons["d11-edited"]["coupon_info"]["name"] == "控制台改名"  # the console's value, kept
     assert coupons["urgent-fix"]["status"] == 2
     after = plan(settings, clock=fixed_clock).plan
     assert [(a.address, a.type) for a in after.actions] == [("shop_coupon.d11-edited", ActionType.BLOCKED)]
@@ -159,7 +159,7 @@ def test_a_saved_plan_made_without_the_flag_is_not_applied_by_skipping(settings:
     """Skipping is reviewed or not at all: `apply --skip-blocked FILE` refuses a plan made without the flag."""
     use(tmp_path, {"shop.yaml": [shop_doc("d11-edited")]})
     apply(settings, Hooks(), clock=fixed_clock)
-    sandbox_admin(settings, "PATCH", "shop-coupons/d11-edited", {"coupon_info": {"receive_info": {"total_num": 1}}})
+    sandbox_admin(settings, "PATCH", "shop-coupons/d11-edited", {"coupon_info": {"name": "控制台改名"}})
     out = tmp_path / "plan.bin"
     plan(settings, out=out, clock=fixed_clock)
     with pytest.raises(PlanError, match="made without --skip-blocked"):

@@ -57,7 +57,7 @@ def test_skip_blocked_ships_the_rest_and_sends_nothing_for_the_blocked_coupon(pr
     change, apply exits 1 naming the blocked coupon, and the sandbox's call log has no call addressing it."""
     use_docs(project, [coupons.shop_doc("d11-edited")])
     project.run("apply", "--auto-approve", check=True)
-    project.sandbox.patch_shop("d11-edited", {"coupon_info": {"receive_info": {"total_num": 1}}})
+    project.sandbox.patch_shop("d11-edited", {"coupon_info": {"name": "控制台改名"}})
     use_docs(project, [coupons.shop_doc("d11-edited"), coupons.shop_doc("urgent-fix", fee=300)])
 
     stuck = project.run("apply", "--auto-approve")
@@ -75,5 +75,5 @@ def test_skip_blocked_ships_the_rest_and_sends_nothing_for_the_blocked_coupon(pr
     calls = project.mutating_calls()
     assert sorted(c["operation"] for c in calls) == ["shop.add", "shop.update_status"]
     by_id = {c["out_coupon_id"]: c for c in project.shop_coupons()}
-    assert by_id["d11-edited"]["coupon_info"]["receive_info"]["total_num"] == 1
+    assert by_id["d11-edited"]["coupon_info"]["name"] == "控制台改名"
     assert by_id["urgent-fix"]["status"] == 2

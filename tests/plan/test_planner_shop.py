@@ -81,20 +81,21 @@ def test_status_1_to_desired_status_is_a_transition_along_the_allowed_path(statu
 def test_status_2_content_differs_is_blocked_with_fields_and_remedy() -> None:
     """An active coupon cannot be edited: blocked, naming the fields and every way out (issue 14): accept
     upstream's value (shown) into the manifest, void and re-declare, or refresh and edit; and --skip-blocked."""
-    action = only([shop("c1", body=shop_body("c1", total_num=20000))], [shop_state("c1", 2)])
+    action = only([shop("c1", body=shop_body("c1", discount_fee=3000))], [shop_state("c1", 2)])
     assert action.type is ActionType.BLOCKED
     assert action.calls == ()
-    assert "coupon_info.receive_info.total_num" in (action.reason or "")
+    assert "coupon_info.discount_info.discount_fee" in (action.reason or "")
     assert action.remedy == (
         "accept upstream's values into the manifest (manifests/double11/shop.yaml:1:1): "
-        "coupon_info.receive_info.total_num = 10000 (the manifest says 20000); or void and re-declare: set this "
+        "coupon_info.discount_info.discount_fee = 2000 (the manifest says 3000); or void and re-declare: set this "
         "coupon to status: voided and declare the new content under a new name with a new out_coupon_id; or run "
         "`couponctl refresh` to record upstream's values in state, then edit the manifest to match. Meanwhile "
         "`couponctl plan --skip-blocked --out FILE` applies everything else"
     )
     assert action.changes[0].effect == "blocked"
     assert action.changes[0].reason == "status is 2 (active); content is editable only in status 1"
-    assert not plan_of([shop("c1", body=shop_body("c1", total_num=20000))], [shop_state("c1", 2)]).applyable
+    assert not plan_of([shop("c1", body=shop_body("c1", discount_fee=3000))], [shop_state("c1", 2)]).applyable
+    # A new total_num alone is not content: update_coupon_stock changes it (tests/plan/test_shop_quantities.py).
 
 
 def test_status_2_to_voided_is_an_irreversible_void() -> None:

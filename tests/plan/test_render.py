@@ -18,7 +18,7 @@ from reconciler.plan.model import DriftItem, FieldChange, Plan
 from reconciler.render.json_doc import render_json
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, compress_names, expand_names, render_markdown
 from reconciler.render.text import render_text
-from reconciler.resources import IgnoreRule
+from reconciler.resources import IgnoreRule, ResourceState
 from tests.plan.literals import (
     plan_of,
     product,
@@ -32,6 +32,16 @@ from tests.plan.literals import (
 GOLDEN = Path(__file__).parent / "golden"
 
 
+def handed_out(state: ResourceState, received: int) -> ResourceState:
+    """An active shop coupon whose stock refresh recorded: `received` already handed out (reference A.3)."""
+    total = state.upstream["coupon_info"]["receive_info"]["total_num"]
+    stock = {
+        "out_coupon_id": state.upstream_id,
+        "stock_info": {"issued_num": total - received, "receive_num": received},
+    }
+    return replace(state, upstream={**state.upstream, "coupon_stock": stock})
+
+
 def showcase_plan() -> Plan:
     """One plan with every action type of both kinds, a drift item and a plan warning."""
     ignore = (IgnoreRule("coupon_info.receive_info.total_num", "ops top up stock in the console"),)
@@ -39,7 +49,8 @@ def showcase_plan() -> Plan:
         shop("d11-100-off-20"),
         shop("d11-draft-edit", "draft", body=shop_body("d11-draft-edit", discount_fee=3000)),
         shop("d11-activate"),
-        shop("d11-active-edit", body=shop_body("d11-active-edit", total_num=20000)),
+        shop("d11-active-edit", body=shop_body("d11-active-edit", name="双11满100减30")),
+        shop("d11-active-raise", body=shop_body("d11-active-raise", total_num=20000)),
         shop("d11-expire", "expired"),
         shop("d11-void", "voided"),
         shop("d11-ignored", ignore=ignore),
@@ -55,6 +66,7 @@ def showcase_plan() -> Plan:
         shop_state("d11-draft-edit", 1),
         shop_state("d11-activate", 1),
         shop_state("d11-active-edit", 2),
+        handed_out(shop_state("d11-active-raise", 2), 8420),
         shop_state("d11-expire", 2),
         shop_state("d11-void", 2),
         shop_state("d11-ignored", 2, body=shop_body("d11-ignored", total_num=9000)),
@@ -126,13 +138,14 @@ def test_colour_only_when_asked() -> None:
 
 
 def test_json_is_versioned_and_carries_payloads_and_summary() -> None:
-    """The JSON has format_version 1.1, every call payload with its request number, and the summary counts."""
+    """The JSON has format_version 1.4 (the showcase raises a shop quantity: a call of issue 16), every call payload
+    with its request number, and the summary counts."""
     data = json.loads(render_json(showcase_plan()))
-    assert data["format_version"] == "1.1"
+    assert data["format_version"] == "1.4"
     latte = next(a for a in data["actions"] if a["address"] == "product_coupon.latte")
     assert [c["operation"] for c in latte["calls"]] == ["product.create", "product.deactivate"]
     assert all(c["payload"]["out_request_no"] == c["out_request_no"] for c in latte["calls"])
-    assert data["summary"]["line"] == "Plan: 3 to add, 4 to change, 2 to replace, 3 to deactivate."
+    assert data["summary"]["line"] == "Plan: 3 to add, 5 to change, 2 to replace, 3 to deactivate."
 
 
 def _many_changes(n: int) -> Plan:

@@ -140,7 +140,7 @@ def test_nothing_differs_still_says_no_changes() -> None:
 
 
 def _blocked_and_other() -> list[DesiredCoupon]:
-    return [shop("edited", body=shop_body("edited", total_num=20000)), shop("urgent")]
+    return [shop("edited", body=shop_body("edited", discount_fee=3000)), shop("urgent")]
 
 
 def test_a_plan_made_with_skip_blocked_states_what_it_skips_and_can_be_applied() -> None:

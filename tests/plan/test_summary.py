@@ -11,9 +11,10 @@ from tests.plan.test_render import showcase_plan
 
 
 def test_showcase_counts_calls_and_money() -> None:
-    """The showcase plan adds ¥470,000 and removes ¥640,000 of claimable face value, in 15 calls."""
+    """The showcase plan adds ¥670,000 (¥200,000 of it by raising an active shop coupon's total_num from 10,000 to
+    20,000) and removes ¥640,000 of claimable face value, in 16 calls."""
     summary = summarize(showcase_plan())
-    assert (summary.add, summary.change, summary.replace, summary.deactivate) == (3, 4, 2, 3)
+    assert (summary.add, summary.change, summary.replace, summary.deactivate) == (3, 5, 2, 3)
     assert (summary.transition, summary.forget, summary.blocked, summary.deferred, summary.not_applied) == (
         2,
         1,
@@ -21,8 +22,8 @@ def test_showcase_counts_calls_and_money() -> None:
         1,
         1,
     )
-    assert summary.total_calls == 15
-    assert (summary.exposure.added_fen, summary.exposure.removed_fen) == (47_000_000, 64_000_000)
+    assert summary.total_calls == 16
+    assert (summary.exposure.added_fen, summary.exposure.removed_fen) == (67_000_000, 64_000_000)
     assert summary.exposure.added_unpriced == 1  # the 8.5折 shop coupon depends on the order value
 
 
