@@ -46,6 +46,18 @@ STOCK_RESPONSE_ONLY = frozenset(
 )
 
 
+# The fields each step stock of a bundle carries from its bundle (reference B.4; what a bundle PATCH changes).
+BUNDLE_SHARED = (
+    "remark",
+    "coupon_code_mode",
+    "stock_send_rule",
+    "usage_rule_display_info",
+    "coupon_display_info",
+    "notify_config",
+    "store_scope",
+)
+
+
 def has_stocks(resource: ResourceState) -> bool:
     """Does state know stocks of this coupon (so refresh and drift read its stock list)?"""
     return resource.kind == "ProductCoupon" and any(
@@ -76,7 +88,7 @@ def with_listed_stocks(
         steps = [s for s in listed if _bundle_of(s) == bundle_id]
         known.update(str(s.get("stock_id")) for s in steps)
         known.update(str(s.get("stock_id")) for s in entry.get("stock_list") or [] if isinstance(s, Mapping))
-        bundles[name] = {**entry, "stock_list": [dict(s) for s in steps]} if steps else dict(entry)
+        bundles[name] = {**entry, **_shared(steps), "stock_list": [dict(s) for s in steps]} if steps else dict(entry)
     out = dict(entity)
     if stocks or STOCKS in resource.upstream:
         out[STOCKS] = stocks
@@ -90,6 +102,19 @@ def with_listed_stocks(
     if outside:
         out[OUTSIDE_KEY] = outside
     return out
+
+
+def _shared(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What a bundle's step stocks hold of the bundle they were made from (reference B.4): the first step's copy of
+    the fields a bundle PATCH or update-budget changes on every step."""
+    first = min(steps, key=_index)
+    return {k: first[k] for k in BUNDLE_SHARED if k in first}
+
+
+def _index(stock: Mapping[str, Any]) -> int:
+    info = stock.get("stock_bundle_info")
+    value = info.get("stock_bundle_index") if isinstance(info, Mapping) else None
+    return value if isinstance(value, int) else 0
 
 
 def _bundle_of(stock: Mapping[str, Any]) -> str | None:

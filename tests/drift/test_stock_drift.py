@@ -121,3 +121,16 @@ def test_a_bundle_is_named_by_its_bundle_id_and_its_steps_recorded() -> None:
         5,
         5,
     ]
+
+
+def test_a_bundle_edited_in_the_console_is_drift_on_the_bundle_field() -> None:
+    """A bundle's fields live on each of its step stocks (reference B.4): the first step's remark edited in the
+    console is the change `stock_bundles.main.remark`."""
+    bundle = {"stock_bundle_id": "b1", "remark": "阶梯", "stock_list": [{"stock_id": "b1-1"}]}
+    res = ResourceState(
+        "product_coupon.ladder", "ProductCoupon", "1000000001", {**COUPON, "stock_bundles": {"main": bundle}}, "d"
+    )
+    step = {**stock("b1-1", "改了"), "stock_bundle_info": {"stock_bundle_id": "b1", "stock_bundle_index": 0}}
+    item = compare(res, with_listed_stocks(res, dict(COUPON), [step]))
+    assert item is not None
+    assert [(c.path, c.before, c.after) for c in item.changes] == [("stock_bundles.main.remark", "阶梯", "改了")]
