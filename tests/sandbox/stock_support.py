@@ -66,13 +66,15 @@ class Sbx:
         self.clock = clock
         self.brand = CREDS.brand_id
 
-    async def call(self, method: str, url: str, body: Any = None) -> httpx.Response:
+    async def call(self, method: str, url: str, body: Any = None, brand: bool = False) -> httpx.Response:
+        """A signed call; `brand` signs with the brand scheme and sends Wechatpay-Serial (reference C.2)."""
         content = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
-        headers = {
-            "Authorization": authorization(CREDS, method, url, content, timestamp=int(self.clock())),
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
+        auth = authorization(CREDS, method, url, content, timestamp=int(self.clock()))
+        headers = {"Authorization": auth, "Content-Type": "application/json", "Accept": "application/json"}
+        if brand:
+            partner = f'WECHATPAY2-SHA256-RSA2048 mchid="{CREDS.mchid}"'
+            headers["Authorization"] = auth.replace(partner, f'WECHATPAY-BRAND-SHA256-RSA2048 brand_id="{self.brand}"')
+            headers["Wechatpay-Serial"] = CREDS.public_key_id
         return await self.client.request(method, url, content=content, headers=headers)
 
     async def ok(self, method: str, url: str, body: Any = None) -> dict[str, Any]:

@@ -3,7 +3,10 @@ on the sandbox clock, the 200-stock cap, idempotency, and the admin calls that p
 
 from __future__ import annotations
 
-from tests.sandbox.helpers import PRODUCTS, unique
+import pytest
+
+from reconciler.sandbox import InjectedConnectionDrop
+from tests.sandbox.helpers import PRODUCTS, display_info, unique
 from tests.sandbox.stock_support import DAY, MISMATCH, NOT_SENDING, Sbx, refused, run, stock_body
 
 
@@ -255,5 +258,72 @@ def test_new_operations_are_named_limited_logged_and_faultable() -> None:
         assert calls[-1]["out_request_no"].startswith("budget-")
         wrong = await s.call("POST", f"{PRODUCTS}/{pid}/stocks/{sid}", {"x": 1})
         refused(wrong, 405, "METHOD_NOT_ALLOWED")
+
+    run(scenario)
+
+
+def test_a_budget_change_whose_answer_is_lost_is_replayed_not_repeated() -> None:
+    """drop_after_commit on update-budget: the change is committed and the answer lost; the retry with the same
+    number answers the same stock, and a blind retry with a new number is refused as stale (no double change)."""
+
+    async def scenario(s: Sbx) -> None:
+        coupon = await s.coupon()
+        pid, sid = coupon["product_coupon_id"], coupon["stock"]["stock_id"]
+        faults = [{"operation": "product.stocks.update_budget", "kind": "drop_after_commit", "count": 1}]
+        assert (await s.admin("PUT", "faults", faults)).status_code == 200
+        body = {"out_request_no": unique("b"), "brand_id": s.brand, "update_mode": "MAX_COUNT",
+                "current_max_count": 1000, "target_max_count": 2500}  # fmt: skip
+        url = f"{PRODUCTS}/{pid}/stocks/{sid}/update-budget"
+        with pytest.raises(InjectedConnectionDrop):
+            await s.call("POST", url, body)
+        retried = await s.call("POST", url, body)
+        assert retried.status_code == 200 and retried.json()["stock_send_rule"]["max_count"] == 2500
+        stale = refused(await s.call("POST", url, {**body, "out_request_no": unique("b")}), 400, "INVALID_REQUEST")
+        assert "2500" in stale["message"]
+        assert (await s.get_stock(pid, sid))["stock_send_rule"]["max_count"] == 2500
+
+    run(scenario)
+
+
+def test_brand_routes_serve_the_stock_calls_under_their_own_names() -> None:
+    """`/brand/...` stock add, PATCH and update-budget: the brand scheme, no brand_id in the body, `brand.product.*`
+    operation names; a partner's coupon stays invisible there (B.6)."""
+
+    async def scenario(s: Sbx) -> None:
+        brand_base = "/brand/marketing/product-coupon/product-coupons"
+        body = {"out_request_no": unique("bc"), "scope": "ALL", "type": "NORMAL", "usage_mode": "SINGLE",
+                "display_info": display_info(),
+                "single_usage_info": {"normal_coupon": {"threshold": 10000, "discount_amount": 1000}},
+                "stock": stock_body()}  # fmt: skip
+        created = await s.call("POST", brand_base, body, brand=True)
+        assert created.status_code == 200, created.text
+        pid = created.json()["product_coupon_id"]
+        added = await s.call("POST", f"{brand_base}/{pid}/stocks", {"out_request_no": unique("a"),
+                                                                     "stock": stock_body()}, brand=True)  # fmt: skip
+        assert added.status_code == 200, added.text
+        sid = added.json()["stock_id"]
+        change = {"out_request_no": unique("p"), "remark": "品牌改"}
+        patched = await s.call("PATCH", f"{brand_base}/{pid}/stocks/{sid}", change, brand=True)
+        assert patched.status_code == 200 and patched.json()["remark"] == "品牌改"
+        budget = {"out_request_no": unique("b"), "update_mode": "MAX_COUNT", "current_max_count": 1000,
+                  "target_max_count": 2000}  # fmt: skip
+        raised = await s.call("POST", f"{brand_base}/{pid}/stocks/{sid}/update-budget", budget, brand=True)
+        assert raised.status_code == 200 and raised.json()["stock_send_rule"]["max_count"] == 2000
+        again = {**budget, "out_request_no": unique("b"), "brand_id": s.brand}
+        with_brand = await s.call("POST", f"{brand_base}/{pid}/stocks/{sid}/update-budget", again, brand=True)
+        assert refused(with_brand, 400, "PARAM_ERROR")["detail"]["field"] == "/brand_id"
+        calls = (await s.admin("GET", "calls")).json()["calls"]
+        assert [c["operation"] for c in calls[-5:]] == [
+            "brand.product.create",
+            "brand.product.stocks.create",
+            "brand.product.stocks.patch",
+            "brand.product.stocks.update_budget",
+            "brand.product.stocks.update_budget",
+        ]
+        partner = await s.coupon()
+        url = f"{brand_base}/{partner['product_coupon_id']}/stocks/{partner['stock']['stock_id']}"
+        refused(
+            await s.call("PATCH", url, {"out_request_no": unique("p"), "remark": "x"}, brand=True), 404, "NOT_FOUND"
+        )
 
     run(scenario)
