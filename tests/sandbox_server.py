@@ -75,6 +75,16 @@ class ServedSandbox:
         result: dict[str, Any] = self._admin("POST", f"product-coupons/{product_coupon_id}/review")
         return result
 
+    def send_stock(self, stock_id: str, count: int) -> dict[str, Any]:
+        """Simulate users claiming `count` coupons of a SENDING stock (409 raises: beyond max_count, not SENDING)."""
+        result: dict[str, Any] = self._admin("POST", f"stocks/{stock_id}/send", {"count": count})
+        return result
+
+    def move_stock(self, stock_id: str, verb: str) -> dict[str, Any]:
+        """`pause`, `resume`, `stop` or `review` a stock, as the console or time would (docs/sandbox.md)."""
+        result: dict[str, Any] = self._admin("POST", f"stocks/{stock_id}/{verb}")
+        return result
+
     def set_faults(self, spec: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Replace the fault rules (see reconciler/sandbox/faults.py)."""
         result: list[dict[str, Any]] = self._admin("PUT", "faults", {"faults": spec})["faults"]

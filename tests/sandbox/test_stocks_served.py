@@ -37,9 +37,8 @@ def test_wechatpayv3_patches_a_stock_and_raises_its_budget_after_a_sell_out(serv
     code, created = call(client, PRODUCTS, RequestType.POST, body)
     assert code == 200, created
     pid, sid = created["product_coupon_id"], created["stock"]["stock_id"]
+    assert served.send_stock(sid, 1000)["sent_count_info"]["total_count"] == 1000
     with httpx.Client(timeout=10) as admin:
-        sold = admin.post(f"{served.url}/_sandbox/stocks/{sid}/send", json={"count": 1000})
-        assert sold.status_code == 200 and sold.json()["sent_count_info"]["total_count"] == 1000
         assert admin.post(f"{served.url}/_sandbox/stocks/{sid}/send", json={"count": 1}).status_code == 409
     patch = {"out_request_no": unique("sdkp"), "brand_id": creds.brand_id, "remark": "SDK改"}
     code, patched = call(client, f"{PRODUCTS}/{pid}/stocks/{sid}", RequestType.PATCH, patch)
@@ -54,6 +53,7 @@ def test_wechatpayv3_patches_a_stock_and_raises_its_budget_after_a_sell_out(serv
     assert code == 200 and again == raised
     code, got = call(client, f"{PRODUCTS}/{pid}/stocks/{sid}?brand_id={creds.brand_id}", RequestType.GET)
     assert code == 200 and got == raised
+    assert served.move_stock(sid, "pause")["state"] == "PAUSED"
     ops = [c["operation"] for c in served.calls() if pid in c["path"]]
     assert ops[-4:] == [
         "product.stocks.patch",
