@@ -26,6 +26,7 @@ from reconciler.config import Settings
 from reconciler.plan.drift import ExpectedItem, ExpectedUnmanaged, compare, partition_unmanaged, refreshed
 from reconciler.plan.model import DriftItem
 from reconciler.plan.read_selection import SHOP_PAGE_SIZE, ReadSelection, select_reads
+from reconciler.plan.shop import handed_out_changed
 from reconciler.providers.pacing import Pacer
 from reconciler.render.drift import DriftReport, PendingChange, pending_from_actions
 from reconciler.resources import IgnoreRule, ResourceState
@@ -348,13 +349,16 @@ def _write_refreshed(
 
     A coupon whose only news is upstream's own bookkeeping (update times, claim counters: the fields drift ignores)
     is not rewritten: nothing a user can change changed, and rewriting it would move the serial (making every saved
-    plan stale) and be reported as an update."""
+    plan stale) and be reported as an update. The exception is a shop coupon's handed-out count: a quantity change
+    sends it (`update_coupon_stock`, decision D30), so a plan made with --no-refresh needs it recorded."""
     changed = 0
     for address, resource in resources.items():
         if address not in new_state:
             store.remove(address)
             changed += 1
-        elif compare(resource, new_state[address].upstream) is not None:
+        elif compare(resource, new_state[address].upstream) is not None or handed_out_changed(
+            resource, new_state[address]
+        ):
             store.put(new_state[address])
             changed += 1
     return changed

@@ -78,6 +78,12 @@ def _shown(path: str, value: object) -> str:
     return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 1] + "…"
 
 
+def handed_out_changed(before: ResourceState, after: ResourceState) -> bool:
+    """Did users claim coupons since state last recorded the count? Not drift, but `couponctl refresh` records it:
+    the plan sends it as `receive_num` (reference A.6.6), so a plan made without refreshing must know it."""
+    return before.kind == "ShopCoupon" and handed_out(before.upstream) != handed_out(after.upstream)
+
+
 def plan_shop(ctx: PlanContext, address: str, want: DesiredCoupon | None, have: ResourceState | None) -> Action | None:
     """The action for one shop coupon address, or None when it matches."""
     subject = Subject.of(address, want, have)

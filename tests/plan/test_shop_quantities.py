@@ -13,7 +13,7 @@ from typing import Any
 from reconciler.apply.outcome import state_after_call
 from reconciler.plan.drift import compare, refreshed
 from reconciler.plan.model import Action, ActionType, Call, Plan
-from reconciler.plan.shop import SHOP_TOTAL_PATH, UNKNOWN_COUNT_WARNING, handed_out
+from reconciler.plan.shop import SHOP_TOTAL_PATH, UNKNOWN_COUNT_WARNING, handed_out, handed_out_changed
 from reconciler.policy.evaluate import evaluate
 from reconciler.policy.loader import load_policy
 from reconciler.providers.base import CallResult
@@ -218,3 +218,9 @@ def test_handed_out_reads_only_a_whole_count() -> None:
     assert handed_out({"coupon_stock": {"stock_info": {"receive_num": True}}}) is None
     assert handed_out({"coupon_stock": {"stock_info": {"receive_num": -1}}}) is None
     assert handed_out({"coupon_stock": {"stock_info": {"receive_num": 0}}}) == 0
+
+
+def test_refresh_records_a_new_handed_out_count_although_it_is_not_drift() -> None:
+    claimed = replace(STATE, upstream={**STATE.upstream, "coupon_stock": {"stock_info": {"receive_num": 900}}})
+    assert handed_out_changed(STATE, claimed) and handed_out_changed(active(received=None), STATE)
+    assert not handed_out_changed(STATE, replace(STATE, updated_at="2026-11-02T00:00:00Z"))
