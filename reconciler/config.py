@@ -124,6 +124,7 @@ class Settings:
     root: Path  # directory of couponctl.toml (or the cwd when there is none)
     config_file: Path | None
     manifests: tuple[str, ...] = ("manifests",)
+    manifest_cache_dir: str = ""  # `[manifests] cache_dir`: "" = beside a SQLite state, else no cache
     state: StateSettings = field(default_factory=StateSettings)
     upstream: UpstreamSettings = field(default_factory=UpstreamSettings)
     shop: ShopSettings = field(default_factory=ShopSettings)
@@ -296,6 +297,7 @@ def _sections(data: dict[str, Any], file: Path) -> Settings:
         root=file.parent,
         config_file=file,
         manifests=tuple(str(m) for m in tables["manifests"].get("paths", ["manifests"])),
+        manifest_cache_dir=str(tables["manifests"].get("cache_dir", "")),
         state=StateSettings(**state_values),
         upstream=_upstream(tables["upstream"]),
         shop=_shop(tables["shop"]),

@@ -71,6 +71,7 @@ KEYS: tuple[Key, ...] = (
         "Files or folders holding the manifests, relative to this file's folder. Folders are searched recursively "
         "for `*.yaml` and `*.yml`; hidden entries are skipped; a dangling link or a linked folder is an error.",
     ),
+    Key("manifests", "cache_dir", "path", '""', "Manifest cache folder, any state backend; empty: beside SQLite state"),
     Key(
         "state",
         "url",

@@ -10,8 +10,13 @@ are always computed afresh. A file holding a coupon set with a `csv:` file recor
 its entry; a CSV that changed since is a miss, so a changed row is never served from the cache. Cross-file checks
 (duplicate addresses and out_coupon_ids) and the plan-time claim-window check are never cached.
 
-The cache lives beside a SQLite state database (`<state dir>/cache/manifests/`), and only when there is a
-couponctl.toml; set COUPONCTL_MANIFEST_CACHE=0 to turn it off.
+Where it lives (only when there is a couponctl.toml): `[manifests] cache_dir` when set, with any state backend
+(PostgreSQL included), e.g. a folder a CI job restores and saves; else beside a SQLite state database
+(`<state dir>/cache/manifests/`); else nowhere. Set COUPONCTL_MANIFEST_CACHE=0 to turn it off. The fingerprint
+names installed packages by their versions, not their files' times, so a CI runner that reinstalls the same
+versions hits the entries a previous job saved. Entries are written to a temporary file and renamed into place, so
+two processes filling the same folder never leave a torn entry; an entry is only ever read under the key of the
+bytes being loaded, so a changed file is never served from it.
 """
 
 from __future__ import annotations
@@ -38,8 +43,9 @@ DISABLE_ENV = "COUPONCTL_MANIFEST_CACHE"
 @functools.cache
 def code_fingerprint() -> bytes:
     """sha256 over what validation depends on, computed once per process without importing pydantic: our own
-    validation sources, and the name, size and mtime of the files of the installed pydantic, pydantic-core and
-    yaml_rs packages (an upgrade or reinstall changes them)."""
+    validation sources (by content), and the installed pydantic, pydantic-core and yaml_rs: the names of their
+    `*.dist-info` folders (which carry the version) and the names and sizes of their files. No modification times:
+    a CI runner that installs the same versions afresh must find the entries an earlier job saved."""
     import importlib.util
 
     from reconciler import __version__
@@ -53,10 +59,13 @@ def code_fingerprint() -> bytes:
         origin = Path(spec.origin) if spec is not None and spec.origin else None
         if origin is None:
             continue
+        site = origin.parent.parent
+        with contextlib.suppress(OSError):
+            for dist in sorted(site.glob(f"{name}-*.dist-info")):  # pydantic-2.14.4.dist-info: the version
+                hasher.update(f"{dist.name}\0".encode())
         for entry in sorted(origin.parent.iterdir()):
             if entry.is_file():
-                stat = entry.stat()
-                hasher.update(f"{name}/{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+                hasher.update(f"{name}/{entry.name}\0{entry.stat().st_size}\0".encode())
     return hasher.digest()
 
 
@@ -154,12 +163,15 @@ class ManifestCache:
 
 
 def cache_for(settings: Settings) -> ManifestCache | None:
-    """The cache of this project: beside a SQLite state database, when there is a couponctl.toml (never in an
-    arbitrary working directory), unless COUPONCTL_MANIFEST_CACHE=0."""
+    """The cache of this project, when there is a couponctl.toml (never in an arbitrary working directory), unless
+    COUPONCTL_MANIFEST_CACHE=0: `[manifests] cache_dir` (relative to the project root) with any state backend,
+    else beside a SQLite state database, else none."""
     if os.environ.get(DISABLE_ENV, "1").strip().lower() in {"0", "false", "no", "off"}:
         return None
     if settings.config_file is None:
         return None
+    if settings.manifest_cache_dir:
+        return ManifestCache(settings.resolve(settings.manifest_cache_dir))
     url = settings.state_url
     prefix = "sqlite:///"
     if not url.startswith(prefix) or url == "sqlite:///:memory:":

@@ -27,11 +27,15 @@ def test_docs_configuration_md_is_up_to_date() -> None:
 
 
 def test_the_table_names_every_setting_and_nothing_else() -> None:
-    settings_fields = {f.name for f in dataclasses.fields(config.Settings)} - {"root", "config_file"}
+    settings_fields = {f.name for f in dataclasses.fields(config.Settings)} - {
+        "root",
+        "config_file",
+        "manifest_cache_dir",
+    }
     assert set(SECTIONS) == (settings_fields - {"manifests"}) | {"manifests"}
     for section, cls in SECTION_CLASSES.items():
         assert {k.name for k in KEYS if k.section == section} == {f.name for f in dataclasses.fields(cls)}, section
-    assert [k.name for k in KEYS if k.section == "manifests"] == ["paths"]
+    assert [k.name for k in KEYS if k.section == "manifests"] == ["paths", "cache_dir"]
 
 
 def test_every_key_is_in_the_document() -> None:
