@@ -31,7 +31,9 @@ def test_spoiled_response_is_refused_and_nothing_recorded(tmp_path: Path, sandbo
         for old in project.manifests.rglob("*.yaml"):
             old.unlink()
         coupons.write(project.manifests / "campaign.yaml", docs)
-        result = project.run("apply", "--auto-approve", "--parallelism", "1")
+        # The coupon calls' answers are under test: without --skip-preflight its reads (decision D32) would be the
+        # first answers the proxy spoils or replays (how the pre-flight reads a spoiled answer: test_preflight.py).
+        result = project.run("apply", "--auto-approve", "--parallelism", "1", "--skip-preflight")
         assert proxy.spoiled >= 1
     assert result.returncode == 1, result.stdout + result.stderr
     assert "response refused" in result.stderr, result.stderr

@@ -101,6 +101,11 @@ def test_doctor_names_every_unmet_prerequisite_and_apply_sends_nothing(unmet: Pr
     assert "shop.confirm" not in refused.stderr
     assert mutating(project) == []
     assert project.sandbox.state()["shop_coupons"] == []  # not one shop coupon before the product refusal
+    saved = project.run("plan", "--out", "plan.bin")  # a saved plan is checked the same way when applied
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    refused = project.run("apply", "plan.bin")
+    assert refused.returncode == 1 and "no product-coupon notify URL" in refused.stderr, refused.stderr
+    assert mutating(project) == []
 
     # The notify URL set through the API, the brands' authorisation given in the (sandbox's) brand platform.
     fixed = project.run("doctor", "--fix", "--notify-url", NOTIFY_URL)

@@ -34,7 +34,9 @@ def test_spoiled_wechatpay_answer_is_refused_and_nothing_recorded(
     with hostile_proxy(module_sandbox.url, mode, key_pem) as proxy:
         project = write_project(tmp_path / tag, module_sandbox, wechatpay_url=proxy.url)
         project.write_docs(c.docs)
-        result = project.run("apply", "--auto-approve", "--parallelism", "1")
+        # The coupon calls' answers are under test: without --skip-preflight its reads (decision D32) would be the
+        # first answers the proxy spoils or replays (how the pre-flight reads a spoiled answer: test_preflight.py).
+        result = project.run("apply", "--auto-approve", "--parallelism", "1", "--skip-preflight")
         spoiled = proxy.spoiled
     assert spoiled >= 1
     assert result.returncode == 1, result.stdout + result.stderr
