@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from reconciler.plan.exposure import CouponExposure, OrderCap, adds_and_removes, coupon_exposure, quantity
 from reconciler.plan.model import Action
+from reconciler.plan.stock_exposure import changes_stocks_only, stock_priced_changes
 
 # Calls that change how many coupons of a live coupon can be issued (reference A.6.6; decision D30).
 QUANTITY_OPERATIONS: frozenset[str] = frozenset({"shop.update_stock"})
@@ -20,6 +21,8 @@ def priced_changes(action: Action, cap: OrderCap | None) -> tuple[CouponExposure
     is None when it adds (removes) coupons whose value depends on the order and no cap applies."""
     if any(call.operation in QUANTITY_OPERATIONS for call in action.calls):
         return _quantity_change(action, cap)
+    if changes_stocks_only(action):  # a live product coupon's stock calls, each priced (decision D29)
+        return stock_priced_changes(action, cap)
     adds, removes = adds_and_removes(action)
     added = coupon_exposure(action.kind, action.after, cap) if adds else None
     removed = coupon_exposure(action.kind, action.before, cap) if removes else None

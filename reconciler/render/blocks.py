@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler.plan import kinds
 from reconciler.plan.diff import compare_view, top_key
-from reconciler.plan.model import Action, ActionType, DriftItem, FieldChange
+from reconciler.plan.model import Action, ActionType, Call, DriftItem, FieldChange
 from reconciler.render.quantities import quantity_note
 from reconciler.render.values import annotate, count_leaves, fmt, leaves
 
@@ -191,10 +191,22 @@ def _call_text(action: Action) -> str:
             text += f"({call.payload.get('status')})"
         if call.target and call.operation.startswith("product.") and call.operation != "product.create":
             text += f" {call.target}"
+        if call.stock_name is not None:  # decision D29: the declared stock (bundle) the call concerns
+            text += f" {_stock_label(action, call)}"
         if call.role == "old":
             text += " (old)"
         parts.append(text)
     return ", then ".join(parts)
+
+
+def _stock_label(action: Action, call: Call) -> str:
+    """`stock main`, `bundle main`, or `stock 1000013 of bundle main` for a step stock of a removed bundle."""
+    if call.operation.startswith("product.bundle."):
+        return f"bundle {call.stock_name}"
+    bundles = action.before.get("stock_bundles") if action.before is not None else None
+    if isinstance(bundles, Mapping) and call.stock_name in bundles and call.stock_id:
+        return f"stock {call.stock_id} of bundle {call.stock_name}"
+    return f"stock {call.stock_name}"
 
 
 def render_action(action: Action, paint: Paint) -> list[str]:
