@@ -81,3 +81,25 @@ def test_notify_url_needs_fix_and_https(project: Path, capsys: pytest.CaptureFix
     assert code == 1 and "needs --fix" in err
     code, _, err = run(["doctor", "--fix", "--notify-url", "http://example.com/n"], capsys)
     assert code == 1 and "must be an https URL" in err
+
+
+def test_missing_credentials_fail_their_family_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Real mode with a shop appid but no app secret in the environment: the shop's credentials check fails naming
+    the variable, nothing is sent for that family, and a family that is not configured is not checked."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("COUPONCTL_SHOP_APPSECRET", "COUPONCTL_SHOP_APPSECRET_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "couponctl.toml").write_text(
+        '[upstream]\nmode = "wechat"\n\n[shop]\nappid = "wx1234567890abcdef"\nbase_url = "http://127.0.0.1:9"\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run(["--no-color", "doctor"], capsys)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0] == "couponctl doctor: WeChat"
+    assert lines[2].startswith("FAIL shop.credentials: no Mini Program app secret: set the environment variable")
+    assert not any(
+        line.startswith(("ok   shop.token", "FAIL shop.token", "ok   product", "FAIL product")) for line in lines
+    )
