@@ -84,7 +84,7 @@ def build_plan(
     from reconciler.plan.planner import make_plan
 
     if loaded is None:  # a refreshing caller loaded (and so validated) them before reading upstream
-        loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
+        loaded = load_manifests(manifest_paths(settings, paths), root=settings.root, cache=cache_for(settings))
     loaded = with_environment(settings, loaded, paths)  # its overlay and shop id prefix (decision D26)
     current = dict(store.resources() if state is None else state)
     if unmanaged_shop:  # declared shop coupons upstream already holds: adopted, never added twice (D17)
@@ -153,7 +153,7 @@ def _declared_elsewhere(
     if not any(address not in declared for address in current):
         return frozenset()
     try:
-        everything = load_manifests(manifest_paths(settings, ()), cache=cache_for(settings))
+        everything = load_manifests(manifest_paths(settings, ()), root=settings.root, cache=cache_for(settings))
     except CouponctlError:
         return None
     return frozenset(c.address for c in everything.coupons) - declared

@@ -34,7 +34,8 @@ def validate(settings: Settings | None, paths: Sequence[str] = ()) -> Validation
 
     if not paths:
         paths = configured_paths(settings)
-    result = load_manifests(list(paths), cache=cache_for(settings) if settings is not None else None)
+    root = settings.root if settings is not None else None  # image files lie inside it (decision D33)
+    result = load_manifests(list(paths), root=root, cache=cache_for(settings) if settings is not None else None)
     return Validation(len(result.coupons), len(result.files), tuple(result.warnings))
 
 

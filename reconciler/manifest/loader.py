@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         guard_of,
     )
     from reconciler.manifest.product_rules import four_byte_issues, product_rules
+    from reconciler.manifest.images import resolve_image_files
     from reconciler.manifest.pydantic_errors import translate
     from reconciler.manifest.shop import shop_rules
     from reconciler.manifest.timeutil import describe
@@ -65,7 +66,7 @@ def _import_validation() -> None:
         return
     from pydantic import ValidationError
 
-    from reconciler.manifest import document, product_rules, pydantic_errors, shop, timeutil
+    from reconciler.manifest import document, images, product_rules, pydantic_errors, shop, timeutil
     from reconciler.manifest.base import Issue
 
     globals().update(
@@ -75,6 +76,7 @@ def _import_validation() -> None:
         ShopCouponDocument=document.ShopCouponDocument, field_paths=document.field_paths, model_at=document.model_at,
         four_byte_issues=product_rules.four_byte_issues, product_rules=product_rules.product_rules,
         shop_rules=shop.shop_rules, translate=pydantic_errors.translate, describe=timeutil.describe,
+        resolve_image_files=images.resolve_image_files,
     )  # fmt: skip
 
 
@@ -112,6 +114,7 @@ class _File:
     coupons: list[tuple[DesiredCoupon, int]] = field(default_factory=list)  # with their document index
     has_four_byte: bool = False  # any character beyond U+FFFF in the file (B.11); checked per document only then
     extra_files: dict[str, bytes] = field(default_factory=dict)  # CSV files of coupon sets, by path as written
+    root: Path | None = None  # the project root: image files must lie inside it (decision D33)
 
 
 def load_manifests(
@@ -129,7 +132,7 @@ def load_manifests(
     digest_parts: list[tuple[str, bytes]] = []
     from_cache: dict[int, bytes] = {}
     for display, path in files:
-        entry = _File(display=display, path=path)
+        entry = _File(display=display, path=path, root=root)
         loaded.append(entry)
         try:
             raw = bounds.read_limited(path)  # a file over the size limit is refused before it is read
@@ -336,6 +339,8 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
     else:
         issues = product_rules(model.spec)
         body = model.spec.model_dump(exclude_none=True)
+        # image files -> {"$file": {path, sha256, size}}, read into extra_files like a set's CSV (decision D33)
+        issues += resolve_image_files(body, entry.path.parent, entry.root or Path.cwd(), entry.extra_files)
         if entry.has_four_byte:
             issues += four_byte_issues(body, ("spec",))
         status = "active"

@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from reconciler.manifest import limits
 from reconciler.manifest.base import StrictModel
+from reconciler.manifest.images import ImageFile
 from reconciler.manifest.timeutil import to_rfc3339_cn
 
 _HTTPS_URL = re.compile(r"https://\S+")
@@ -40,6 +41,8 @@ ProductTime = Annotated[
     ),
 ]
 Url = Annotated[str, AfterValidator(_https_url), WithJsonSchema({"type": "string", "pattern": "^https://\\S+$"})]
+# A display image: an uploaded URL, or `{file: path}` that apply uploads (decision D33, manifest/images.py).
+Image = Url | ImageFile
 Fen = Annotated[int, Field(ge=0, description="money in fen (分)")]
 PositiveFen = Annotated[int, Field(ge=1, description="money in fen (分)")]
 Text = Annotated[str, Field(min_length=1)]
@@ -127,7 +130,7 @@ class Choice(StrictModel):
     name: Text = Field(max_length=limits.PRODUCT_COMBO_NAME_MAX_CHARS, description="item name")
     price: Fen = Field(description="item price, fen")
     count: int = Field(ge=1, le=limits.PRODUCT_CHOICE_COUNT_MAX, description="item quantity")
-    image_url: Url | None = Field(default=None, description="item image")
+    image_url: Image | None = Field(default=None, description="item image (URL or {file: path})")
     mini_program_appid: Text | None = Field(default=None, description="jump target appid")
     mini_program_path: Text | None = Field(default=None, description="jump target path; needs mini_program_appid")
 
@@ -148,9 +151,9 @@ class DisplayInfo(StrictModel):
         max_length=limits.PRODUCT_DISPLAY_NAME_MAX_CHARS,
         description="coupon name (characters)",
     )
-    image_url: Url = Field(description="1:1 image from the image-upload API")
-    background_url: Url = Field(description="65:77 background from the image-upload API")
-    detail_image_url_list: list[Url] | None = Field(
+    image_url: Image = Field(description="1:1 image: an upload-API URL or {file: path} (D33)")
+    background_url: Image = Field(description="65:77 background: an upload-API URL or {file: path} (D33)")
+    detail_image_url_list: list[Image] | None = Field(
         default=None, min_length=1, max_length=limits.PRODUCT_DETAIL_IMAGES_MAX, description="detail images"
     )
     original_price: PositiveFen | None = Field(default=None, description="original price, fen; iff scope SINGLE")
