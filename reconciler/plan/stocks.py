@@ -49,6 +49,11 @@ ENDED_REMEDY = (
     "declare the changed stock under a new name (it is added) and remove this one from the manifest; an ended stock "
     "cannot change (reference B.10)"
 )
+DEACTIVATED_OUTSIDE = "deactivated upstream (terminal)"
+GONE_REMEDY = (
+    "remove it from the manifest (nothing is called; it stays deactivated), or declare it under a new name to add a "
+    "new stock in its place"
+)
 CAP_REMEDY = "remove stocks from the manifest and apply (they are deactivated) before adding new ones"
 REPLACED = "fixed at creation: a new stock replaces it (reference B.4)"
 
@@ -230,9 +235,14 @@ def _existing(
     path = f"{family.key}.{name}"
     before = comparable(have_stock)
     changes = _kept(work, diff_values(before, dict(want_stock), path))
+    state = stock_state(family, have_stock)
+    if not changes and state == "DEACTIVATED":  # deactivated outside couponctl (its own deactivations leave state)
+        gone = FieldChange(f"{path}.state", "change", "DEACTIVATED", None, "blocked", DEACTIVATED_OUTSIDE)
+        work.changes.append(gone)
+        work.blocked.append(Blocker(f"{path} was deactivated outside couponctl but is still declared", GONE_REMEDY))
+        return
     if not changes:
         return
-    state = stock_state(family, have_stock)
     stock_id = upstream_id(family, have_stock)
     if state == AUDITING:
         work.defer(changes, f"{path} is under review (AUDITING): changed once SENDING or PAUSED (reference B.10)")

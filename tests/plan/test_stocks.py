@@ -356,3 +356,12 @@ def test_auditing_bundle_step_defers_the_bundle() -> None:
 def test_families_are_distinct() -> None:
     assert STOCKS.add == "product.stock.add" and BUNDLES.add == "product.bundle.add"
     assert BUNDLES.bundle and not STOCKS.bundle
+
+
+def test_declared_stock_deactivated_outside_couponctl_is_blocked_with_a_remedy() -> None:
+    result = plan({"main": stock()}, {"main": upstream_stock(stock(), "S1", state="DEACTIVATED")})
+    assert result.calls == ()
+    [blocker] = result.blocked
+    assert "deactivated outside couponctl" in blocker.reason and "new name" in blocker.remedy
+    # a stock that simply ended (its end time passed) is no difference
+    assert plan({"main": stock()}, {"main": upstream_stock(stock(), "S1", state="STOPPED")}) == StockPlan()
