@@ -319,7 +319,34 @@ def load_average() -> list[float]:
         return []
 
 
+STAGES = (
+    "validate", "plan-cold", "apply-unlimited", "plan-noop", "plan-1pct", "drift", "apply-rated", "drift-products",
+    "drift-ended",
+)  # fmt: skip
+
+
+def selected_stages(args: argparse.Namespace) -> set[str]:
+    """The stages to run: --stages, else all of them minus the --skip-* ones."""
+    if args.stages:
+        chosen = {s.strip() for s in args.stages.split(",") if s.strip()}
+        unknown = chosen - set(STAGES)
+        if unknown:
+            raise SystemExit(f"unknown stage(s) {', '.join(sorted(unknown))}; stages: {', '.join(STAGES)}")
+        return chosen
+    chosen = set(STAGES)
+    if args.skip_drift:
+        chosen.discard("drift")
+    if args.skip_rated_apply:
+        chosen.discard("apply-rated")
+    if not args.drift_products:
+        chosen.discard("drift-products")
+    if not args.ended_drift:
+        chosen.discard("drift-ended")
+    return chosen
+
+
 def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    stages = selected_stages(args)
     n = args.coupons
     runs = args.runs
     rate = args.rate
@@ -329,6 +356,7 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "rate_per_s": rate,
         "cpus": os.cpu_count(),
         "load_average_start": load_average(),
+        "stages": [s for s in STAGES if s in stages],
     }
     table = Table()
 
@@ -353,37 +381,74 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         table.add("parse floor (yaml_rs only)", parse)
         log(f"parse floor {parse.median:.2f} s")
 
-        validate = repeat(runs, project.couponctl("validate"), cwd=project.root, env=env, before=clear_cache)
-        results["validate_s"] = validate.median
-        table.add("validate (no cache)", validate, parse)
-        log(f"validate {validate.median:.2f} s")
-        cached = repeat(runs, project.couponctl("validate"), cwd=project.root, env=env)
-        results["validate_cached_s"] = cached.median
-        table.add("validate (manifest cache warm)", cached, parse)
-        log(f"validate cached {cached.median:.2f} s")
+        if "validate" in stages:
+            validate = repeat(runs, project.couponctl("validate"), cwd=project.root, env=env, before=clear_cache)
+            results["validate_s"] = validate.median
+            table.add("validate (no cache)", validate, parse)
+            log(f"validate {validate.median:.2f} s")
+            cached = repeat(runs, project.couponctl("validate"), cwd=project.root, env=env)
+            results["validate_cached_s"] = cached.median
+            table.add("validate (manifest cache warm)", cached, parse)
+            log(f"validate cached {cached.median:.2f} s")
 
         def cold_start() -> None:
             project.reset_state()
 
-        cold = repeat(runs, project.couponctl("plan", "--no-refresh"), cwd=project.root, env=env, before=cold_start)
-        results["plan_cold_s"] = cold.median
-        table.add("plan, cold (empty state, no cache)", cold, parse)
-        log(f"plan cold {cold.median:.2f} s")
+        if "plan-cold" in stages:
+            plan_cmd = project.couponctl("plan", "--no-refresh")
+            cold = repeat(runs, plan_cmd, cwd=project.root, env=env, before=cold_start)
+            results["plan_cold_s"] = cold.median
+            table.add("plan, cold (empty state, no cache)", cold, parse)
+            log(f"plan cold {cold.median:.2f} s")
 
         project.reset_state()
-        sbx.clear_calls()
-        apply_free = run(project.couponctl("apply", "--auto-approve", "--no-refresh"), cwd=project.root, env=env)
-        calls = sbx.calls()
-        mutating = sum(1 for c in calls if c["operation"] in MUTATING)
-        results["apply_unlimited_s"] = apply_free.wall_s
-        results["apply_unlimited_cpu_s"] = apply_free.cpu_s
-        results["apply_unlimited_calls"] = mutating
-        results["apply_unlimited_calls_per_s"] = mutating / apply_free.wall_s
-        results["apply_unlimited_client_cpu_ms_per_call"] = 1000 * apply_free.cpu_s / max(1, mutating)
-        results["apply_unlimited_429s"] = throttled(calls)
-        table.add(f"apply, limits lifted ({mutating} calls)", apply_free)
-        log(f"apply unlimited {apply_free.wall_s:.2f} s, {mutating} calls, {mutating / apply_free.wall_s:.0f}/s")
+        if "drift" in stages and "apply-unlimited" not in stages:
+            raise SystemExit("the drift stage reads what apply-unlimited created upstream: select both")
+        if stages & {"plan-noop", "plan-1pct"} and "apply-unlimited" not in stages:
+            seeded = run([sys.executable, str(REPO / "bench" / "seed_state.py"), str(project.root)], cwd=REPO, env=env)
+            results["state_seeded"] = True
+            log(f"state seeded from the manifests without upstream (bench/seed_state.py, {seeded.wall_s:.1f} s)")
+        if "apply-unlimited" in stages:
+            apply_unlimited(project, sbx, results, table)
+        if stages & {"plan-noop", "plan-1pct"}:
+            noop_and_one_percent(args, project, sbx, parse, clear_cache, results, table, stages)
 
+        # Drift of the N managed coupons at R/s (manifests restored first: nothing pending but the reads).
+        if "drift" in stages:
+            drift_stage(args, project, sbx, campaign, results, table)
+    finally:
+        sbx.stop()
+    rated_stages(args, work, campaign, results, table, stages)
+    results["load_average_end"] = load_average()
+    results["peak_rss_mb"] = max(row["peak_rss_mb"] for row in table.rows)
+    results["table"] = table.rows
+    return results
+
+
+def apply_unlimited(project: Project, sbx: Sandbox, results: dict[str, Any], table: Table) -> None:
+    """apply of N creates with every limit lifted: mutating calls per second end to end; leaves the full state."""
+    env = project.env
+    sbx.clear_calls()
+    apply_free = run(project.couponctl("apply", "--auto-approve", "--no-refresh"), cwd=project.root, env=env)
+    calls = sbx.calls()
+    mutating = sum(1 for c in calls if c["operation"] in MUTATING)
+    results["apply_unlimited_s"] = apply_free.wall_s
+    results["apply_unlimited_cpu_s"] = apply_free.cpu_s
+    results["apply_unlimited_calls"] = mutating
+    results["apply_unlimited_calls_per_s"] = mutating / apply_free.wall_s
+    results["apply_unlimited_client_cpu_ms_per_call"] = 1000 * apply_free.cpu_s / max(1, mutating)
+    results["apply_unlimited_429s"] = throttled(calls)
+    table.add(f"apply, limits lifted ({mutating} calls)", apply_free)
+    log(f"apply unlimited {apply_free.wall_s:.2f} s, {mutating} calls, {mutating / apply_free.wall_s:.0f}/s")
+
+
+def noop_and_one_percent(
+    args: argparse.Namespace, project: Project, sbx: Sandbox, parse: Stage, clear_cache: Any,
+    results: dict[str, Any], table: Table, stages: set[str],
+) -> None:  # fmt: skip
+    """The no-op plan against the full state (cache cleared / warm), then the plan after editing 1% of coupons."""
+    n, runs, env = args.coupons, args.runs, project.env
+    if "plan-noop" in stages:
         noop_cmd = project.couponctl("plan", "--no-refresh")
         noop_cold = repeat(runs, noop_cmd, cwd=project.root, env=env, before=clear_cache)
         noop = repeat(runs, noop_cmd, cwd=project.root, env=env)
@@ -404,6 +469,7 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             table.add("plan, no-op with refresh (unlimited reads)", refreshed)
             log(f"plan no-op with refresh {refreshed.wall_s:.2f} s")
 
+    if "plan-1pct" in stages:
         edited = edit_one_percent(project.manifests, n)
         one = repeat(runs, project.couponctl("plan", "--no-refresh"), cwd=project.root, env=env)
         if f"{edited} to change" not in one.samples[-1].stdout:
@@ -414,29 +480,35 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         table.add(f"plan, 1% changed ({edited} coupons, cache warm)", one)
         log(f"plan 1% {one.median:.2f} s (first {one.samples[0].wall_s:.2f} s)")
 
-        # Drift of the N managed coupons at R/s (manifests restored first: nothing pending but the reads).
-        if not args.skip_drift:
-            shutil.rmtree(project.manifests)
-            shutil.copytree(campaign, project.manifests)
-            sbx.set_limits(dict.fromkeys(READS, rate))
-            set_client_rate(project.root, sbx, rate)
-            sbx.clear_calls()
-            drift = run(project.couponctl("drift"), cwd=project.root, env=env)
-            calls = sbx.calls()
-            reads = count_by_operation(calls)
-            results["drift_s"] = drift.wall_s
-            results["drift_floor_s"] = rated_floor(reads, dict.fromkeys(READS, rate), READS)
-            results["drift_reads"] = {k: v for k, v in reads.items() if k in READS}
-            results["drift_429s"] = throttled(calls)
-            table.add(
-                f"drift at {rate:g}/s ({sum(results['drift_reads'].values())} reads)", drift, results["drift_floor_s"]
-            )
-            log(f"drift {drift.wall_s:.2f} s (floor {results['drift_floor_s']:.2f} s), 429s {results['drift_429s']}")
-    finally:
-        sbx.stop()
 
+def drift_stage(
+    args: argparse.Namespace, project: Project, sbx: Sandbox, campaign: Path, results: dict[str, Any], table: Table
+) -> None:
+    """Drift of the N managed coupons at R/s (manifests restored first: nothing pending but the reads)."""
+    rate, env = args.rate, project.env
+    shutil.rmtree(project.manifests)
+    shutil.copytree(campaign, project.manifests)
+    sbx.set_limits(dict.fromkeys(READS, rate))
+    set_client_rate(project.root, sbx, rate)
+    sbx.clear_calls()
+    drift = run(project.couponctl("drift"), cwd=project.root, env=env)
+    calls = sbx.calls()
+    reads = count_by_operation(calls)
+    results["drift_s"] = drift.wall_s
+    results["drift_floor_s"] = rated_floor(reads, dict.fromkeys(READS, rate), READS)
+    results["drift_reads"] = {k: v for k, v in reads.items() if k in READS}
+    results["drift_429s"] = throttled(calls)
+    table.add(f"drift at {rate:g}/s ({sum(results['drift_reads'].values())} reads)", drift, results["drift_floor_s"])
+    log(f"drift {drift.wall_s:.2f} s (floor {results['drift_floor_s']:.2f} s), 429s {results['drift_429s']}")
+
+
+def rated_stages(
+    args: argparse.Namespace, work: Path, campaign: Path, results: dict[str, Any], table: Table, stages: set[str]
+) -> None:
+    """apply of N creates at R/s into a fresh sandbox and state; issue 7's drift of product coupons."""
+    rate = args.rate
     # Apply of N creates at R/s into a fresh sandbox and state.
-    if not args.skip_rated_apply:
+    if "apply-rated" in stages:
         limits = {**dict.fromkeys(SERVER_OPERATIONS), **dict.fromkeys(MUTATING | READS, rate)}
         sbx = Sandbox(work / "sandbox-rated", limits)
         try:
@@ -460,7 +532,7 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             sbx.stop()
 
     # Issue 7: drift of 2,000 product coupons at 200/s.
-    if args.drift_products:
+    if "drift-products" in stages:
         products, prate = args.drift_products, args.drift_rate
         sbx = Sandbox(work / "sandbox-products", dict.fromkeys(SERVER_OPERATIONS))
         try:
@@ -481,17 +553,14 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         finally:
             sbx.stop()
 
-    if args.ended_drift:  # issue 20 goal 3: drift of a campaign 80% ended, --all against the default (D31)
+    if (
+        "drift-ended" in stages and args.ended_drift
+    ):  # issue 20 goal 3: drift of a campaign 80% ended, --all against the default (D31)
         from bench.drift_bench import ended_drift
 
         results["ended_drift"], rows = ended_drift(work, args.ended_drift, 80, rate)
         for label, proc, floor in rows:
             table.add(label, proc, floor)
-
-    results["load_average_end"] = load_average()
-    results["peak_rss_mb"] = max(row["peak_rss_mb"] for row in table.rows)
-    results["table"] = table.rows
-    return results
 
 
 def log(message: str) -> None:
@@ -513,12 +582,17 @@ def print_table(results: dict[str, Any]) -> None:
             f"{row['stage']:<48} {row['seconds']:>8.2f} {floor:>7} {ratio:>6} {row['cpu_s']:>7.2f} "
             f"{cpu_ratio:>9} {row['peak_rss_mb']:>8.0f}"
         )
+    if "apply_unlimited_calls_per_s" in results:
+        print(
+            f"limits lifted: {results['apply_unlimited_calls_per_s']:.0f} mutating calls/s end to end, "
+            f"{results['apply_unlimited_client_cpu_ms_per_call']:.1f} ms client CPU per call"
+        )
     print(
-        f"limits lifted: {results['apply_unlimited_calls_per_s']:.0f} mutating calls/s end to end, "
-        f"{results['apply_unlimited_client_cpu_ms_per_call']:.1f} ms client CPU per call; 429s: apply at R "
-        f"{results.get('apply_429s', '-')}, drift {results.get('drift_429s', '-')}, "
+        f"429s: apply at R {results.get('apply_429s', '-')}, drift {results.get('drift_429s', '-')}, "
         f"drift products {results.get('drift_products_429s', '-')}"
     )
+    if results.get("state_seeded"):
+        print("state for the no-op and 1% plans seeded from the manifests (bench/seed_state.py), not applied")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -539,7 +613,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--skip-drift", action="store_true", help="skip the drift at R/s")
     parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/N.json)")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (default: a temp dir)")
+    parser.add_argument(
+        "--stages",
+        help=f"comma-separated stages to run (default: all): {', '.join(STAGES)}. Without apply-unlimited, the "
+        "no-op and 1%% plans run against a state seeded from the manifests (bench/seed_state.py): how the 100,000-"
+        "coupon figures are made (--coupons 100000 --stages validate,plan-cold,plan-noop --runs 1)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="for review, under 2 minutes: 1,000 coupons, every stage, rated stages at 50/s, issue 7's drift of "
+        "500 products at 200/s, the ended-campaign drift of 500 coupons (the full run stays the reference)",
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.coupons, args.rate, args.drift_products, args.ended_drift = 1000, 50.0, 500, 500
     if args.keep:
         shutil.rmtree(args.keep, ignore_errors=True)
         args.keep.mkdir(parents=True)
