@@ -31,6 +31,10 @@ class PlanContext:
     default_brand_id: str | None
     plan_warnings: list[str] = field(default_factory=list)
     environment: str | None = None  # the selected environment: part of every request number (decision D26)
+    # decision D33: uploaded images by sha256 (the state's asset map), and the address whose action uploads each
+    # image not yet uploaded (once in the whole plan: plan/images.py)
+    assets: Mapping[str, str] = field(default_factory=dict)
+    uploads: dict[str, str] = field(default_factory=dict)
 
     def unchanged(self, address: str, notes: Sequence[str]) -> None:
         """No action; differences in ignored fields become plan warnings (said only when they differ)."""

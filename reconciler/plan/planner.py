@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from reconciler.errors import PlanError
 from reconciler.plan.actions import PlanContext, Subject
+from reconciler.plan.images import resolve_images, with_uploads
 from reconciler.plan.model import (
     Action,
     ActionType,
@@ -62,6 +63,7 @@ def make_plan(
     skip_blocked: bool = False,
     declared_elsewhere: frozenset[str] | None = frozenset(),
     environment: str | None = None,
+    assets: Mapping[str, str] | None = None,
 ) -> Plan:
     """Compare desired coupons with state and return the plan (contract §2.2-2.3). Pure.
 
@@ -75,7 +77,7 @@ def make_plan(
     the configured manifests declare outside `paths` (a coupon moved to another folder since it was applied): left
     alone too. None means that could not be told (manifests outside `paths` do not load): then nothing outside
     `desired` is removed. `environment` (the selected one, decision D26) is named by the plan and is part of every
-    request number.
+    request number. `assets` maps the sha256 of each uploaded image to its URL (the state's asset map, decision D33).
     """
     if now.tzinfo is None:
         raise PlanError("make_plan needs an aware `now` (UTC)")
@@ -83,6 +85,7 @@ def make_plan(
     ctx = PlanContext(
         lineage=lineage, serial=serial, now=now, default_brand_id=default_brand_id, environment=environment
     )
+    ctx.assets = dict(assets or {})
     moves = resolve_moves(by_address, state)  # declared renames: planned as state moves (plan/moves.py)
     state = moves.state
     in_scope, left_alone = _in_scope(by_address, state, paths, declared_elsewhere)
@@ -199,7 +202,10 @@ def _plan_address(
 ) -> Action | None:
     kind = want.kind if want is not None else have.kind if have is not None else None
     rules = plan_shop if kind == "ShopCoupon" else plan_product
-    action = rules(ctx, address, want, have)
+    declared, pending = resolve_images(ctx.assets, want) if want is not None else (want, {})  # D33: image files
+    action = rules(ctx, address, declared, have)
+    if action is not None:
+        action = with_uploads(ctx, action, pending)
     if action is None and want is not None and have is not None and want.protect != have.protect:
         action = _protect_only(address, want, have)
     if action is not None and want is not None:
