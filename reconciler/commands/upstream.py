@@ -115,6 +115,7 @@ def _embedded_upstream(settings: Settings) -> Upstream:
             brand_id=creds.brand_id,
             transport=transport,
             timeout=timeout,
+            files_root=settings.root,  # image uploads read their planned files under it (decision D33)
         ),
     }
     brand = settings.wechatpay.brand_id or creds.brand_id

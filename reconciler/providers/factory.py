@@ -75,6 +75,7 @@ def build_providers(
             pay.brand_id,
             timeout=timeout,
             apiv3_key=apiv3_key,
+            files_root=settings.root,  # image uploads read their planned files under it (decision D33)
         )
     if shop_secret is not None:
         built["shop"] = ShopProvider(

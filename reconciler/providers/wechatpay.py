@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -19,9 +20,11 @@ import httpx
 from reconciler.errors import SignatureError, TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Call
 from reconciler.providers.base import CallResult
+from reconciler.providers.media import UPLOAD, upload_image
 from reconciler.providers.transport import send_safely, transient_http_status, with_retry_after
 from reconciler.providers.wechatpay_auth import (
     CERTIFICATES_PATH,
+    SIGNED_BODY,
     ResponseVerifier,
     WechatPaySigner,
     load_public_key,
@@ -65,11 +68,13 @@ class WechatPayProvider:
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
         apiv3_key: bytes | None = None,
+        files_root: Path | None = None,
     ) -> None:
         """`apiv3_key` given: platform-certificate mode (C.4), for merchants not yet on the WeChat Pay public key.
         The public key id and PEM are then unused (pass empty ones): answers are verified with the certificates of
         `GET /v3/certificates`, fetched before the first call and again once when an answer names an unknown one."""
         self.brand_id = brand_id
+        self.files_root = files_root or Path.cwd()  # image uploads read their planned file under it (decision D33)
         self._clock = clock
         self._apiv3_key = apiv3_key
         self._certificates_lock = asyncio.Lock()
@@ -95,6 +100,8 @@ class WechatPayProvider:
     async def execute(self, call: Call) -> CallResult:
         """Send `call.payload` for product.create / product.patch / product.deactivate (B.5, B.7, B.8) and the stock
         and bundle calls (B.1, B.4: `wechatpay_stocks.py`)."""
+        if call.operation == UPLOAD:  # an image from a file, multipart (B.1, C.1; decision D33): `media.py`
+            return await upload_image(self, call)
         if call.operation == "product.create":
             method, path = "POST", COUPONS_PATH
         elif call.operation == "product.patch":
@@ -201,11 +208,16 @@ class WechatPayProvider:
         *,
         content: bytes | None = None,
         params: Mapping[str, str] | None = None,
+        content_type: str = "application/json",
+        signed_body: bytes | None = None,  # what the signature covers when not the body (the upload's meta, C.1)
     ) -> httpx.Response:
         if self._apiv3_key is not None and not self._certificates_loaded:
             await self._load_certificates(stale=None)
-        headers = {"Content-Type": "application/json"} if content is not None else None
-        request = self._client.build_request(method, path, content=content, params=params, headers=headers)
+        headers = {"Content-Type": content_type} if content is not None else None
+        extensions = {SIGNED_BODY: signed_body} if signed_body is not None else None
+        request = self._client.build_request(
+            method, path, content=content, params=params, headers=headers, extensions=extensions
+        )
         response = await send_safely(self._client, request, call=operation)
         status = response.status_code
         request_id = response.headers.get("Request-ID")

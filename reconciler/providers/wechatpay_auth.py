@@ -31,6 +31,9 @@ from reconciler.errors import ConfigError, SignatureError
 
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
 USER_AGENT = f"couponctl/{__version__}"
+# A request extension naming the bytes the signature covers when they are not the body: the image upload's `meta`
+# JSON (C.1; providers/media.py).
+SIGNED_BODY = "couponctl_signed_body"
 # C.4: official SDKs refuse responses whose timestamp differs from now by 5 minutes or more (absolute difference).
 MAX_SKEW_S = 300.0
 
@@ -132,7 +135,8 @@ class WechatPaySigner(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         # C.1: the canonical URL is the path plus `?query` exactly as sent, and the body the exact bytes sent.
-        request.headers["Authorization"] = self.authorization(request.method, request.url.raw_path, request.content)
+        body = request.extensions.get(SIGNED_BODY, request.content)  # the upload signs its meta part (C.1)
+        request.headers["Authorization"] = self.authorization(request.method, request.url.raw_path, body)
         # C.3: official samples always send the public key id, which also tells WeChat which key to sign with.
         if self.public_key_id:
             request.headers["Wechatpay-Serial"] = self.public_key_id
