@@ -17,10 +17,10 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.plan.actions import PlanContext
-from reconciler.plan.model import Action, Call, FieldChange
+from reconciler.plan.model import Action, Call, FieldChange, Operation
 from reconciler.resources import DesiredCoupon
 
-UPLOAD = "product.media.upload"
+UPLOAD: Operation = "product.media.upload"
 FILE_KEY = "$file"
 PLACEHOLDER_PREFIX = "$asset:sha256:"
 PLACEHOLDER = re.compile(r"\$asset:sha256:([0-9a-f]{64})")
