@@ -40,11 +40,11 @@ def policy_file(settings: Settings) -> Path | None:
 
 
 def load(settings: Settings) -> Policy | None:
-    from reconciler.policy.loader import load_policy
-
     path = policy_file(settings)
     if path is None:
         return None
+    from reconciler.policy.loader import load_policy  # pydantic: only when there is a policy file to read
+
     try:
         display = path.relative_to(settings.root).as_posix()
     except ValueError:

@@ -117,7 +117,7 @@ def build_plan(
         plan_ttl=timedelta(hours=settings.apply.plan_max_age_hours),
         git_commit=git_commit(settings.root),
         paths=tuple(root_relative(settings, p) for p in paths),
-        manifest_files={c.address: root_relative(settings, c.source.file) for c in loaded.coupons},
+        manifest_files=_manifest_files(settings, loaded.coupons),
         declared_elsewhere=_declared_elsewhere(settings, paths, loaded.coupons, current),
         environment=settings.env.name,
     )
@@ -157,6 +157,20 @@ def _declared_elsewhere(
     except CouponctlError:
         return None
     return frozenset(c.address for c in everything.coupons) - declared
+
+
+def _manifest_files(settings: Settings, coupons: Sequence[DesiredCoupon]) -> dict[str, str]:
+    """Each coupon's manifest file relative to the project root, resolved once per file (not once per coupon:
+    10,000 path resolutions were 0.2 s of a no-op plan)."""
+    by_file: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for coupon in coupons:
+        file = coupon.source.file
+        relative = by_file.get(file)
+        if relative is None:
+            relative = by_file[file] = root_relative(settings, file)
+        out[coupon.address] = relative
+    return out
 
 
 def root_relative(settings: Settings, path: str) -> str:
