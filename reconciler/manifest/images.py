@@ -156,3 +156,28 @@ def resolve_image_files(body: dict[str, Any], folder: Path, root: Path, files: d
             }
         }
     return issues
+
+
+REFERENCE_DOC = """
+## Images from files (decision D33)
+
+A product coupon's display images (`display_info.image_url`, `background_url`, each `detail_image_url_list` item and
+each combo `choice_list[].image_url`) take either an https URL from the upload API (reference B.3) or a file in the
+repository, named relative to the manifest:
+
+```yaml
+  display_info:
+    name: 双11咖啡券
+    image_url: {file: ../images/d11-logo.png}        # uploaded by apply, then sent as its URL
+    background_url: {file: ../images/d11-banner.jpg}
+```
+
+`validate` checks the file offline, reporting `file:line:col` and the field: it must lie inside the project root (a
+symlink leading out of it is refused), be PNG or JPEG by its first bytes, at most 2 MB, `image_url` square and
+`background_url` 65:77 (the height within one pixel of width × 77 / 65: most widths have no exact 65:77 height).
+The plan shows `~ display_info.image_url = "https://…" -> "upload of images/d11-logo.png (182 KiB, sha256 3f2a9c…)"`
+and one `product.media.upload` call per distinct image in the whole plan, before the create or PATCH that needs it.
+Apply uploads it, records sha256 → URL in state (the same bytes are never uploaded twice), then creates or PATCHes
+with the URL; the next plan finds the URL and is a no-op. Changing the file's bytes plans one upload and one PATCH.
+A file changed between plan and apply is refused at apply ("re-run plan").
+"""
