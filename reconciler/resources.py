@@ -6,9 +6,12 @@ Both sides hold coupon bodies in one *normalised upstream form*, so the planner 
   `coupon_info`), times as Unix seconds, money as integer fen. In state, the last-known upstream object also carries
   `status` (1..4) and whatever read-only fields upstream returned (`create_time`, `ext_info`, ...).
 - ProductCoupon: the create request minus `out_request_no` and `brand_id` (`scope`, `type`, `usage_mode`,
-  `single_usage_info` | `progressive_bundle_usage_info`, `display_info`, `out_product_no`, `stock` | `stock_bundle`),
-  times as RFC3339 with offset. In state, the upstream entity also carries `product_coupon_id`, `state`, and the
-  `stock` / `stock_bundle` recorded from the create response (GET never returns stocks).
+  `single_usage_info` | `progressive_bundle_usage_info`, `display_info`, `out_product_no`), with its stocks as
+  named maps instead of the create's one `stock` | `stock_bundle`: `stocks: {name: stock}` |
+  `stock_bundles: {name: bundle}`, in manifest order, the first being the one sent with create (a manifest's
+  `stock:` is `stocks: {main: ...}`; decision D29, `reconciler/stocks.py`). Times as RFC3339 with offset. In state,
+  the upstream entity also carries `product_coupon_id`, `state`, and each stock as upstream last answered it (what
+  was sent plus `stock_id`, `state`, `sent_count_info`, ...; GET of the coupon never returns stocks).
 
 Everything here is plain, frozen data; no I/O.
 """

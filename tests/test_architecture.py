@@ -14,6 +14,7 @@ PURE_CORE = (
     "reconciler.plan",
     "reconciler.render",
     "reconciler.resources",
+    "reconciler.stocks",
     "reconciler.times",
     "reconciler.claim_window",
     "reconciler.upstream_facts",

@@ -2,7 +2,8 @@
 
 Shop calls answer only `{"errcode": 0}`, so the new last-known upstream object is what we sent (plus the status
 machine of reference A.4.2). WeChat Pay calls return the entity, which is recorded as returned; the `stock` /
-`stock_bundle` of the create response is kept because GET never returns it (reference B.2).
+`stock_bundle` of the create response is recorded as the first entry of the `stocks` / `stock_bundles` map
+(decision D29) and kept because GET never returns it (reference B.2).
 
 A product coupon replacement is create-before-destroy: after the create, the address points at the new coupon and
 the old one is kept as `extra["deposed"]` until its deactivation lands (Terraform's "deposed object"); a crash in
@@ -22,6 +23,7 @@ from reconciler.plan.model import Action, ActionType, Call
 from reconciler.plan.request_numbers import create_generation
 from reconciler.providers.base import CallResult
 from reconciler.resources import ResourceState
+from reconciler.stocks import DEFAULT_STOCK_NAME, SINGLE_TO_MAP, first_stock
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ def state_after_call(
         coupon = _with_shop_stock(previous.upstream, call.payload["coupon_stock"])
         return StateChange(put=_resource(action, previous.upstream_id, coupon, previous, now_iso))
     if op == "product.create":
-        entity = dict(result.entity or {})
+        entity = _named_stock(dict(result.entity or {}), call.stock_name or _first_name(action), call.payload)
         new_id = str(result.upstream_id or entity.get("product_coupon_id", ""))
         extra: dict[str, Any] = {}
         if previous is not None and previous.upstream_id != new_id and previous.status != "DEACTIVATED":
@@ -128,6 +130,29 @@ def _with_shop_stock(upstream: Mapping[str, Any], sent: Mapping[str, Any]) -> di
     stock["stock_info"] = info
     coupon["coupon_stock"] = stock
     return coupon
+
+
+def _first_name(action: Action) -> str:
+    """The name of the stock a create sends: the first of the desired body's map, else `main` (decision D29)."""
+    first = first_stock(action.after) if action.after else None
+    return first[1] if first is not None else DEFAULT_STOCK_NAME
+
+
+def _named_stock(entity: dict[str, Any], name: str, sent: Mapping[str, Any]) -> dict[str, Any]:
+    """A create answer with its `stock` / `stock_bundle` moved, in place, into `stocks` / `stock_bundles` as `name`:
+    what was sent, overlaid with what the answer returned (a bundle's answer is only `stock_bundle_id` and
+    `stock_list`, reference B.4)."""
+    if not any(key in entity for key in SINGLE_TO_MAP):
+        return entity
+    out: dict[str, Any] = {}
+    for key, value in entity.items():
+        if key in SINGLE_TO_MAP:
+            request = sent.get(key)
+            merged = {**request, **value} if isinstance(request, Mapping) and isinstance(value, Mapping) else value
+            out[SINGLE_TO_MAP[key]] = {name: merged}
+        else:
+            out[key] = value
+    return out
 
 
 def _keep_stock(entity: dict[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:

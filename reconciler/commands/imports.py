@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from reconciler.resources import (
     make_address,
     split_address,
 )
+from reconciler.stocks import DEFAULT_STOCK_NAME, MAP_TO_SINGLE, STOCK_NAME_MAX_CHARS, iter_stocks
 from reconciler.store.api import StateStore
 from reconciler.times import iso_utc
 
@@ -82,11 +83,12 @@ async def adopt(
         brand = brand_id or (declared.brand_id if declared is not None else None) or upstream.default_brand_id
         obj = await _read(upstream, kind, upstream_id, brand)
         if obj is not None and kind == "ProductCoupon":
-            # The stock it was created with (GET never returns it, reference B.2): without it the next plan would
-            # show every stock field as a difference.
-            stock = await _first_stock(upstream.providers["product"], upstream_id, brand, obj)
-            if stock is not None:
-                obj = {**obj, _stock_key(obj): stock}
+            # Its stocks (GET never returns them, reference B.2): without them the next plan would show every stock
+            # field as a difference. Named as the manifest declares them, in order, when it does (decision D29).
+            names = _declared_names(declared)
+            found = await _read_stocks(upstream.providers["product"], upstream_id, brand, obj, names)
+            if found is not None:
+                obj = {**obj, _stock_key(obj): found.state}
     if obj is None:
         raise StateError(f"{address}: upstream has no coupon {upstream_id}")
     resource = _resource(address, kind, upstream_id, obj, brand, iso_utc(clock()))
@@ -129,10 +131,18 @@ def shop_manifest(coupon: Mapping[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def product_manifest(entity: Mapping[str, Any], name: str, stock: Mapping[str, Any] | None) -> dict[str, Any]:
+def product_manifest(
+    entity: Mapping[str, Any], name: str, stocks: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, Any]:
+    """The manifest of a product coupon: its one stock (bundle) as `stock:` (`stock_bundle:`), as before decision
+    D29, or several as the named `stocks:` (`stock_bundles:`) map."""
     spec = {k: v for k, v in entity.items() if k not in PRODUCT_RULES.read_only and k not in STOCK_KEYS}
-    if stock is not None:
-        spec[_stock_key(entity)] = dict(stock)
+    if stocks:
+        key = _stock_key(entity)
+        if list(stocks) == [DEFAULT_STOCK_NAME]:
+            spec[MAP_TO_SINGLE[key]] = dict(stocks[DEFAULT_STOCK_NAME])
+        else:
+            spec[key] = {stock_name: dict(stock) for stock_name, stock in stocks.items()}
     doc: dict[str, Any] = {"kind": "ProductCoupon", "name": name}
     if entity.get("brand_id"):
         doc["brand_id"] = str(entity["brand_id"])
@@ -179,34 +189,85 @@ async def generate(
             entity = await provider.read(pid, brand_id=brand)
             if entity is None:
                 raise UpstreamError(call="product.get", message=f"product coupon {pid} not found", code="NOT_FOUND")
-            stock = await _first_stock(provider, pid, brand, entity)
-            doc = product_manifest(entity, f"product-{pid}", stock)
+            found = await _read_stocks(provider, pid, brand, entity, ())
+            doc = product_manifest(entity, f"product-{pid}", found.manifest if found is not None else None)
             written.append(_write(out_dir, doc))
             upstream_obj = dict(entity)
-            if stock is not None:
-                upstream_obj[_stock_key(entity)] = stock
+            if found is not None:
+                upstream_obj[_stock_key(entity)] = found.state
             address = make_address("ProductCoupon", doc["name"])
             store.put(_resource(address, "ProductCoupon", pid, upstream_obj, brand, iso_utc(clock())))
     return written
 
 
 def _stock_key(entity: Mapping[str, Any]) -> str:
-    return "stock_bundle" if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE" else "stock"
+    return "stock_bundles" if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE" else "stocks"
 
 
-async def _first_stock(
-    provider: Any, product_coupon_id: str, brand_id: str | None, entity: Mapping[str, Any]
-) -> Mapping[str, Any] | None:
-    """The stock (or stock bundle) the coupon was created with, in manifest form (reference B.4)."""
+@dataclass(frozen=True, slots=True)
+class _Stocks:
+    """A coupon's stocks by name: as a manifest declares them, and as state keeps them (with what upstream added)."""
+
+    manifest: dict[str, dict[str, Any]]
+    state: dict[str, dict[str, Any]]
+
+
+def _declared_names(declared: DesiredCoupon | None) -> tuple[str, ...]:
+    if declared is None:
+        return ()
+    return tuple(name for _, name, _ in iter_stocks(declared.body))
+
+
+def _stock_names(count: int, ids: Sequence[str], declared: Sequence[str], prefix: str) -> list[str]:
+    """Names for `count` stocks: the declared ones in order, then `main` for the first and `<prefix>-<id>` for the
+    others (decision D29: the first is the one the coupon was created with)."""
+    names: list[str] = []
+    for i in range(count):
+        if i < len(declared):
+            name = declared[i]
+        elif i == 0:
+            name = DEFAULT_STOCK_NAME
+        else:
+            name = re.sub(r"[^a-z0-9_-]", "-", f"{prefix}-{ids[i]}".lower())[:STOCK_NAME_MAX_CHARS]
+        while name in names:
+            name = f"{name[: STOCK_NAME_MAX_CHARS - 2]}-{i}"
+        names.append(name)
+    return names
+
+
+async def _read_stocks(
+    provider: Any, product_coupon_id: str, brand_id: str | None, entity: Mapping[str, Any], declared: Sequence[str]
+) -> _Stocks | None:
+    """The coupon's stocks (or stock bundles) from list-stocks (reference B.4), named, or None when it has none.
+
+    Stocks already DEACTIVATED upstream are left out (they cannot come back); `declared` names them in order."""
     if not isinstance(provider, WechatPayProvider):
-        raise StateError("reading a product coupon's stock needs the WeChat Pay provider")
+        raise StateError("reading a product coupon's stocks needs the WeChat Pay provider")
+    listed = [dict(s) for s in await provider.read_stocks(product_coupon_id, brand_id=brand_id)]
     if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE":
-        return bundle_manifest(await provider.read_stocks(product_coupon_id, brand_id=brand_id), entity)
-    stock = await provider.read_first_stock(product_coupon_id, brand_id=brand_id)
-    if stock is None:
+        groups: dict[str, list[Mapping[str, Any]]] = {}
+        for stock in listed:
+            info = stock.get("stock_bundle_info")
+            if isinstance(info, Mapping):
+                groups.setdefault(str(info.get("stock_bundle_id", "")), []).append(stock)
+        bundles = [(bid, steps, bundle_manifest(steps, entity)) for bid, steps in groups.items()]
+        kept = [(bid, steps, b) for bid, steps, b in bundles if b is not None]
+        names = _stock_names(len(kept), [bid for bid, _, _ in kept], declared, "bundle")
+        manifest = {name: b for name, (_, _, b) in zip(names, kept, strict=True)}
+        state = {
+            name: {**b, "stock_bundle_id": bid, "stock_list": list(steps)}
+            for name, (bid, steps, b) in zip(names, kept, strict=True)
+        }
+        return _Stocks(manifest, state) if manifest else None
+    live = [s for s in listed if s.get("state") != "DEACTIVATED"] or listed[:1]
+    if not live:
         return None
-    response_only = NESTED_READ_ONLY["ProductCoupon"].get(("stock",), frozenset())
-    return {k: v for k, v in stock.items() if k not in response_only}
+    names = _stock_names(len(live), [str(s.get("stock_id", i)) for i, s in enumerate(live)], declared, "stock")
+    response_only = NESTED_READ_ONLY["ProductCoupon"].get(("stocks", "*"), frozenset())
+    manifest = {
+        name: {k: v for k, v in s.items() if k not in response_only} for name, s in zip(names, live, strict=True)
+    }
+    return _Stocks(manifest, dict(zip(names, live, strict=True)))
 
 
 # The fields a bundle's stocks share with the `stock_bundle` they were created from (reference B.4).
@@ -223,7 +284,7 @@ _RULE_KEY = {"NORMAL": "normal_coupon", "DISCOUNT": "discount_coupon", "EXCHANGE
 
 
 def bundle_manifest(stocks: Sequence[Mapping[str, Any]], entity: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The `stock_bundle` of a PROGRESSIVE_BUNDLE coupon rebuilt from its stocks, or None when it has none.
+    """One stock bundle of a PROGRESSIVE_BUNDLE coupon rebuilt from its stocks, or None when it has none.
 
     Reference B.4: a bundle is created as one `stock_bundle` with a ladder (`progressive_bundle_usage_rule`:
     one shared `coupon_available_period` and one rule per step) and answered as one stock per step, each with

@@ -52,7 +52,8 @@ def code_fingerprint() -> bytes:
 
     hasher = hashlib.sha256(f"{FORMAT}\0{__version__}\0".encode())
     package = Path(__file__).resolve().parent
-    for source in [*sorted(package.glob("*.py")), package.parent / "resources.py", package.parent / "times.py"]:
+    shared = [package.parent / name for name in ("resources.py", "stocks.py", "times.py")]  # the loader uses them
+    for source in [*sorted(package.glob("*.py")), *shared]:
         hasher.update(source.name.encode() + b"\0" + source.read_bytes())
     for name in ("pydantic", "pydantic_core", "yaml_rs"):
         spec = importlib.util.find_spec(name)

@@ -176,27 +176,45 @@ def model_class(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def map_value_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a map's values (`dict[str, Stock] | None` -> Stock: the named stocks, decision D29), if any."""
+    for arg in (*typing.get_args(annotation), annotation):
+        if typing.get_origin(arg) is dict:
+            return model_class(typing.get_args(arg)[1])
+    return None
+
+
 def model_at(root: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The model class that holds the fields at `loc` (list indices are skipped)."""
+    """The model class that holds the fields at `loc` (list indices and the keys of named maps are skipped)."""
     current: type[BaseModel] | None = root
+    skip_key = False
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or skip_key:
+            skip_key = False
             continue
         if current is None or part not in current.model_fields:
             return None
-        current = model_class(current.model_fields[part].annotation)
+        annotation = current.model_fields[part].annotation
+        inner = map_value_model(annotation)
+        current, skip_key = (inner, True) if inner is not None else (model_class(annotation), False)
     return current
 
 
 @cache
 def field_paths(spec_model: type[BaseModel]) -> frozenset[str]:
-    """Every dotted field path inside a spec model (lists are not indexed), for ignore_drift checks."""
+    """Every dotted field path inside a spec model (lists are not indexed; a named map's key is `*`, e.g.
+    `stocks.*.remark`), for ignore_drift checks."""
     paths: set[str] = set()
 
     def walk(model: type[BaseModel], prefix: str) -> None:
         for name, info in model.model_fields.items():
             path = f"{prefix}{name}"
             paths.add(path)
+            in_map = map_value_model(info.annotation)
+            if in_map is not None:
+                paths.add(path + ".*")
+                walk(in_map, path + ".*.")
+                continue
             inner = model_class(info.annotation)
             if inner is not None:
                 walk(inner, path + ".")

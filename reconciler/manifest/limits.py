@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler import resources
+from reconciler import resources, stocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,10 @@ LIMITS: dict[str, Limit] = {
     "PRODUCT_STOCK_REMARK_MAX_CHARS": Limit(20, "B.4", "D", "stock.remark string(20)"),
     "PRODUCT_STOCK_MAX_COUNT": Limit(100_000_000, "B.4", "D", "stock_send_rule.max_count and max_count_per_day"),
     "PRODUCT_STOCK_MAX_COUNT_PER_USER": Limit(100, "B.4", "D", "stock_send_rule.max_count_per_user"),
+    "PRODUCT_STOCKS_MAX": Limit(200, "B.4", "D", "effective stocks per product coupon (stocks / stock_bundles)"),
+    "PRODUCT_STOCK_NAME_MAX_CHARS": Limit(
+        stocks.STOCK_NAME_MAX_CHARS, "decision D29", "OURS", "stock name: the key in stocks / stock_bundles"
+    ),
     "PRODUCT_AVAILABLE_PERIOD_MAX_DAYS": Limit(365, "B.4", "D", "coupon_available_period window length"),
     "PRODUCT_AVAILABLE_DAYS_MAX": Limit(365, "B.4", "D", "coupon_available_period.available_days"),
     "PRODUCT_WAIT_DAYS_MAX": Limit(30, "B.4", "D", "coupon_available_period.wait_days_after_receive"),
@@ -135,6 +139,8 @@ PRODUCT_SEQUENTIAL_INTERVAL_DAYS_MAX = _v("PRODUCT_SEQUENTIAL_INTERVAL_DAYS_MAX"
 PRODUCT_STOCK_REMARK_MAX_CHARS = _v("PRODUCT_STOCK_REMARK_MAX_CHARS")
 PRODUCT_STOCK_MAX_COUNT = _v("PRODUCT_STOCK_MAX_COUNT")
 PRODUCT_STOCK_MAX_COUNT_PER_USER = _v("PRODUCT_STOCK_MAX_COUNT_PER_USER")
+PRODUCT_STOCKS_MAX = _v("PRODUCT_STOCKS_MAX")
+PRODUCT_STOCK_NAME_MAX_CHARS = _v("PRODUCT_STOCK_NAME_MAX_CHARS")
 PRODUCT_AVAILABLE_PERIOD_MAX_DAYS = _v("PRODUCT_AVAILABLE_PERIOD_MAX_DAYS")
 PRODUCT_AVAILABLE_DAYS_MAX = _v("PRODUCT_AVAILABLE_DAYS_MAX")
 PRODUCT_WAIT_DAYS_MAX = _v("PRODUCT_WAIT_DAYS_MAX")

@@ -36,6 +36,7 @@ from reconciler.manifest.positions import (
 from reconciler.manifest.sets import SET_KIND, expand, is_set
 from reconciler.manifest.wording import did_you_mean, shown
 from reconciler.resources import NAME_PATTERN, DesiredCoupon, IgnoreRule, Kind, SourceRef, make_address
+from reconciler.stocks import field_pattern, ignore_path, normalise_stocks
 from reconciler.times import cn_iso
 
 if TYPE_CHECKING:
@@ -338,7 +339,7 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
         brand_id = None
     else:
         issues = product_rules(model.spec)
-        body = model.spec.model_dump(exclude_none=True)
+        body = normalise_stocks(model.spec.model_dump(exclude_none=True))  # stock: -> stocks: {main: ...} (D29)
         # image files -> {"$file": {path, sha256, size}}, read into extra_files like a set's CSV (decision D33)
         issues += resolve_image_files(body, entry.path.parent, entry.root or Path.cwd(), entry.extra_files)
         if entry.has_four_byte:
@@ -348,14 +349,13 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
     rules: list[IgnoreRule] = []
     known = field_paths(type(model.spec))
     for i, rule in enumerate(model.ignore_drift or ()):
-        if rule.field not in known:
-            issues.append(
-                Issue(
-                    ("ignore_drift", i, "field"),
-                    f"no field {shown(rule.field)} in a {kind} spec{did_you_mean(rule.field, sorted(known))}",
-                )
-            )
-        rules.append(IgnoreRule(path=rule.field, reason=rule.reason))
+        pattern = field_pattern(rule.field)  # `stocks.weekend.remark` is checked as `stocks.*.remark`
+        if pattern not in known:
+            hint = did_you_mean(pattern, sorted(known))
+            if pattern != rule.field:
+                hint = hint.replace(".*.", f".{rule.field.split('.')[1]}.", 1)
+            issues.append(Issue(("ignore_drift", i, "field"), f"no field {shown(rule.field)} in a {kind} spec{hint}"))
+        rules.append(IgnoreRule(path=ignore_path(rule.field), reason=rule.reason))
     failed = False
     for issue in issues:
         problem(issue, address)

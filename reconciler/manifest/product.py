@@ -1,6 +1,8 @@
 """ProductCoupon: the WeChat Pay APIv3 partner product-coupon create request (reference B.2–B.5) as models.
 
-The spec is the create body minus `out_request_no` and `brand_id`. The usage modes are SINGLE and
+The spec is the create body minus `out_request_no` and `brand_id`, with the stocks named (decision D29): `stocks`
+(`stock_bundles`) maps a name to a stock (bundle); the create's single `stock` (`stock_bundle`) is still accepted
+and means the map's `main` entry. The usage modes are SINGLE and
 PROGRESSIVE_BUNDLE (the 2025-11 generation); the legacy 2025-08 SEQUENTIAL model still parses, so its fields are
 named precisely, but `product_rules` refuses it: the current API no longer creates it (B.0).
 Times are normalised to RFC3339 in +08:00 (see timeutil). The rules across fields are in `product_rules.py`.
@@ -9,7 +11,7 @@ Times are normalised to RFC3339 in +08:00 (see timeutil). The rules across field
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -18,6 +20,7 @@ from reconciler.manifest import limits
 from reconciler.manifest.base import StrictModel
 from reconciler.manifest.images import ImageFile
 from reconciler.manifest.timeutil import to_rfc3339_cn
+from reconciler.stocks import STOCK_NAME_MAX_CHARS, STOCK_NAME_PATTERN
 
 _HTTPS_URL = re.compile(r"https://\S+")
 
@@ -315,16 +318,27 @@ class _StockCommon(StrictModel):
 
 
 class Stock(_StockCommon):
-    """The first stock (批次), sent with create for usage_mode SINGLE (or legacy SEQUENTIAL) (B.4)."""
+    """A stock (批次) of a usage_mode SINGLE (or legacy SEQUENTIAL) coupon (B.4)."""
 
     single_usage_rule: SingleUsageRule | None = Field(default=None, description="usage_mode SINGLE")
     sequential_usage_rule: LadderRule | None = Field(default=None, description="legacy usage_mode SEQUENTIAL")
 
 
 class StockBundle(_StockCommon):
-    """The stock bundle (批次组) for usage_mode PROGRESSIVE_BUNDLE: one stock per step (B.4)."""
+    """A stock bundle (批次组) of a usage_mode PROGRESSIVE_BUNDLE coupon: one stock per step (B.4)."""
 
     progressive_bundle_usage_rule: LadderRule = Field(description="one rule per use")
+
+
+_STOCK_NAME_RULE = f"1–{STOCK_NAME_MAX_CHARS} characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
+
+
+def _stock_map_schema() -> dict[str, Any]:
+    return {
+        "propertyNames": {"pattern": f"^{STOCK_NAME_PATTERN.pattern}$"},
+        "minProperties": 1,
+        "maxProperties": limits.PRODUCT_STOCKS_MAX,
+    }
 
 
 class ProductCouponSpec(StrictModel):
@@ -345,5 +359,22 @@ class ProductCouponSpec(StrictModel):
         max_length=limits.PRODUCT_OUT_PRODUCT_NO_MAX_CHARS,
         description="merchant product reference",
     )
-    stock: Stock | None = Field(default=None, description="first stock; usage_mode SINGLE / SEQUENTIAL")
-    stock_bundle: StockBundle | None = Field(default=None, description="stock bundle; usage_mode PROGRESSIVE_BUNDLE")
+    stock: Stock | None = Field(
+        default=None, description="the one stock; same as `stocks: {main: ...}` (decision D29); usage_mode SINGLE"
+    )
+    stock_bundle: StockBundle | None = Field(
+        default=None,
+        description="the one stock bundle; same as `stock_bundles: {main: ...}` (D29); usage_mode PROGRESSIVE_BUNDLE",
+    )
+    stocks: dict[str, Stock] | None = Field(
+        default=None,
+        description="named stocks (批次), usage_mode SINGLE: the first is created with the coupon, the others are "
+        f"added to it (B.4, D29); names {_STOCK_NAME_RULE}; 1–{limits.PRODUCT_STOCKS_MAX} stocks",
+        json_schema_extra=_stock_map_schema(),
+    )
+    stock_bundles: dict[str, StockBundle] | None = Field(
+        default=None,
+        description="named stock bundles (批次组), usage_mode PROGRESSIVE_BUNDLE: the first is created with the "
+        f"coupon (B.4, D29); names {_STOCK_NAME_RULE}",
+        json_schema_extra=_stock_map_schema(),
+    )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.manifest import limits
 from reconciler.manifest.base import Issue, Loc
@@ -17,9 +17,11 @@ from reconciler.manifest.product import (
     StockBundle,
     _StockCommon,
 )
+from reconciler.stocks import DEFAULT_STOCK_NAME, SINGLE_TO_MAP, STOCK_NAME_PATTERN
 from reconciler.times import rfc3339_to_unix
 
 _S: Loc = ("spec",)
+_T = TypeVar("_T", Stock, StockBundle)
 _RULE_FIELD = {"NORMAL": "normal_coupon", "DISCOUNT": "discount_coupon", "EXCHANGE": "exchange_coupon"}
 
 
@@ -78,15 +80,73 @@ def product_rules(spec: ProductCouponSpec) -> list[Issue]:
         if spec.single_usage_info.normal_coupon is not None:
             issues += _normal_rules(spec.single_usage_info.normal_coupon, (*_S, "single_usage_info", "normal_coupon"))
 
-    stocks = {"stock": spec.stock, "stock_bundle": spec.stock_bundle}
-    wanted_stock = "stock_bundle" if mode == "PROGRESSIVE_BUNDLE" else "stock"
-    issues += _exclusive(stocks, wanted_stock, _S, f"with usage_mode {mode} (B.4, B.5)")
-    if spec.stock is not None:
-        issues += _stock_rules(spec, spec.stock)
-    if spec.stock_bundle is not None:
-        issues += _bundle_rules(spec, spec.stock_bundle)
+    issues += _stock_form_rules(spec)
+    for base, stock in _stock_entries(spec.stock, spec.stocks, "stock"):
+        issues += _stock_rules(spec, stock, base)
+    for base, bundle in _stock_entries(spec.stock_bundle, spec.stock_bundles, "stock_bundle"):
+        issues += _bundle_rules(spec, bundle, base)
     issues += _display_rules(spec)
     return issues
+
+
+def _stock_form_rules(spec: ProductCouponSpec) -> list[Issue]:
+    """Decision D29: the stocks as one `stock` or a named `stocks` map (bundles alike), never both, the map's names
+    and size; `stock(s)` only with usage_mode SINGLE / SEQUENTIAL, `stock_bundle(s)` only with PROGRESSIVE_BUNDLE."""
+    issues: list[Issue] = []
+    mode = spec.usage_mode
+    for single, named in (("stock", "stocks"), ("stock_bundle", "stock_bundles")):
+        if getattr(spec, single) is not None and getattr(spec, named) is not None:
+            issues.append(
+                Issue(
+                    (*_S, named),
+                    f"{single} and {named} together: write the one {single} as `{named}: "
+                    f"{{{DEFAULT_STOCK_NAME}: ...}}` or keep {single} alone (decision D29)",
+                    at_key=True,
+                )
+            )
+        stocks: dict[str, Any] | None = getattr(spec, named)
+        if stocks is None:
+            continue
+        if not stocks:
+            issues.append(Issue((*_S, named), "must declare at least one stock (decision D29)"))
+        elif len(stocks) > limits.PRODUCT_STOCKS_MAX:
+            issues.append(
+                Issue(
+                    (*_S, named),
+                    f"at most {limits.PRODUCT_STOCKS_MAX} stocks per coupon, got {len(stocks)} (B.4)",
+                    at_key=True,
+                )
+            )
+        for name in stocks:
+            if not STOCK_NAME_PATTERN.fullmatch(name):
+                issues.append(
+                    Issue(
+                        (*_S, named, name),
+                        f"stock name {name!r} must be 1–{limits.PRODUCT_STOCK_NAME_MAX_CHARS} characters of a-z, 0-9, "
+                        "'_' and '-', starting with a letter or digit (decision D29)",
+                        at_key=True,
+                    )
+                )
+    wanted = "stock_bundle" if mode == "PROGRESSIVE_BUNDLE" else "stock"
+    forms = {
+        "stock": spec.stock if spec.stock is not None else spec.stocks,
+        "stock_bundle": spec.stock_bundle if spec.stock_bundle is not None else spec.stock_bundles,
+    }
+    why = f"with usage_mode {mode} (B.4, B.5)"
+    for key, value in forms.items():
+        if key == wanted and value is None:
+            issues.append(Issue((*_S, key), f"required {why} (or {SINGLE_TO_MAP[key]}, decision D29)"))
+        elif key != wanted and value is not None:
+            written = key if getattr(spec, key) is not None else SINGLE_TO_MAP[key]
+            issues.append(Issue((*_S, written), f"not allowed {why}", at_key=True))
+    return issues
+
+
+def _stock_entries(single: _T | None, named: dict[str, _T] | None, key: str) -> list[tuple[Loc, _T]]:
+    """Each stock with the location its fields are reported under: `spec.stock` or `spec.stocks.<name>`."""
+    if single is not None:
+        return [((*_S, key), single)]
+    return [((*_S, SINGLE_TO_MAP[key], name), stock) for name, stock in (named or {}).items()]
 
 
 def _normal_rules(coupon: NormalCoupon, loc: Loc) -> list[Issue]:
@@ -96,8 +156,7 @@ def _normal_rules(coupon: NormalCoupon, loc: Loc) -> list[Issue]:
     return []
 
 
-def _stock_rules(spec: ProductCouponSpec, stock: Stock) -> list[Issue]:
-    base: Loc = (*_S, "stock")
+def _stock_rules(spec: ProductCouponSpec, stock: Stock, base: Loc) -> list[Issue]:
     issues = _common_stock_rules(stock, base)
     usage = {"single_usage_rule": stock.single_usage_rule, "sequential_usage_rule": stock.sequential_usage_rule}
     wanted = "sequential_usage_rule" if spec.usage_mode == "SEQUENTIAL" else "single_usage_rule"
@@ -123,8 +182,7 @@ def _stock_rules(spec: ProductCouponSpec, stock: Stock) -> list[Issue]:
     return issues
 
 
-def _bundle_rules(spec: ProductCouponSpec, bundle: StockBundle) -> list[Issue]:
-    base: Loc = (*_S, "stock_bundle")
+def _bundle_rules(spec: ProductCouponSpec, bundle: StockBundle, base: Loc) -> list[Issue]:
     issues = _common_stock_rules(bundle, base)
     count = spec.progressive_bundle_usage_info.count if spec.progressive_bundle_usage_info else None
     issues += _ladder_rules(spec, bundle.progressive_bundle_usage_rule, (*base, "progressive_bundle_usage_rule"), count)

@@ -60,6 +60,9 @@ def _type_of(prop: dict[str, Any]) -> str:
         return " or ".join(_type_of(option) for option in prop["anyOf"])
     if prop.get("type") == "array":
         return f"list of {_type_of(prop.get('items', {}))}"
+    values = prop.get("additionalProperties")
+    if prop.get("type") == "object" and isinstance(values, dict) and "$ref" in values:  # named stocks (D29)
+        return f"map of name → {_type_of(values)}"
     kind = str(prop.get("type", "any"))
     if "format" in prop:
         kind += f" ({prop['format']})"
@@ -83,6 +86,10 @@ def _constraints(prop: dict[str, Any]) -> str:
             parts.append(f"{label} {prop[key]}")
     if "pattern" in prop:
         parts.append(f"pattern `{prop['pattern']}`")
+    key_rule = prop.get("propertyNames")
+    if isinstance(key_rule, dict) and "pattern" in key_rule:  # named stocks (D29)
+        parts.append(f"{prop.get('minProperties', 0)}–{prop.get('maxProperties', '∞')} entries")
+        parts.append(f"names `{key_rule['pattern']}`")
     if "default" in prop:
         default = prop["default"]
         parts.append(f"default `{str(default).lower() if isinstance(default, bool) else default}`")
@@ -173,11 +180,13 @@ _PRODUCT_RULES = """
 
 | usage_mode | scope | usage info | discount rule lives in | stock object |
 |---|---|---|---|---|
-| `SINGLE` | `ALL` | `single_usage_info` (required) | `single_usage_info.normal_coupon` / `discount_coupon` | `stock` with `single_usage_rule` |
-| `SINGLE` | `SINGLE` | none | `stock.single_usage_rule.normal_coupon` / `discount_coupon` / `exchange_coupon` | `stock` |
-| `PROGRESSIVE_BUNDLE` | any | `progressive_bundle_usage_info` (count 3–15, interval_days 0–7) | `stock_bundle.progressive_bundle_usage_rule.<type>_coupon_list`, one entry per use | `stock_bundle` |
+| `SINGLE` | `ALL` | `single_usage_info` (required) | `single_usage_info.normal_coupon` / `discount_coupon` | `stock` or `stocks`, each with `single_usage_rule` |
+| `SINGLE` | `SINGLE` | none | each stock's `single_usage_rule.normal_coupon` / `discount_coupon` / `exchange_coupon` | `stock` or `stocks` |
+| `PROGRESSIVE_BUNDLE` | any | `progressive_bundle_usage_info` (count 3–15, interval_days 0–7) | each bundle's `progressive_bundle_usage_rule.<type>_coupon_list`, one entry per use | `stock_bundle` or `stock_bundles` |
 | `SEQUENTIAL` (legacy 2025-08: refused, B.0) | any | `sequential_usage_info` | `stock.sequential_usage_rule.<type>_coupon_list`, one entry per use | `stock` |
 
+- Every rule of a stock applies to each entry of `stocks` / `stock_bundles`; messages name the entry:
+  `spec.stocks.weekend.stock_send_rule.max_count`.
 - `type: EXCHANGE` requires `scope: SINGLE`; the rule object matching `type` is required and the others refused.
 - `scope: SINGLE` requires `display_info.original_price` and `display_info.combo_package_list`; on `scope: ALL`
   they are a warning (B.3 "当且仅当" [??]; the PATCH doc's own example shows them on an ALL coupon).
@@ -194,6 +203,40 @@ _PRODUCT_RULES = """
   `mini_program_appid` (B.3). Lists of enum values (usage methods, weekdays) have no duplicates (our default).
 - Image URLs are `https://` URLs (they must come from the image-upload API, B.3; only the shape is checked).
 """  # noqa: E501 (Markdown table rows are long by nature)
+
+
+_STOCKS = """
+## Stocks and stock bundles (decision D29)
+
+A product coupon's stocks (批次) are declared by name. `stocks` is a map from a name you choose to a
+[Stock](#stock); a PROGRESSIVE_BUNDLE coupon has `stock_bundles`, a map of [StockBundle](#stockbundle)s:
+
+```yaml
+kind: ProductCoupon
+name: d11-coffee
+spec:
+  usage_mode: SINGLE
+  # ...
+  stocks:
+    main:               # the FIRST entry is sent with the coupon's create request (B.5)
+      stock_send_rule: {max_count: 1000, max_count_per_user: 1}
+      # ...
+    weekend:            # the others are added to the coupon as further stocks (B.4)
+      stock_send_rule: {max_count: 500, max_count_per_user: 1}
+      # ...
+```
+
+- The single `stock:` (and `stock_bundle:`) of earlier manifests stays valid: it means exactly
+  `stocks: {main: ...}` (`stock_bundles: {main: ...}`). Writing both forms in one spec is an error; rewriting
+  one into the other changes nothing upstream. An `ignore_drift` field `stock.x` means `stocks.main.x`.
+- Names: 1–32 characters of a-z, 0-9, `_` and `-`, starting with a letter or digit. A name is the stock's
+  identity in git: renaming one means another stock.
+- 1–200 stocks per coupon (B.4: at most 200 effective stocks). `stocks` only with usage_mode SINGLE,
+  `stock_bundles` only with PROGRESSIVE_BUNDLE.
+- The order matters once: the first entry is the stock the coupon is created with; reordering later does not
+  recreate anything.
+- Plans name a stock's fields `stocks.<name>.<field>` (e.g. `stocks.main.stock_send_rule.max_count`).
+"""
 
 
 def _shop_matrix() -> str:
@@ -244,6 +287,7 @@ def render_manifest_reference() -> str:
     out.append(_shop_matrix())
     out.append(_PRODUCT_RULES)
     out.append(IMAGES_DOC)  # images from files (decision D33): manifest/images.py
+    out.append(_STOCKS)
     out.append("\n## Named limits\n")
     out.append("Every number the rules check, with where it comes from (`reconciler/manifest/limits.py`).\n")
     out.append("| name | value | reference | confidence | note |")

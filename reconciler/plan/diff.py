@@ -68,26 +68,30 @@ def compare_view(rules: kinds.KindRules, body: Mapping[str, Any]) -> Mapping[str
     """The part of a body that is compared: read-only keys (top-level and nested) removed.
 
     Returns `body` itself when there is nothing to remove (the common case for desired bodies), so the no-change
-    path of a 10,000-coupon plan copies nothing; never mutates `body`.
+    path of a 10,000-coupon plan copies nothing; never mutates `body`. A `*` in a nested path is every key of a map
+    (the named stocks, decision D29).
     """
     view: Mapping[str, Any] = body
     if not rules.read_only.isdisjoint(body):
         view = {k: v for k, v in body.items() if k not in rules.read_only}
     for parents, leaves in kinds.NESTED_READ_ONLY[rules.kind].items():
-        chain: list[Mapping[str, Any]] = [view]
-        for key in parents:
-            child = chain[-1].get(key)
-            if not isinstance(child, Mapping):
-                break
-            chain.append(child)
-        else:
-            if not leaves.isdisjoint(chain[-1]):
-                # rebuild the copied path bottom-up: the caller's objects stay untouched
-                new_child: Mapping[str, Any] = {k: v for k, v in chain[-1].items() if k not in leaves}
-                for depth in range(len(parents) - 1, -1, -1):
-                    new_child = {**chain[depth], parents[depth]: new_child}
-                view = new_child
+        view = _without(view, parents, leaves)
     return view
+
+
+def _without(value: Mapping[str, Any], parents: tuple[str, ...], leaves: frozenset[str]) -> Mapping[str, Any]:
+    """`value` with `leaves` removed from the mapping at `parents`; copies only the path that changes."""
+    if not parents:
+        return {k: v for k, v in value.items() if k not in leaves} if not leaves.isdisjoint(value) else value
+    key, rest = parents[0], parents[1:]
+    if key == "*":
+        stripped = {k: _without(v, rest, leaves) if isinstance(v, Mapping) else v for k, v in value.items()}
+        return value if all(stripped[k] is v for k, v in value.items()) else stripped
+    child = value.get(key)
+    if not isinstance(child, Mapping):
+        return value
+    new_child = _without(child, rest, leaves)
+    return value if new_child is child else {**value, key: new_child}
 
 
 _HOLE = object()

@@ -2,7 +2,7 @@
 
 Only fields a user or the console can change are compared. Read-only bookkeeping that upstream maintains by itself
 (create/update times, appid, activation time, stock counters) is not drift. Stocks of product coupons are never
-returned by GET (reference B.2), so the stock recorded at creation is kept as it is.
+returned by GET (reference B.2), so the `stocks` / `stock_bundles` maps in state (decision D29) are kept as they are.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def compare(
 
 
 def refreshed(resource: ResourceState, current: Mapping[str, Any], now_iso: str) -> ResourceState:
-    """The resource with upstream's current object as last-known (keeping the stock recorded at creation)."""
+    """The resource with upstream's current object as last-known (keeping the stocks state knows)."""
     # A.6.4: what a partial status-1 shop echo leaves out is kept from the last-known object.
     upstream = recorded(fill_echo_holes(RULES[resource.kind], current, resource.upstream))
     if resource.kind == "ProductCoupon":

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from reconciler.plan import kinds
 from reconciler.plan.model import Action
+from reconciler.stocks import first_stock, iter_stocks
 
 Basis = Literal["face value", "declared cap", "configured cap"]
 
@@ -51,11 +52,18 @@ def get(body: Mapping[str, Any] | None, *path: str) -> Any:
 
 
 def quantity(kind: str, body: Mapping[str, Any]) -> int | None:
-    """Coupons that can be issued: shop `total_num`, product `stock_send_rule.max_count` (of the stock or bundle)."""
+    """Coupons that can be issued: shop `total_num`, product `stock_send_rule.max_count` summed over its stocks (or
+    stock bundles, decision D29); None when no stock states one."""
     if kind == "ShopCoupon":
         return _int(get(body, "coupon_info", "receive_info", "total_num"))
-    count = _int(get(body, "stock", "stock_send_rule", "max_count"))
-    return count if count is not None else _int(get(body, "stock_bundle", "stock_send_rule", "max_count"))
+    counts = [_int(get(stock, "stock_send_rule", "max_count")) for _, _, stock in iter_stocks(body)]
+    known = [count for count in counts if count is not None]
+    return sum(known) if known else None
+
+
+def _first_stock(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    first = first_stock(body)
+    return first[2] if first is not None and isinstance(first[2], Mapping) else None
 
 
 def face_value(kind: str, body: Mapping[str, Any]) -> int | None:
@@ -68,7 +76,7 @@ def face_value(kind: str, body: Mapping[str, Any]) -> int | None:
         return None
     amount = _int(get(body, "single_usage_info", "normal_coupon", "discount_amount"))
     if amount is None:
-        amount = _int(get(body, "stock", "single_usage_rule", "normal_coupon", "discount_amount"))
+        amount = _int(get(_first_stock(body), "single_usage_rule", "normal_coupon", "discount_amount"))
     return amount
 
 
@@ -81,8 +89,8 @@ def percent_off(kind: str, body: Mapping[str, Any]) -> int | None:
         return None
     if body.get("type") != "DISCOUNT":
         return None
-    for path in (("single_usage_info",), ("stock", "single_usage_rule")):
-        found = _int(get(body, *path, "discount_coupon", "percent_off"))
+    for holder, path in ((body, "single_usage_info"), (_first_stock(body), "single_usage_rule")):
+        found = _int(get(holder, path, "discount_coupon", "percent_off"))
         if found is not None:
             return found
     return None
@@ -92,8 +100,8 @@ def threshold(kind: str, body: Mapping[str, Any]) -> int | None:
     """The order value a fixed-amount coupon needs (满X), or None."""
     if kind == "ShopCoupon":
         return _int(get(body, "coupon_info", "discount_info", "discount_condition", "product_price"))
-    for path in (("single_usage_info",), ("stock", "single_usage_rule")):
-        found = _int(get(body, *path, "normal_coupon", "threshold"))
+    for holder, path in ((body, "single_usage_info"), (_first_stock(body), "single_usage_rule")):
+        found = _int(get(holder, path, "normal_coupon", "threshold"))
         if found is not None:
             return found
     return None

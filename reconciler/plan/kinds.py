@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.resources import Kind
+from reconciler.stocks import STOCK_MAPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +58,11 @@ PRODUCT_RULES = KindRules(
             "out_request_no",
         }
     ),
-    # reference B.4: the stock in the create response adds these response-only fields to what was sent.
+    # reference B.4: each stock in state (the create or add-stock answer) adds these response-only fields to what
+    # was sent; `*` is any stock name of the `stocks` / `stock_bundles` map (decision D29).
     read_only_nested=tuple(
-        (stock, field)
-        for stock in ("stock", "stock_bundle")
+        (stock, "*", field)
+        for stock in STOCK_MAPS
         for field in (
             "product_coupon_id",
             "stock_id",
@@ -91,7 +93,7 @@ PRODUCT_RULES = KindRules(
         }
     ),
     # reference B.4 / B.2: stocks are sent with create only; later changes use the stock APIs (out of scope).
-    not_applied=frozenset({"stock", "stock_bundle"}),
+    not_applied=frozenset(STOCK_MAPS),
 )
 
 RULES: dict[Kind, KindRules] = {"ShopCoupon": SHOP_RULES, "ProductCoupon": PRODUCT_RULES}
@@ -103,12 +105,14 @@ RULES: dict[Kind, KindRules] = {"ShopCoupon": SHOP_RULES, "ProductCoupon": PRODU
 SHOP_PARTIAL_ECHO_STATUSES: frozenset[int] = frozenset({1})
 SHOP_PARTIAL_ECHO_KEYS: tuple[str, ...] = ("type", "promote_type", "coupon_info")
 
-# reference B.2: a product coupon's stock (or stock bundle) comes only with the create response, never from GET.
-STOCK_KEYS: tuple[str, ...] = ("stock", "stock_bundle")
+# reference B.2: a product coupon's stocks (or stock bundles) never come from GET of the coupon; state keeps them
+# as named maps (decision D29).
+STOCK_KEYS: tuple[str, ...] = STOCK_MAPS
 
 
 def nested_by_parent(rules: KindRules) -> dict[tuple[str, ...], frozenset[str]]:
-    """`read_only_nested` grouped by parent path: {("stock",): {"stock_id", ...}} (one lookup per parent)."""
+    """`read_only_nested` grouped by parent path: {("stocks", "*"): {"stock_id", ...}} (one lookup per parent;
+    `*` stands for every key of a map)."""
     grouped: dict[tuple[str, ...], set[str]] = {}
     for path in rules.read_only_nested:
         grouped.setdefault(tuple(path[:-1]), set()).add(path[-1])

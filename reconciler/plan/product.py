@@ -25,6 +25,7 @@ from reconciler.plan.diff import compare, keep_ignored, top_key
 from reconciler.plan.model import Action, ActionType, Call, FieldChange
 from reconciler.plan.time_rules import check_window
 from reconciler.resources import DesiredCoupon, ResourceState
+from reconciler.stocks import create_body
 
 DEACTIVATE_REASON_MAX = 150  # reference B.8: deactivate_reason is string(150)
 NOT_APPLIED_REASON = "stock changes after creation go through the stock APIs (reference B.4), not applied"
@@ -41,9 +42,12 @@ class _Declared:
     brand: str
 
     def create_call(self) -> Call:
-        """`product.create` with the coupon's first stock, numbered by brand, address and generation (D17)."""
+        """`product.create` with the coupon's first stock, numbered by brand, address and generation (D17).
+
+        The body's first `stocks` (or `stock_bundles`) entry is sent as `stock` (`stock_bundle`, reference B.5);
+        the answer's stock is recorded under that entry's name (decision D29, `apply/outcome.py`)."""
         generation = next_generation(self.have)
-        body = {"brand_id": self.brand, **self.want.body}
+        body = {"brand_id": self.brand, **create_body(self.want.body)}
         payload = numbered_create(self.subject.address, self.brand, generation, body, self.ctx.environment)
         return Call(operation="product.create", payload=payload, target=None, out_request_no=payload["out_request_no"])
 

@@ -40,7 +40,12 @@ def test_shop_status_moves_and_void_of_removed_coupon_forgets_it() -> None:
 def test_product_replace_keeps_the_old_coupon_deposed_until_deactivated() -> None:
     """Create-before-destroy: after the create the old id is deposed; the old deactivation clears it."""
     old = ResourceState(
-        "product_coupon.p", "ProductCoupon", "100", {"state": "EFFECTIVE", "stock": {"x": 1}}, "d0", brand_id="b"
+        "product_coupon.p",
+        "ProductCoupon",
+        "100",
+        {"state": "EFFECTIVE", "stocks": {"main": {"x": 1}}},
+        "d0",
+        brand_id="b",
     )
     action = Action(
         "product_coupon.p", "ProductCoupon", ActionType.REPLACE, old.upstream, {}, desired_digest="d2", brand_id="b"
@@ -58,9 +63,15 @@ def test_product_replace_keeps_the_old_coupon_deposed_until_deactivated() -> Non
 
 def test_product_patch_keeps_the_stock_recorded_at_creation() -> None:
     """PATCH answers without stock; the stock recorded at creation stays in state (reference B.2)."""
-    prev = ResourceState("product_coupon.p", "ProductCoupon", "100", {"state": "EFFECTIVE", "stock": {"x": 1}}, "d0")
+    prev = ResourceState(
+        "product_coupon.p", "ProductCoupon", "100", {"state": "EFFECTIVE", "stocks": {"main": {"x": 1}}}, "d0"
+    )
     action = Action("product_coupon.p", "ProductCoupon", ActionType.UPDATE, prev.upstream, {}, desired_digest="d1")
     call = Call("product.patch", {"out_request_no": "n"}, target="100")
     entity = {"product_coupon_id": "100", "state": "EFFECTIVE", "display_info": {"name": "新"}}
     put = state_after_call(action, call, CallResult("product.patch", "100", entity), prev, NOW).put
-    assert put is not None and put.upstream["stock"] == {"x": 1} and put.upstream["display_info"] == {"name": "新"}
+    assert (
+        put is not None
+        and put.upstream["stocks"] == {"main": {"x": 1}}
+        and put.upstream["display_info"] == {"name": "新"}
+    )

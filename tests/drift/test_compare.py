@@ -18,7 +18,7 @@ PRODUCT = {
     "state": "EFFECTIVE",
     "scope": "ALL",
     "display_info": {"name": "咖啡券", "image_url": "https://wxpaylogo.qpic.cn/a.png"},
-    "stock": {"stock_send_rule": {"max_count": 100}},
+    "stocks": {"main": {"stock_send_rule": {"max_count": 100}}},
 }
 
 
@@ -51,7 +51,7 @@ def test_upstream_maintained_fields_are_not_drift() -> None:
 
 def test_product_get_without_stock_is_not_drift() -> None:
     """GET never returns stocks (reference B.2), so their absence is not drift."""
-    current = {k: v for k, v in PRODUCT.items() if k != "stock"}
+    current = {k: v for k, v in PRODUCT.items() if k != "stocks"}
     assert compare(product_resource(), current) is None
 
 
@@ -73,9 +73,9 @@ def test_ignore_rules_silence_a_field() -> None:
 
 def test_refreshed_keeps_the_recorded_stock() -> None:
     """Accepting upstream into state keeps the stock recorded at creation."""
-    current = {**{k: v for k, v in PRODUCT.items() if k != "stock"}, "display_info": {"name": "新名字"}}
+    current = {**{k: v for k, v in PRODUCT.items() if k != "stocks"}, "display_info": {"name": "新名字"}}
     new = refreshed(product_resource(), current, "2026-01-01T00:00:00Z")
-    assert new.upstream["stock"] == PRODUCT["stock"]
+    assert new.upstream["stocks"] == PRODUCT["stocks"]
     assert new.upstream["display_info"] == {"name": "新名字"}
 
 

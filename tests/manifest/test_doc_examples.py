@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifests
+from reconciler.stocks import create_body
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "good_manifests" / "doc_examples"
 
@@ -75,7 +76,9 @@ def test_product_create_example_is_accepted_as_the_request_body() -> None:
     (coupon,) = load_manifests([EXAMPLES / "product-coupon-create.yaml"]).coupons
     assert coupon.brand_id == request.pop("brand_id")
     request.pop("out_request_no")
-    assert dict(coupon.body) == request
+    assert create_body(coupon.body) == request  # the create sends the first (only) stock as `stock` (D29)
+    assert coupon.body["stocks"] == {"main": request["stock"]}
+    assert "stock" not in coupon.body
     assert coupon.status == "active"
 
 
@@ -88,8 +91,10 @@ def test_product_patch_example_display_info_is_what_the_manifest_declares() -> N
 
 
 def test_progressive_bundle_manifest_is_accepted() -> None:
-    """A PROGRESSIVE_BUNDLE coupon with one ladder rule per use loads, with stock_bundle and no stock."""
+    """A PROGRESSIVE_BUNDLE coupon with one ladder rule per use loads: its `stock_bundle` is the `main` entry of
+    `stock_bundles` (decision D29), and it has no stocks."""
     (coupon,) = load_manifests([EXAMPLES.parent / "progressive-bundle.yaml"]).coupons
     assert coupon.body["usage_mode"] == "PROGRESSIVE_BUNDLE"
-    assert "stock" not in coupon.body
-    assert len(coupon.body["stock_bundle"]["progressive_bundle_usage_rule"]["normal_coupon_list"]) == 3
+    assert not {"stock", "stocks", "stock_bundle"} & set(coupon.body)
+    assert list(coupon.body["stock_bundles"]) == ["main"]
+    assert len(coupon.body["stock_bundles"]["main"]["progressive_bundle_usage_rule"]["normal_coupon_list"]) == 3

@@ -97,7 +97,7 @@ def test_times_are_normalised_per_family(tmp_path: Path) -> None:
     receive = shop.body["coupon_info"]["receive_info"]
     assert receive["start_time"] == 1857470400
     assert receive["end_time"] == int(datetime(2028, 11, 12, tzinfo=CN).timestamp())
-    period = prod.body["stock"]["single_usage_rule"]["coupon_available_period"]
+    period = prod.body["stocks"]["main"]["single_usage_rule"]["coupon_available_period"]
     assert period == {
         "available_begin_time": "2025-08-01T00:00:00+08:00",
         "available_end_time": "2025-08-31T23:59:59+08:00",

@@ -114,31 +114,34 @@ def product_body(
             "background_url": "https://wxpaylogo.qpic.cn/wxpaylogo/coffee-bg.png",
         },
         "out_product_no": out_product_no,
-        "stock": {
-            "remark": "first batch",
-            "coupon_code_mode": "WECHATPAY",
-            "stock_send_rule": {"max_count": max_count, "max_count_per_user": 1},
-            "single_usage_rule": {
-                "coupon_available_period": {"available_begin_time": begin, "available_end_time": end}
-            },
-            "usage_rule_display_info": {
-                "coupon_usage_method_list": ["MINI_PROGRAM"],
-                "mini_program_appid": "wx0000000000000001",
-                "mini_program_path": "/pages/coupon",
-                "usage_description": "全场满100可用",
-            },
-            "coupon_display_info": {"code_display_mode": "QRCODE"},
-            "notify_config": {"notify_appid": "wx0000000000000001"},
-            "store_scope": "NONE",
+        "stocks": {  # decision D29: named stocks; the first is sent with create
+            "main": {
+                "remark": "first batch",
+                "coupon_code_mode": "WECHATPAY",
+                "stock_send_rule": {"max_count": max_count, "max_count_per_user": 1},
+                "single_usage_rule": {
+                    "coupon_available_period": {"available_begin_time": begin, "available_end_time": end}
+                },
+                "usage_rule_display_info": {
+                    "coupon_usage_method_list": ["MINI_PROGRAM"],
+                    "mini_program_appid": "wx0000000000000001",
+                    "mini_program_path": "/pages/coupon",
+                    "usage_description": "全场满100可用",
+                },
+                "coupon_display_info": {"code_display_mode": "QRCODE"},
+                "notify_config": {"notify_appid": "wx0000000000000001"},
+                "store_scope": "NONE",
+            }
         },
     }
 
 
 def sequential_body(*, begin: str, end: str) -> dict[str, Any]:
-    """A legacy usage_mode SEQUENTIAL body (reference B.0, B.4): its claim window is in stock.sequential_usage_rule."""
+    """A legacy usage_mode SEQUENTIAL body (reference B.0, B.4): its claim window is in the stock's
+    sequential_usage_rule (stocks.main)."""
     body = product_body(begin=begin, end=end)
     del body["single_usage_info"]
-    stock = dict(body["stock"])
+    stock = dict(body["stocks"]["main"])
     period = stock.pop("single_usage_rule")["coupon_available_period"]
     stock["sequential_usage_rule"] = {
         "coupon_available_period": period,
@@ -151,7 +154,7 @@ def sequential_body(*, begin: str, end: str) -> dict[str, Any]:
         **body,
         "usage_mode": "SEQUENTIAL",
         "sequential_usage_info": {"type": "INCREMENTAL", "count": 2, "available_days": 30},
-        "stock": stock,
+        "stocks": {"main": stock},
     }
 
 

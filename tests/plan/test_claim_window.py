@@ -17,10 +17,10 @@ ENDED = ("2026-10-01T00:00:00+08:00", "2026-10-31T00:00:00+08:00")  # before NOW
 
 
 def _bundle_body(begin: str, end: str) -> dict[str, Any]:
-    """A PROGRESSIVE_BUNDLE body: its claim window is in stock_bundle.progressive_bundle_usage_rule (B.4)."""
+    """A PROGRESSIVE_BUNDLE body: its claim window is in stock_bundles.<name>.progressive_bundle_usage_rule (B.4)."""
     period = {"available_begin_time": begin, "available_end_time": end}
-    body = {k: v for k, v in product_body().items() if k != "stock"}
-    return {**body, "stock_bundle": {"progressive_bundle_usage_rule": {"coupon_available_period": period}}}
+    body = {k: v for k, v in product_body().items() if k != "stocks"}
+    return {**body, "stock_bundles": {"main": {"progressive_bundle_usage_rule": {"coupon_available_period": period}}}}
 
 
 ENDED_COUPONS = {

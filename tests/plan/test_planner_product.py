@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.plan.model import Action, ActionType
 from reconciler.plan.request_numbers import out_request_no, payload_digest
+from reconciler.stocks import create_body
 from tests.plan.literals import (
     BRAND,
     LINEAGE,
@@ -39,7 +40,12 @@ def test_not_in_state_is_created_with_brand_and_request_number() -> None:
     assert action.type is ActionType.CREATE
     (call,) = action.calls
     assert call.operation == "product.create" and call.target is None
-    assert without_number(call.payload) == {"brand_id": BRAND, **product_body()}
+    body = product_body()
+    # the create sends the first (here only) named stock as `stock`, in the map's place (reference B.5, D29)
+    sent = {("stock" if k == "stocks" else k): (v["main"] if k == "stocks" else v) for k, v in body.items()}
+    assert sent == create_body(body)
+    assert without_number(call.payload) == {"brand_id": BRAND, **sent}
+    assert list(call.payload) == ["out_request_no", "brand_id", *sent]
     assert call.out_request_no == call.payload["out_request_no"]
     assert REQUEST_NO.match(call.out_request_no or "")
 
@@ -76,7 +82,7 @@ def test_immutable_field_differs_is_replaced_create_before_destroy() -> None:
     assert action.type is ActionType.REPLACE
     create, deactivate = action.calls
     assert (create.operation, create.role, create.target) == ("product.create", "new", None)
-    assert without_number(create.payload) == {"brand_id": BRAND, **new}
+    assert without_number(create.payload) == {"brand_id": BRAND, **create_body(new)}
     assert (deactivate.operation, deactivate.role, deactivate.target) == ("product.deactivate", "old", "1000000013")
     assert without_number(deactivate.payload) == {
         "deactivate_reason": "replaced by couponctl: product_coupon.coffee",
@@ -131,7 +137,7 @@ def test_only_stock_differs_is_not_applied() -> None:
     assert action.calls == ()
     (change,) = action.changes
     assert (change.path, change.before, change.after, change.effect) == (
-        "stock.stock_send_rule.max_count",
+        "stocks.main.stock_send_rule.max_count",
         1000,
         5000,
         "not_applied",

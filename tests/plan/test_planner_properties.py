@@ -28,14 +28,14 @@ def test_stock_fields_from_the_create_response_are_not_differences() -> None:
     """stock_id, counters and state that WeChat adds to the created stock (reference B.4) never plan anything."""
     recorded = product_state("coffee")
     stock = {
-        **recorded.upstream["stock"],
+        **recorded.upstream["stocks"]["main"],
         "stock_id": "1000000013001",
         "product_coupon_id": "1000000013",
         "state": "SENDING",
         "sent_count_info": {"total_count": 12, "today_count": 3},
         "coupon_code_count_info": {"total_count": 1000, "available_count": 988},
     }
-    state = product_state("coffee", body={**product_body(), "stock": stock})
+    state = product_state("coffee", body={**product_body(), "stocks": {"main": stock}})
     plan = plan_of([product("coffee")], [state])
     assert plan.actions == () and plan.unchanged == 1
 

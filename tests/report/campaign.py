@@ -67,14 +67,19 @@ def product_body(
             "background_url": "https://wxpaylogo.qpic.cn/wxpaylogo/coffee-bg.png",
         },
         "out_product_no": f"sku-{i:06d}",
-        "stock": {
-            "coupon_code_mode": "WECHATPAY",
-            "stock_send_rule": {"max_count": 500, "max_count_per_user": 1},
-            "single_usage_rule": {"coupon_available_period": period},
-            "usage_rule_display_info": {"coupon_usage_method_list": ["MINI_PROGRAM"], "usage_description": "满100可用"},
-            "coupon_display_info": {"code_display_mode": "QRCODE"},
-            "notify_config": {"notify_appid": "wx0000000000000001"},
-            "store_scope": "NONE",
+        "stocks": {
+            "main": {
+                "coupon_code_mode": "WECHATPAY",
+                "stock_send_rule": {"max_count": 500, "max_count_per_user": 1},
+                "single_usage_rule": {"coupon_available_period": period},
+                "usage_rule_display_info": {
+                    "coupon_usage_method_list": ["MINI_PROGRAM"],
+                    "usage_description": "满100可用",
+                },
+                "coupon_display_info": {"code_display_mode": "QRCODE"},
+                "notify_config": {"notify_appid": "wx0000000000000001"},
+                "store_scope": "NONE",
+            }
         },
     }
 

@@ -52,7 +52,7 @@ def write_first_schema_state(url: str) -> None:
                     "address": "product_coupon.c",
                     "kind": "ProductCoupon",
                     "upstream_id": "PC1",
-                    "upstream": '{"state":"EFFECTIVE"}',
+                    "upstream": '{"state":"EFFECTIVE","stock":{"stock_id":"S1","state":"SENDING"}}',
                     "status": "EFFECTIVE",
                     "brand_id": "120344",
                 },
@@ -99,6 +99,11 @@ def test_first_schema_state_is_upgraded_without_losing_a_row(store_url: str) -> 
         assert d11.created_at == "2026-11-01T00:00:00.000000Z"
         assert d11.extra == {}  # the column revision 2 added
         assert resources["product_coupon.c"].brand_id == "120344"
+        # revision 3 (decision D29): the create's stock is the `main` entry of the named stocks
+        assert resources["product_coupon.c"].upstream == {
+            "state": "EFFECTIVE",
+            "stocks": {"main": {"stock_id": "S1", "state": "SENDING"}},
+        }
         (run,) = store.runs()
         assert (run.run_id, run.actor, run.git_commit, run.summary) == (7, "alice", "abc123", {"applied": 2})
         (call,) = store.calls(7)
@@ -121,10 +126,11 @@ def test_upgrade_state_reports_both_revisions(store_url: str) -> None:
 
 
 def test_migrations_are_known_in_order() -> None:
-    """Two revisions ship, the first schema and the change that followed, and both readers of them agree."""
-    assert state_schema.known_revisions() == ("r0001", "r0002")
-    assert state_schema.alembic_revisions() == ["r0001", "r0002"]
-    assert state_schema.head_revision() == "r0002"
+    """Three revisions ship (the first schema, extra and indexes, named stocks: decision D29), and both readers of
+    them agree."""
+    assert state_schema.known_revisions() == ("r0001", "r0002", "r0003")
+    assert state_schema.alembic_revisions() == ["r0001", "r0002", "r0003"]
+    assert state_schema.head_revision() == "r0003"
 
 
 def test_a_state_from_a_newer_couponctl_is_refused(store_url: str) -> None:
@@ -138,7 +144,7 @@ def test_a_state_from_a_newer_couponctl_is_refused(store_url: str) -> None:
     with pytest.raises(StateVersionError) as err:
         open_store(store_url)
     message = str(err.value)
-    assert "r0099" in message and "r0002" in message and "9.0.0" in message
+    assert "r0099" in message and state_schema.head_revision() in message and "9.0.0" in message
     assert "upgrade couponctl" in message
     engine = sa.create_engine(store_url)
     with engine.connect() as conn:

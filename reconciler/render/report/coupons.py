@@ -24,6 +24,7 @@ from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.render.text import REMOVED_GROUP
 from reconciler.render.values import status_word
 from reconciler.resources import KINDS, DesiredCoupon, Kind, ResourceState, split_address
+from reconciler.stocks import iter_stocks
 from reconciler.times import parse_time
 
 DAY = 86400
@@ -132,7 +133,9 @@ def validity_of(kind: Kind, body: Mapping[str, Any], claim: Window) -> Window:
         end = claim.end + after if claim.end is not None else None
         return Window(claim.start, end, note, relative=True)
     for stock_key, rule_key in PRODUCT_USAGE_RULES:
-        period = _get(body, stock_key, rule_key, "coupon_available_period")
+        stocks = body.get(stock_key)
+        first = next(iter(stocks.values()), None) if isinstance(stocks, Mapping) else None  # the create stock (D29)
+        period = _get(first, rule_key, "coupon_available_period") if isinstance(first, Mapping) else None
         if not isinstance(period, Mapping):
             continue
         begin, end = _seconds(period.get("available_begin_time")), _seconds(period.get("available_end_time"))
@@ -164,11 +167,9 @@ def _type_text(kind: Kind, body: Mapping[str, Any]) -> str | None:
 def _quantity(kind: Kind, body: Mapping[str, Any]) -> int | None:
     if kind == "ShopCoupon":
         return _int(_get(body, "coupon_info", "receive_info", "total_num"))
-    for stock_key in kinds.STOCK_KEYS:
-        count = _int(_get(body, stock_key, "stock_send_rule", "max_count"))
-        if count is not None:
-            return count
-    return None
+    counts = [_int(_get(stock, "stock_send_rule", "max_count")) for _, _, stock in iter_stocks(body)]
+    known = [count for count in counts if count is not None]
+    return sum(known) if known else None  # every stock issues its own coupons (decision D29)
 
 
 def _status(kind: Kind, action: Action | None, resource: ResourceState | None) -> str:
