@@ -147,13 +147,12 @@ class ReadProgressView:
     def _bar(self, event: ProgressEvent) -> None:
         if event.kind == "start" and event.total and self._progress is None:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            self._progress = Progress(
+            self._progress = Progress(  # the time left is ours (the rate limits), not rich's guess from the speed
                 TextColumn(event.phase),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TimeRemainingColumn(),
                 TextColumn("{task.description}"),
                 console=Console(stderr=True),
                 transient=True,
@@ -162,8 +161,10 @@ class ReadProgressView:
             self._task = self._progress.add_task("", total=event.total)
         if self._progress is None:
             return
+        left = f"about {_eta(event.eta_s)} left" if event.done < event.total else ""
         retries = f"{event.retries} retried" if event.retries else ""
-        self._progress.update(self._task, completed=event.done, total=event.total, description=retries)
+        description = ", ".join(part for part in (left, retries) if part)
+        self._progress.update(self._task, completed=event.done, total=event.total, description=description)
         if event.kind == "done":
             self._progress.stop()
             self._progress = None

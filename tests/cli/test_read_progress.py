@@ -142,5 +142,6 @@ def test_bar_on_a_tty_follows_the_counter() -> None:
     view(event("advance", 3, total=4))
     assert view._progress is not None
     assert (view._progress.tasks[0].completed, view._progress.tasks[0].total) == (3, 4)
+    assert view._progress.tasks[0].description == "about 0 s left"  # the rate limits' ETA, not rich's guess
     view(event("done", 4, total=4))
     assert view._progress is None  # stopped: the bar leaves the terminal as it was (transient)
