@@ -30,6 +30,7 @@ from reconciler.apply.adoption import (
     is_number_reuse,
     next_generation_call,
 )
+from reconciler.apply.assets import Uploads, is_upload
 from reconciler.apply.outcome import state_after_call, with_source
 from reconciler.apply.stock_calls import intent_target, resolved
 from reconciler.errors import SignatureError, StateError, TransientUpstreamError, UpstreamError
@@ -149,6 +150,7 @@ class Applier:
         self.calls_made = 0
         self.moves: list[str] = []
         self._unverified: list[_Created] = []  # product coupons created from nothing, read back at the end (D17)
+        self.uploads = Uploads(store)  # uploaded images and the placeholders they fill (decision D33, assets.py)
 
     def halt(self, reason: str) -> None:
         """Stop sending (Ctrl-C): no action starts and no further call is made, even of an action under way (its
@@ -164,12 +166,17 @@ class Applier:
         }
         report.results = list(results.values())
         semaphore = asyncio.Semaphore(self.parallelism)
+        self.uploads = Uploads(self.store, plan.actions)
 
         async def run(action: Action) -> None:
-            async with semaphore:
-                if self._stop is not None:
-                    return
-                await self._apply_action(action, results[action.address])
+            try:
+                await self.uploads.ready(action)  # an image another action uploads: waited for outside the slots
+                async with semaphore:
+                    if self._stop is not None:
+                        return
+                    await self._apply_action(action, results[action.address])
+            finally:
+                self.uploads.finished(action)
 
         work = interleaved(
             [a for a in plan.actions if a.applyable and (a.calls or a.type in STATE_ONLY or a.moved_from)]
@@ -314,6 +321,7 @@ class Applier:
         self, address: str, call: Call, previous: ResourceState | None, *, action: Action, generation: int | None
     ) -> ResourceState | None:
         """Journal, send (paced, retried), record. Returns the resource as the call left it."""
+        sent = self.uploads.fill(call, address)  # image placeholders -> uploaded URLs; the journal keeps `call`
         intent_id = self.store.open_intent(
             self.run_id,
             address=address,
@@ -325,7 +333,7 @@ class Applier:
         )
         provider = provider_for(call.operation, self.providers)
         try:
-            outcome = await self.send(provider, call)
+            outcome = await self.send(provider, sent)
         except SignatureError:
             # Treated as an attack (contract §2.4): nothing from the response is recorded, the intent stays open
             # for the next apply to settle, and the run stops.
@@ -338,7 +346,11 @@ class Applier:
             self.store.close_intent(intent_id, call=self._record(address, call, None, error=exc))
             raise
         self.calls_made += 1
-        change = state_after_call(action, call, outcome, previous, self.now_iso(), self.environment)
+        if is_upload(call.operation):  # the asset map records it (committed first); the coupon is unchanged
+            self.uploads.landed(call, outcome, self.now_iso())
+            self.store.close_intent(intent_id, call=self._record(address, call, outcome))
+            return previous
+        change = state_after_call(action, sent, outcome, previous, self.now_iso(), self.environment)
         self.store.close_intent(
             intent_id, call=self._record(address, call, outcome), put=change.put, remove=change.remove
         )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.apply.applier import Applier, provider_for
+from reconciler.apply.assets import is_upload
 from reconciler.apply.outcome import state_after_call
 from reconciler.apply.stock_calls import call_of_intent, deposed_stocks, is_stock_call
 from reconciler.errors import UpstreamError
@@ -55,6 +56,9 @@ async def settle(applier: Applier, lineage: str) -> list[Settlement]:
 async def _settle_intent(applier: Applier, intent: Intent) -> Settlement:
     store = applier.store
     previous = store.get(intent.address)
+    if is_upload(intent.operation):  # not re-sent (decision D33): an unrecorded image is planned for upload again
+        store.close_intent(intent.intent_id, call=_record(applier, intent, "settled: not re-sent", None, None))
+        return Settlement(intent.address, intent.operation, "not landed")
     if intent.operation.startswith("product."):
         role: str = "new"
         if (
@@ -70,6 +74,7 @@ async def _settle_intent(applier: Applier, intent: Intent) -> Settlement:
         action = _pseudo_action(intent, previous)
         # Re-send through the journal-free path: the open intent row is the journal entry.
         provider = provider_for(call.operation, applier.providers)
+        call = applier.uploads.fill(call, intent.address)  # the journal holds image placeholders (D33)
         try:
             result = await applier.send(provider, call)
         except UpstreamError as exc:

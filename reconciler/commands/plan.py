@@ -120,6 +120,7 @@ def build_plan(
         manifest_files=_manifest_files(settings, loaded.coupons),
         declared_elsewhere=_declared_elsewhere(settings, paths, loaded.coupons, current),
         environment=settings.env.name,
+        assets={sha: asset.url for sha, asset in store.assets().items()},  # uploaded images (decision D33)
     )
     warnings = tuple(loaded.warnings) + tuple(d for d in time_diags if d.severity != "error")
     return PlanInputs(plan=plan, warnings=warnings, manifest_files=tuple(loaded.files), coupons=tuple(loaded.coupons))

@@ -49,8 +49,8 @@ if TYPE_CHECKING:
         field_paths,
         guard_of,
     )
-    from reconciler.manifest.product_rules import four_byte_issues, product_rules
     from reconciler.manifest.images import resolve_image_files
+    from reconciler.manifest.product_rules import four_byte_issues, product_rules
     from reconciler.manifest.pydantic_errors import translate
     from reconciler.manifest.shop import shop_rules
     from reconciler.manifest.timeutil import describe

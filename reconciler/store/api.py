@@ -49,6 +49,18 @@ class CallRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Asset:
+    """One uploaded image (decision D33): its content digest, the URL upstream gave it, when, and the upload's
+    Request-ID."""
+
+    sha256: str
+    url: str
+    size: int
+    uploaded_at: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RunRecord:
     run_id: int
     command: str  # "apply" | "refresh" | "import" | "state rm" ...
@@ -120,6 +132,12 @@ class StateStore(Protocol):
         ...
 
     def open_intents(self) -> list[Intent]: ...
+
+    # the asset map (decision D33): sha256 of an uploaded image -> its URL; writes do not bump the serial
+    def assets(self) -> dict[str, Asset]: ...
+    def put_asset(self, asset: Asset) -> None:
+        """Record the URL of these bytes, committed at once."""
+        ...
 
     # locking
     def lock(self, operation: str, *, timeout: float = 0.0) -> AbstractContextManager[LockInfo]:

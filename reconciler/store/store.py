@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from reconciler.errors import LockInfo, StateError
 from reconciler.resources import ResourceState, canonical_json, split_address
-from reconciler.store import locking
+from reconciler.store import assets, locking
 from reconciler.store import tables as t
 from reconciler.store.api import CallRecord, Intent, RunRecord
 
@@ -96,7 +96,7 @@ def _address_kind(address: str) -> str:
         raise StateError(str(exc)) from None
 
 
-class SqlStateStore:
+class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decision D33)
     """The state store over one SQLAlchemy engine. Made by `reconciler.store.open_store`."""
 
     def __init__(self, engine: Engine, *, backend: Backend, lineage: str, display_url: str) -> None:

@@ -92,6 +92,18 @@ intents = sa.Table(
     sa.Index("ix_intents_address", "address"),  # revision 2
 )
 
+# Uploaded images by content (revision 4, decision D33): the URL the upload API answered for these bytes, so the same
+# bytes are never uploaded twice and a second plan finds the URL.
+assets = sa.Table(
+    "assets",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("uploaded_at", sa.String(40), nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=True),  # the upload's WeChat Request-ID
+)
+
 # The state lock (one row, id = 1). On SQLite the row *is* the lock; on PostgreSQL a session advisory lock is, and
 # the row only says who holds it.
 lock = sa.Table(
