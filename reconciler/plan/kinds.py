@@ -92,8 +92,9 @@ PRODUCT_RULES = KindRules(
             "out_product_no",
         }
     ),
-    # reference B.4 / B.2: stocks are sent with create only; later changes use the stock APIs (out of scope).
-    not_applied=frozenset(STOCK_MAPS),
+    # Nothing is reported without being applied any more: stocks change through the stock APIs (reference B.4,
+    # decision D29: plan/stocks.py); what no API can do is blocked with a remedy.
+    not_applied=frozenset(),
 )
 
 RULES: dict[Kind, KindRules] = {"ShopCoupon": SHOP_RULES, "ProductCoupon": PRODUCT_RULES}

@@ -1,7 +1,8 @@
 """The ProductCoupon rules of the planner: the ProductCoupon table of contract §2.2 (state machine: reference B.10).
 
-A product coupon can change only its `display_info` in place (PATCH, B.7, once EFFECTIVE); any other difference
-replaces it, create-before-destroy; stock differences after creation are reported, not applied (B.4). Pure.
+A product coupon can change its `display_info` in place (PATCH, B.7, once EFFECTIVE) and its stocks through the stock
+APIs (B.4, decision D29: `plan/stocks.py`); any other difference replaces it, create-before-destroy: the new coupon
+is created with its first stock, the others are added, then the old coupon is deactivated. Pure.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from reconciler.plan.actions import (
 )
 from reconciler.plan.diff import compare, keep_ignored, top_key
 from reconciler.plan.model import Action, ActionType, Call, FieldChange
+from reconciler.plan.stock_calls import STOCK_CAP, Calls, coupon_generation, stock_generations
+from reconciler.plan.stocks import StockPlan, added_after_create, declared_stock_count, plan_stocks
 from reconciler.plan.time_rules import check_window
 from reconciler.resources import DesiredCoupon, ResourceState
-from reconciler.stocks import create_body
+from reconciler.stocks import STOCK_MAPS, create_body
 
 DEACTIVATE_REASON_MAX = 150  # reference B.8: deactivate_reason is string(150)
-NOT_APPLIED_REASON = "stock changes after creation go through the stock APIs (reference B.4), not applied"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,17 @@ class _Declared:
         payload = numbered_create(self.subject.address, self.brand, generation, body, self.ctx.environment)
         return Call(operation="product.create", payload=payload, target=None, out_request_no=payload["out_request_no"])
 
+    def new_coupon_calls(self) -> tuple[Call, ...]:
+        """A new coupon (created, recreated or replacing the one in state): `product.create` with the first stock,
+        then every other declared stock added to it (`target=None`: apply takes the id the create recorded)."""
+        calls = Calls(self.ctx, self.subject.address, self.brand, None, next_generation(self.have), self.have)
+        return (self.create_call(), *added_after_create(calls, self.want.body))
+
+    def stock_calls(self, have: ResourceState) -> Calls:
+        """The builder of stock calls on the coupon in state."""
+        generation = coupon_generation(have)
+        return Calls(self.ctx, self.subject.address, self.brand, have.upstream_id, generation, have)
+
 
 @dataclass(frozen=True, slots=True)
 class _Split:
@@ -58,7 +71,7 @@ class _Split:
 
     replacing: tuple[FieldChange, ...]  # fixed at creation (B.2): forces replacement
     display: tuple[FieldChange, ...]  # display_info: PATCHed in place (B.7)
-    stock: tuple[FieldChange, ...]  # the stock: not applied after creation (B.4)
+    stocks: tuple[FieldChange, ...]  # the stock maps as compared (shown with a replacement or a recreation)
 
 
 def plan_product(
@@ -91,72 +104,87 @@ def _brand(ctx: PlanContext, want: DesiredCoupon | None, have: ResourceState | N
     return (want.brand_id if want is not None else None) or (have.brand_id if have else None) or ctx.default_brand_id
 
 
-def _create(coupon: _Declared) -> Action:
-    warnings: list[str] = []
-    blocked = check_window(coupon.ctx, coupon.subject, (), warnings)
-    if blocked:
-        return blocked
-    subject = replace(coupon.subject, status_after=None)  # AUDITING or EFFECTIVE: upstream decides (reference B.5)
-    return subject.action(
-        ActionType.CREATE, calls=(coupon.create_call(),), reason="created with its first stock", warnings=warnings
+def _over_cap(coupon: _Declared, changes: Sequence[FieldChange]) -> Action | None:
+    count = declared_stock_count(coupon.want.body)
+    if count <= STOCK_CAP:
+        return None
+    return coupon.subject.blocked(
+        changes,
+        f"{count} stocks declared, over the {STOCK_CAP} a coupon may have (reference B.4)",
+        "declare at most 200 stocks (a stock bundle counts one per step)",
     )
 
 
+def _create(coupon: _Declared) -> Action:
+    warnings: list[str] = []
+    blocked = _over_cap(coupon, ()) or check_window(coupon.ctx, coupon.subject, (), warnings)
+    if blocked:
+        return blocked
+    subject = replace(coupon.subject, status_after=None)  # AUDITING or EFFECTIVE: upstream decides (reference B.5)
+    calls = coupon.new_coupon_calls()
+    reason = "created with its first stock" + (f", then {len(calls) - 1} more added" if len(calls) > 1 else "")
+    return subject.action(ActionType.CREATE, calls=calls, reason=reason, warnings=warnings)
+
+
 def _change(coupon: _Declared, have: ResourceState) -> Action | None:
-    """A declared coupon that is in state: recreate, replace, patch, or report, by what differs and its state."""
+    """A declared coupon that is in state: recreate, replace, patch or change its stocks, by what differs."""
     found = compare(kinds.PRODUCT_RULES, coupon.want, have.upstream)
     changes = list(found.changes)
     if have.brand_id is not None and coupon.brand != have.brand_id:
         changes.insert(0, FieldChange(path="brand_id", change="change", before=have.brand_id, after=coupon.brand))
-    warnings = list(found.ignored)
+    notes = list(found.ignored)
     if have.status == kinds.PRODUCT_DEACTIVATED:
-        return _recreate(coupon, have, changes, warnings)
+        return _recreate(coupon, have, changes, notes)
     split = _split(changes)
-    if not (split.replacing or split.display or split.stock):
-        coupon.ctx.unchanged(coupon.subject.address, found.ignored)
-        return None
     if split.replacing:
-        return _replace(coupon, have, split, warnings)
-    if split.display:
-        return _patch_display(coupon, have, split, warnings)
-    return coupon.subject.action(
-        ActionType.NOT_APPLIED,
-        changes=with_effect(split.stock, "not_applied", NOT_APPLIED_REASON),
-        reason="only the stock differs; stock changes after creation use the stock APIs (reference B.4), "
-        "which couponctl does not call",
-        warnings=warnings,
+        return _replace(coupon, have, split, notes)
+    stocks = (
+        plan_stocks(
+            coupon.stock_calls(have),
+            coupon.want.body,
+            have.upstream,
+            protect=coupon.subject.protect,
+            ignore=coupon.want.ignore_drift,
+            generations=stock_generations(have),
+        )
+        if split.stocks
+        else StockPlan()
     )
+    if not (split.display or stocks.changes or stocks.blocked):
+        coupon.ctx.unchanged(coupon.subject.address, notes)
+        return None
+    return _update(coupon, have, split.display, stocks, notes)
 
 
 def _split(changes: list[FieldChange]) -> _Split:
     rules = kinds.PRODUCT_RULES
     replacing: list[FieldChange] = []
     display: list[FieldChange] = []
-    stock: list[FieldChange] = []
+    stocks: list[FieldChange] = []
     for change in changes:
         top = top_key(change.path)
         if top in rules.mutable:
             display.append(change)
-        elif top in rules.not_applied:
-            stock.append(change)
+        elif top in STOCK_MAPS:
+            stocks.append(change)
         elif change.change == "remove" and top not in rules.immutable and top != "brand_id":
             continue  # a response-only key we do not know: never a reason to replace a coupon
         else:
             replacing.append(change)
-    return _Split(tuple(replacing), tuple(display), tuple(stock))
+    return _Split(tuple(replacing), tuple(display), tuple(stocks))
 
 
 def _recreate(coupon: _Declared, have: ResourceState, changes: list[FieldChange], warnings: list[str]) -> Action:
     """DEACTIVATED upstream but still declared -> replace (create new); nothing to deactivate (contract §2.2).
 
     protect does not block it: it guards against destroying a coupon, and nothing is destroyed here."""
-    blocked = check_window(coupon.ctx, coupon.subject, changes, warnings)
+    blocked = _over_cap(coupon, changes) or check_window(coupon.ctx, coupon.subject, changes, warnings)
     if blocked:
         return blocked
     return coupon.subject.action(
         ActionType.REPLACE,
         changes=with_effect(changes, "update", None),
-        calls=(coupon.create_call(),),
+        calls=coupon.new_coupon_calls(),
         reason=f"{have.upstream_id} is DEACTIVATED upstream (terminal) but still declared: a new coupon is "
         "created; nothing is deactivated",
         warnings=warnings,
@@ -164,12 +192,12 @@ def _recreate(coupon: _Declared, have: ResourceState, changes: list[FieldChange]
 
 
 def _replace(coupon: _Declared, have: ResourceState, split: _Split, warnings: list[str]) -> Action:
-    """Create-before-destroy: the new coupon, then deactivate the old one (only once EFFECTIVE, B.10)."""
+    """Create-before-destroy: the new coupon with all its stocks, then deactivate the old one (once EFFECTIVE)."""
     subject = coupon.subject
     marked = (
         *with_effect(split.replacing, "forces_replacement", "forces replacement: fixed at creation (reference B.2)"),
         *with_effect(split.display, "update", None),
-        *with_effect(split.stock, "update", "sent with the new coupon's first stock"),
+        *with_effect(split.stocks, "update", "sent with the new coupon's stocks"),
     )
     if subject.protect:
         return subject.blocked(marked, "protect: true forbids replacing this coupon", PROTECT_REMEDY)
@@ -182,54 +210,77 @@ def _replace(coupon: _Declared, have: ResourceState, split: _Split, warnings: li
         )
     if have.status != kinds.PRODUCT_EFFECTIVE:
         return _unknown_state(subject, marked, have.status)
-    blocked = check_window(coupon.ctx, subject, marked, warnings)
+    blocked = _over_cap(coupon, marked) or check_window(coupon.ctx, subject, marked, warnings)
     if blocked:
         return blocked
     deactivate = _deactivate_call(
         coupon.ctx, subject.address, have, f"replaced by couponctl: {subject.address}", have.brand_id or coupon.brand
     )
+    new_coupon = coupon.new_coupon_calls()
     return subject.action(
         ActionType.REPLACE,
         changes=marked,
-        calls=(coupon.create_call(), replace(deactivate, role="old")),
-        reason="create-before-destroy: the new coupon is created before the old one is deactivated",
+        calls=(*new_coupon, replace(deactivate, role="old")),
+        reason="create-before-destroy: the new coupon is created"
+        + (" with its stocks" if len(new_coupon) > 1 else "")
+        + " before the old one is deactivated",
         warnings=warnings,
     )
 
 
-def _patch_display(coupon: _Declared, have: ResourceState, split: _Split, warnings: list[str]) -> Action:
-    """PATCH the whole new display_info (B.7), once EFFECTIVE; stock differences ride along as not applied."""
+def _update(
+    coupon: _Declared, have: ResourceState, display: Sequence[FieldChange], stocks: StockPlan, warnings: list[str]
+) -> Action:
+    """In place: PATCH the whole new display_info (B.7), then the stock calls (B.4), once the coupon is EFFECTIVE."""
     subject = coupon.subject
-    stock_marked = with_effect(split.stock, "not_applied", NOT_APPLIED_REASON)
-    if split.stock:
-        warnings.append("stock differs: not applied (change stocks with the WeChat Pay stock APIs)")
+    changes = (*with_effect(display, "update", None), *stocks.changes)
     if have.status == kinds.PRODUCT_AUDITING:
+        what = "display_info and stocks can" if stocks.changes else "display_info can"
         return subject.action(
             ActionType.DEFERRED,
-            changes=(*with_effect(split.display, "deferred", "under review"), *stock_marked),
-            reason="waiting for review: display_info can be changed only once EFFECTIVE (reference B.7)",
+            changes=with_effect(changes, "deferred", "under review"),
+            reason=f"waiting for review: {what} be changed only once EFFECTIVE (reference B.7)",
             warnings=warnings,
         )
     if have.status != kinds.PRODUCT_EFFECTIVE:
-        return _unknown_state(subject, (*split.display, *stock_marked), have.status)
+        return _unknown_state(subject, changes, have.status)
+    if stocks.blocked:
+        return subject.blocked(
+            changes,
+            "; ".join(b.reason for b in stocks.blocked),
+            "; ".join(dict.fromkeys(b.remedy for b in stocks.blocked)),
+        )
+    calls = (*((_patch_call(coupon, have),) if display else ()), *stocks.calls)
+    if not calls:
+        return subject.action(
+            ActionType.DEFERRED, changes=changes, reason="; ".join(stocks.deferred), warnings=warnings
+        )
+    if stocks.deferred:
+        warnings = [*warnings, *(f"deferred: {why}" for why in stocks.deferred)]
+    return subject.action(
+        ActionType.UPDATE, changes=changes, calls=calls, reason=_update_reason(display, stocks), warnings=warnings
+    )
+
+
+def _update_reason(display: Sequence[FieldChange], stocks: StockPlan) -> str:
+    parts = ["PATCH with the whole new display_info (reference B.7)"] if display else []
+    if stocks.calls:
+        parts.append("the stock APIs change the stocks in place (reference B.4)")
+    return "; ".join(parts)
+
+
+def _patch_call(coupon: _Declared, have: ResourceState) -> Call:
     new_display = keep_ignored(coupon.want.body, have.upstream, coupon.want.ignore_drift).get("display_info")
     payload = numbered(
         coupon.ctx,
-        subject.address,
+        coupon.subject.address,
         "product.patch",
         {"display_info": new_display, "brand_id": coupon.brand},
         target=have.upstream_id,
         state=have,
     )
-    patch = Call(
+    return Call(
         operation="product.patch", payload=payload, target=have.upstream_id, out_request_no=payload["out_request_no"]
-    )
-    return subject.action(
-        ActionType.UPDATE,
-        changes=(*with_effect(split.display, "update", None), *stock_marked),
-        calls=(patch,),
-        reason="PATCH with the whole new display_info (reference B.7)",
-        warnings=warnings,
     )
 
 

@@ -20,6 +20,7 @@ from tests.plan.literals import (
     shop_body,
     shop_state,
 )
+from tests.plan.stock_literals import live
 
 REQUEST_NO = re.compile(r"^[0-9A-Za-z_-]{6,40}$")  # reference B.9
 
@@ -129,21 +130,30 @@ def test_protect_in_state_blocks_deactivation_of_a_removed_coupon() -> None:
     assert action.type is ActionType.BLOCKED
 
 
-def test_only_stock_differs_is_not_applied() -> None:
-    """A stock change after creation is reported as not applied, with the reason, and makes no call."""
-    plan = plan_of([product("coffee", body=product_body(max_count=5000))], [product_state("coffee")])
+def test_only_stock_differs_is_a_stock_call_never_not_applied() -> None:
+    """A stock budget raised after creation is one update-budget call on that stock (decision D29), with the reason."""
+    have = product_state("coffee", body=live(product_body(), sent=842))
+    plan = plan_of([product("coffee", body=product_body(max_count=5000))], [have])
     (action,) = plan.actions
-    assert action.type is ActionType.NOT_APPLIED
-    assert action.calls == ()
+    assert action.type is ActionType.UPDATE
+    assert [(c.operation, c.target, c.stock_name, c.stock_id) for c in action.calls] == [
+        ("product.stock.update_budget", "1000000013", "main", "1000000013001")
+    ]
     (change,) = action.changes
     assert (change.path, change.before, change.after, change.effect) == (
         "stocks.main.stock_send_rule.max_count",
         1000,
         5000,
-        "not_applied",
+        "update",
     )
     assert "stock APIs" in (action.reason or "")
-    assert not plan.has_changes
+    assert plan.has_changes
+
+
+def test_a_stock_whose_id_state_does_not_know_is_blocked_with_refresh() -> None:
+    plan = plan_of([product("coffee", body=product_body(max_count=5000))], [product_state("coffee")])
+    (action,) = plan.actions
+    assert action.type is ActionType.BLOCKED and "refresh" in (action.remedy or "")
 
 
 def test_removed_deactivated_coupon_is_forgotten() -> None:

@@ -28,6 +28,7 @@ from tests.plan.literals import (
     shop_body,
     shop_state,
 )
+from tests.plan.stock_literals import live
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -75,7 +76,7 @@ def showcase_plan() -> Plan:
         product_state("coffee", coupon_id="1000000013"),
         product_state("latte", coupon_id="1000000014", body=product_body(out_product_no="latte")),
         product_state("mocha", "AUDITING", coupon_id="1000000015"),
-        product_state("cocoa", coupon_id="1000000016"),
+        product_state("cocoa", coupon_id="1000000016", body=live(product_body(), sent=842, coupon_id="1000000016")),
         product_state("espresso", "DEACTIVATED", coupon_id="1000000017"),
         product_state("old-product", coupon_id="1000000018"),
     ]
@@ -145,7 +146,9 @@ def test_json_is_versioned_and_carries_payloads_and_summary() -> None:
     latte = next(a for a in data["actions"] if a["address"] == "product_coupon.latte")
     assert [c["operation"] for c in latte["calls"]] == ["product.create", "product.deactivate"]
     assert all(c["payload"]["out_request_no"] == c["out_request_no"] for c in latte["calls"])
-    assert data["summary"]["line"] == "Plan: 3 to add, 5 to change, 2 to replace, 3 to deactivate."
+    assert data["summary"]["line"] == "Plan: 3 to add, 6 to change, 2 to replace, 3 to deactivate."
+    cocoa = next(a for a in data["actions"] if a["address"] == "product_coupon.cocoa")  # a stock budget raise
+    assert [(c["operation"], c["stock_name"]) for c in cocoa["calls"]] == [("product.stock.update_budget", "main")]
 
 
 def _many_changes(n: int) -> Plan:

@@ -26,6 +26,7 @@ from tests.plan.literals import (
     shop_body,
     shop_state,
 )
+from tests.plan.stock_literals import live
 
 SHOP_FILE = "manifests/double11-2028/shop-coupons.yaml"
 PRODUCT_FILE = "manifests/double11-2028/product-coupons.yaml"
@@ -124,14 +125,16 @@ def test_a_deferred_difference_is_not_no_changes() -> None:
     assert line in markdown and "No changes" not in markdown
 
 
-def test_deferred_and_not_applied_are_counted_together() -> None:
+def test_deferred_differences_are_counted_as_cannot_apply_now() -> None:
     desired = [
         product("coffee", body=product_body(display_name="新名字券")),
         product("tea", body=product_body(max_count=5000)),
     ]
-    state = [product_state("coffee", "AUDITING", coupon_id="1"), product_state("tea", coupon_id="2")]
+    # the tea stock is under review (decision D29: deferred, never "not applied")
+    tea = product_state("tea", coupon_id="2", body=live(product_body(), state="AUDITING", coupon_id="2"))
+    state = [product_state("coffee", "AUDITING", coupon_id="1"), tea]
     line = summary_line(summarize(plan_of(desired, state)))
-    assert line == "No calls to make; 2 differences cannot be applied now: 1 deferred, 1 not applied."
+    assert line == "No calls to make; 2 differences cannot be applied now: 2 deferred."
 
 
 def test_nothing_differs_still_says_no_changes() -> None:

@@ -11,19 +11,20 @@ from tests.plan.test_render import showcase_plan
 
 
 def test_showcase_counts_calls_and_money() -> None:
-    """The showcase plan adds ¥670,000 (¥200,000 of it by raising an active shop coupon's total_num from 10,000 to
-    20,000) and removes ¥640,000 of claimable face value, in 16 calls."""
+    """The showcase plan adds ¥750,000 (¥200,000 of it by raising an active shop coupon's total_num from 10,000 to
+    20,000, ¥80,000 by raising a product stock's max_count from 1,000 to 5,000) and removes ¥640,000 of claimable
+    face value, in 17 calls."""
     summary = summarize(showcase_plan())
-    assert (summary.add, summary.change, summary.replace, summary.deactivate) == (3, 5, 2, 3)
+    assert (summary.add, summary.change, summary.replace, summary.deactivate) == (3, 6, 2, 3)
     assert (summary.transition, summary.forget, summary.blocked, summary.deferred, summary.not_applied) == (
         2,
         1,
         1,
         1,
-        1,
+        0,
     )
-    assert summary.total_calls == 16
-    assert (summary.exposure.added_fen, summary.exposure.removed_fen) == (67_000_000, 64_000_000)
+    assert summary.total_calls == 17 and summary.calls["product.stock.update_budget"] == 1
+    assert (summary.exposure.added_fen, summary.exposure.removed_fen) == (75_000_000, 64_000_000)
     assert summary.exposure.added_unpriced == 1  # the 8.5折 shop coupon depends on the order value
 
 
