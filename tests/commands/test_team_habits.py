@@ -98,9 +98,9 @@ def test_plan_of_a_subfolder_plans_no_removal_of_coupons_declared_elsewhere(sett
     assert narrowed.left_alone == 1  # spring's coupon: not compared, not voided
 
 
-def test_a_not_applied_difference_exits_2_and_never_says_no_changes(settings: Settings, tmp_path: Path) -> None:
-    """A stock change after creation cannot be applied: plan --detailed-exitcode exits 2 and counts it; apply
-    makes no call and does not claim the coupons match."""
+def test_a_stock_budget_raise_exits_2_and_is_applied_with_one_call(settings: Settings, tmp_path: Path) -> None:
+    """A stock change after creation is no longer "not applied" (decision D29): plan --detailed-exitcode exits 2 with
+    one update-budget call, apply makes it, and the next plan exits 0."""
     appid = sandbox_credentials(settings).appid
     doc = product_doc("coffee", appid, "咖啡满50减10")
     use(tmp_path, {"product.yaml": [doc]})
@@ -111,12 +111,12 @@ def test_a_not_applied_difference_exits_2_and_never_says_no_changes(settings: Se
     use(tmp_path, {"product.yaml": [doc]})
     result = couponctl("plan", "--detailed-exitcode")
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "No calls to make; 1 difference cannot be applied now: 1 not applied." in result.stdout
-    assert "No changes" not in result.stdout
+    assert "product.stock.update_budget" in result.stdout and "No changes" not in result.stdout
     data = json.loads(couponctl("plan", "--format", "json").stdout)
-    assert data["differs"] is True and data["summary"]["not_applied"] == 1
+    assert data["differs"] is True and data["summary"]["calls"] == {"product.stock.update_budget": 1}
     applied = couponctl("apply", "--auto-approve")
-    assert applied.returncode == 0 and "No changes" not in applied.stdout
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert couponctl("plan", "--detailed-exitcode").returncode == 0
 
 
 def test_skip_blocked_applies_everything_else_and_exits_1_naming_the_blocked_coupon(
