@@ -57,25 +57,27 @@ def product_body(i: int, name: str = "咖啡满100减20") -> dict[str, Any]:
             "background_url": "https://wxpaylogo.qpic.cn/wxpaylogo/coffee-bg.png",
         },
         "out_product_no": f"sku-{i:06d}",
-        "stock": {
-            "remark": "first batch",
-            "coupon_code_mode": "WECHATPAY",
-            "stock_send_rule": {"max_count": 1000, "max_count_per_user": 1},
-            "single_usage_rule": {
-                "coupon_available_period": {
-                    "available_begin_time": "2026-11-11T00:00:00+08:00",
-                    "available_end_time": "2026-12-11T00:00:00+08:00",
-                }
-            },
-            "usage_rule_display_info": {
-                "coupon_usage_method_list": ["MINI_PROGRAM"],
-                "mini_program_appid": "wx0000000000000001",
-                "mini_program_path": "/pages/coupon",
-                "usage_description": "全场满100可用",
-            },
-            "coupon_display_info": {"code_display_mode": "QRCODE"},
-            "notify_config": {"notify_appid": "wx0000000000000001"},
-            "store_scope": "NONE",
+        "stocks": {  # named stocks (decision D29)
+            "main": {
+                "remark": "first batch",
+                "coupon_code_mode": "WECHATPAY",
+                "stock_send_rule": {"max_count": 1000, "max_count_per_user": 1},
+                "single_usage_rule": {
+                    "coupon_available_period": {
+                        "available_begin_time": "2026-11-11T00:00:00+08:00",
+                        "available_end_time": "2026-12-11T00:00:00+08:00",
+                    }
+                },
+                "usage_rule_display_info": {
+                    "coupon_usage_method_list": ["MINI_PROGRAM"],
+                    "mini_program_appid": "wx0000000000000001",
+                    "mini_program_path": "/pages/coupon",
+                    "usage_description": "全场满100可用",
+                },
+                "coupon_display_info": {"code_display_mode": "QRCODE"},
+                "notify_config": {"notify_appid": "wx0000000000000001"},
+                "store_scope": "NONE",
+            }
         },
     }
 
