@@ -73,6 +73,7 @@ class Project:
             "shop.add",
             "shop.update",
             "shop.update_status",
+            "shop.update_coupon_stock",  # the sandbox's name of shop.update_stock (decision D30)
             "product.create",
             "product.patch",
             "product.deactivate",
