@@ -9,7 +9,7 @@ from reconciler.plan.model import Action, ActionType
 from reconciler.plan.request_numbers import stock_add_request_no
 from reconciler.resources import ResourceState
 from tests.plan.literals import BRAND, plan_of, product, product_body, product_state
-from tests.plan.test_stocks import stock, upstream_stock
+from tests.plan.test_stocks import bundle, stock, upstream_bundle, upstream_stock
 
 ADDRESS = "product_coupon.coffee"
 
@@ -145,3 +145,29 @@ def test_protect_blocks_a_stock_deactivation_but_not_a_raise() -> None:
     assert blocked.type is ActionType.BLOCKED and "protect" in (blocked.reason or "")
     raised = only(body({"main": stock(max_count=9000), "weekend": stock()}), state(two), protect=True)
     assert raised.type is ActionType.UPDATE
+
+
+def bundle_body(bundles: dict[str, Any]) -> dict[str, Any]:
+    """A PROGRESSIVE_BUNDLE coupon (reference B.0, B.4) with these named stock bundles."""
+    out = {k: v for k, v in body({}).items() if k not in ("stocks", "single_usage_info")}
+    return {
+        **out,
+        "usage_mode": "PROGRESSIVE_BUNDLE",
+        "progressive_bundle_usage_info": {"count": 3, "interval_days": 1},
+        "stock_bundles": deepcopy(bundles),
+    }
+
+
+def test_bundle_coupon_is_created_with_its_first_bundle_then_adds_the_others() -> None:
+    action = only(bundle_body({"main": bundle(), "more": bundle(max_count=50)}), None)
+    assert ops(action) == [("product.create", None, None), ("product.bundle.add", "more", None)]
+    assert action.calls[0].payload["stock_bundle"] == bundle() and "stock_bundles" not in action.calls[0].payload
+
+
+def test_bundle_budget_raise_is_one_bundle_update_budget() -> None:
+    have = product_state("coffee", body=bundle_body({"main": upstream_bundle(bundle(), "B1", sent=30)}))
+    action = only(bundle_body({"main": bundle(max_count=3000)}), have)
+    assert action.type is ActionType.UPDATE
+    assert [(c.operation, c.stock_name, c.stock_id) for c in action.calls] == [
+        ("product.bundle.update_budget", "main", "B1")
+    ]
