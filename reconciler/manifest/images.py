@@ -34,6 +34,17 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 ALLOWED = "a PNG or JPEG file of at most 2 MB inside the project, or an https:// URL from the upload API (B.3)"
 
 
+# The two spellings of a display image, as tags of the union the models use: a mapping is a file, anything else a URL,
+# so a bad value gets the one message of its own form. The tags are dropped from error locations (pydantic_errors).
+URL_FORM = "<url>"
+FILE_FORM = "<file>"
+IMAGE_FORMS = frozenset({URL_FORM, FILE_FORM})
+
+
+def image_form(value: Any) -> str:
+    return FILE_FORM if isinstance(value, dict | ImageFile) else URL_FORM
+
+
 class ImageFile(StrictModel):
     """A display image read from a file in the repository, uploaded by apply (decision D33)."""
 

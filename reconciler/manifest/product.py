@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from reconciler.manifest import limits
 from reconciler.manifest.base import StrictModel
-from reconciler.manifest.images import ImageFile
+from reconciler.manifest.images import FILE_FORM, URL_FORM, ImageFile, image_form
 from reconciler.manifest.timeutil import to_rfc3339_cn
 from reconciler.stocks import STOCK_NAME_MAX_CHARS, STOCK_NAME_PATTERN
 
@@ -45,7 +45,7 @@ ProductTime = Annotated[
 ]
 Url = Annotated[str, AfterValidator(_https_url), WithJsonSchema({"type": "string", "pattern": "^https://\\S+$"})]
 # A display image: an uploaded URL, or `{file: path}` that apply uploads (decision D33, manifest/images.py).
-Image = Url | ImageFile
+Image = Annotated[Annotated[Url, Tag(URL_FORM)] | Annotated[ImageFile, Tag(FILE_FORM)], Discriminator(image_form)]
 Fen = Annotated[int, Field(ge=0, description="money in fen (分)")]
 PositiveFen = Annotated[int, Field(ge=1, description="money in fen (分)")]
 Text = Annotated[str, Field(min_length=1)]

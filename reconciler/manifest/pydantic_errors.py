@@ -12,6 +12,7 @@ from pydantic_core import ErrorDetails
 
 from reconciler.manifest.base import Issue, Loc
 from reconciler.manifest.document import OTHER_KIND_FIELDS, model_at
+from reconciler.manifest.images import IMAGE_FORMS
 from reconciler.manifest.product import ProductCouponSpec
 from reconciler.manifest.shop import READ_ONLY_COUPON_INFO_FIELDS, READ_ONLY_SPEC_FIELDS, CouponInfo
 from reconciler.manifest.timeutil import describe
@@ -31,7 +32,7 @@ PRODUCT_SPEC_MISPLACED = {
 
 def translate(err: ErrorDetails, root: type[BaseModel], kind: str) -> Issue:
     """A pydantic error as one of our messages, with the location it refers to."""
-    loc: Loc = tuple(err["loc"])
+    loc: Loc = tuple(part for part in err["loc"] if part not in IMAGE_FORMS)  # union tags of images (D33)
     kind_of = err["type"]
     ctx: dict[str, Any] = dict(err.get("ctx") or {})
     value = err.get("input")

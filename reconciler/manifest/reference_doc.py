@@ -56,8 +56,9 @@ def _type_of(prop: dict[str, Any]) -> str:
     if "enum" in prop:
         kind = "integer" if all(isinstance(v, int) for v in prop["enum"]) else "string"
         return f"{kind}: " + " \\| ".join(f"`{v}`" for v in prop["enum"])
-    if "anyOf" in prop:
-        return " or ".join(_type_of(option) for option in prop["anyOf"])
+    options = prop.get("anyOf") or prop.get("oneOf")  # oneOf: a tagged union (display images, D33)
+    if options:
+        return " or ".join(_type_of(option) for option in options)
     if prop.get("type") == "array":
         return f"list of {_type_of(prop.get('items', {}))}"
     values = prop.get("additionalProperties")
@@ -93,7 +94,7 @@ def _constraints(prop: dict[str, Any]) -> str:
     if "default" in prop:
         default = prop["default"]
         parts.append(f"default `{str(default).lower() if isinstance(default, bool) else default}`")
-    for option in prop.get("anyOf", []):
+    for option in prop.get("anyOf") or prop.get("oneOf") or []:
         inner = _constraints(option)
         if inner:
             parts.append(inner)

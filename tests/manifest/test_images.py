@@ -150,3 +150,19 @@ def test_a_changed_image_with_an_unchanged_manifest_is_not_served_from_the_cache
     assert sha == hashlib.sha256(image.read_bytes()).hexdigest() and changed.digest != first.digest
     image.write_bytes(png(16, 20))  # now not square: the cached entry must not hide the error
     assert "must be square" in errors_of(manifest, tmp_path)[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("http://example.com/a.png", "12:16 spec.display_info.image_url must be an https:// URL"),
+        ("{file: 3}", "12:23 spec.display_info.image_url.file expected a string"),
+        ("{path: a.png}", "spec.display_info.image_url.file required field is missing"),
+    ],
+)
+def test_a_bad_value_gets_the_messages_of_its_own_form_only(tmp_path: Path, value: str, expected: str) -> None:
+    """A string is judged as a URL, a mapping as a file: never both (the union's tags stay out of the path)."""
+    messages = errors_of(project(tmp_path, image=f"    image_url: {value}\n"), tmp_path)
+    assert any(expected in m for m in messages), messages
+    assert not any("<url>" in m or "<file>" in m or "ImageFile" in m for m in messages), messages
+    assert len(messages) == (2 if value.startswith("{path") else 1), messages
