@@ -199,12 +199,19 @@ def calls_to_create(c: Campaign) -> int:
 
 def changed(c: Campaign) -> tuple[Campaign, int]:
     """A second revision touching every kind of change, and the number of mutating calls it takes:
-    replace p00 (create + deactivate), PATCH p01's display_info, remove p02 (deactivate), remove s00 (void),
-    void s01 in place, update draft d00, add a new shop coupon s90 (add + activate) and product p90 (create)."""
+    replace p00 (create + deactivate), PATCH p01's display_info and add it a second stock, remove p02 (deactivate),
+    raise p03's budget (update_budget), remove s00 (void), void s01 in place, update draft d00, add a new shop coupon
+    s90 (add + activate) and product p90 (create)."""
     by_name = {d["name"]: copy.deepcopy(d) for d in c.docs}
     t = c.tag
     by_name[f"{t}-p00"] = product_doc(f"{t}-p00", c.appid, label(t, 0), discount=True)
-    by_name[f"{t}-p01"] = product_doc(f"{t}-p01", c.appid, label(t, 1), bg="bg-v2")
+    p01 = product_doc(f"{t}-p01", c.appid, label(t, 1), bg="bg-v2")
+    main = p01["spec"].pop("stock")
+    more = {**copy.deepcopy(main), "remark": "加量"}
+    p01["spec"]["stocks"] = {"main": main, "more": more}  # decision D29: `stock:` is `stocks: {main: ...}`
+    by_name[f"{t}-p01"] = p01
+    if f"{t}-p03" in by_name:
+        by_name[f"{t}-p03"]["spec"]["stock"]["stock_send_rule"]["max_count"] = 5000
     del by_name[f"{t}-p02"]
     del by_name[f"{t}-s00"]
     by_name[f"{t}-s01"]["status"] = "voided"
@@ -218,7 +225,7 @@ def changed(c: Campaign) -> tuple[Campaign, int]:
         products_created=c.products_created + 2,
         removed=[f"product_coupon.{t}-p02", f"shop_coupon.{t}-s00"],
     )
-    return new, 2 + 1 + 1 + 1 + 1 + 1 + 2 + 1
+    return new, 2 + 2 + 1 + (1 if f"{t}-p03" in by_name else 0) + 1 + 1 + 1 + 2 + 1
 
 
 # --- the convergence check --------------------------------------------------------------------------------------
@@ -289,6 +296,16 @@ def assert_converged(project: Project, c: Campaign, *, calls_since: list[dict[st
             assert resource.upstream_id == upstream["product_coupon_id"], address
             assert resource.upstream.get("state") == upstream["state"], address
             assert resource.upstream.get("display_info") == upstream["display_info"], address
+            # Its stocks (decision D29): exactly the declared ones live upstream, one each, with the budget state has.
+            live_stocks = {str(s["stock_id"]): s for s in upstream["stocks"] if s["state"] != "DEACTIVATED"}
+            known = {str(s["stock_id"]): s for s in resource.upstream.get("stocks", {}).values()}
+            findings.duplicates += max(0, len(live_stocks) - len(known))
+            assert set(live_stocks) == set(known), (
+                f"{address}: live stocks {sorted(live_stocks)} != state's {sorted(known)}"
+            )
+            for stock_id, stock in known.items():
+                assert stock["stock_send_rule"] == live_stocks[stock_id]["stock_send_rule"], (address, stock_id)
+            assert not resource.extra.get("deposed_stocks"), f"{address}: deposed stock left in state"
     for removed in c.removed:
         name = removed.split(".", 1)[1]
         if removed.startswith("shop_coupon."):
