@@ -16,8 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reconciler.apply.code_outcome import after_code_batch
 from reconciler.apply.stock_calls import is_stock_call
 from reconciler.apply.stock_outcome import after_stock_call
+from reconciler.plan.code_calls import UPLOAD_CODES
 from reconciler.plan.kinds import SHOP_RULES, STOCK_KEYS
 from reconciler.plan.model import Action, ActionType, Call
 from reconciler.plan.request_numbers import create_generation
@@ -94,6 +96,9 @@ def state_after_call(
             return StateChange(remove=action.address)
         entity = _keep_stock(dict(result.entity or {}), previous.upstream)
         return StateChange(put=_resource(action, previous.upstream_id, entity, previous, now_iso))
+    if op == UPLOAD_CODES:  # a code batch landed (decision D35): recorded at once, counts and digests only
+        assert previous is not None, f"{op} needs a known coupon"
+        return StateChange(put=after_code_batch(call, previous, now_iso))
     if is_stock_call(op):  # stocks and bundles (decision D29): `stock_outcome.py`
         assert previous is not None, f"{op} needs a known coupon"
         upstream, extra = after_stock_call(call, result, previous, environment)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
     from reconciler.manifest.base import Issue, Loc
+    from reconciler.manifest.codes import resolve_code_files
     from reconciler.manifest.document import (
         DOCUMENT_MODELS,
         ShopCouponDocument,
@@ -67,7 +68,7 @@ def _import_validation() -> None:
         return
     from pydantic import ValidationError
 
-    from reconciler.manifest import document, images, product_rules, pydantic_errors, shop, timeutil
+    from reconciler.manifest import codes, document, images, product_rules, pydantic_errors, shop, timeutil
     from reconciler.manifest.base import Issue
 
     globals().update(
@@ -78,6 +79,7 @@ def _import_validation() -> None:
         four_byte_issues=product_rules.four_byte_issues, product_rules=product_rules.product_rules,
         shop_rules=shop.shop_rules, translate=pydantic_errors.translate, describe=timeutil.describe,
         resolve_image_files=images.resolve_image_files,
+        resolve_code_files=codes.resolve_code_files,
     )  # fmt: skip
 
 
@@ -348,6 +350,8 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
         body = normalise_stocks(model.spec.model_dump(exclude_none=True))  # stock: -> stocks: {main: ...} (D29)
         # image files -> {"$file": {path, sha256, size}}, read into extra_files like a set's CSV (decision D33)
         issues += resolve_image_files(body, entry.path.parent, entry.root or Path.cwd(), entry.extra_files)
+        # codes files of UPLOAD stocks -> {"$codes": {path, sha256, count, batches}} (decision D35)
+        issues += resolve_code_files(body, entry.path.parent, entry.root or Path.cwd(), entry.extra_files)
         if entry.has_four_byte:
             issues += four_byte_issues(body, ("spec",))
         status = "active"

@@ -322,6 +322,8 @@ class Stock(_StockCommon):
 
     single_usage_rule: SingleUsageRule | None = Field(default=None, description="usage_mode SINGLE")
     sequential_usage_rule: LadderRule | None = Field(default=None, description="legacy usage_mode SEQUENTIAL")
+    # coupon_code_mode UPLOAD only (decision D35, manifest/codes.py): normalised to a `$codes` reference
+    codes_file: str | None = Field(default=None, min_length=1, description="file of codes, one per line (UPLOAD; D35)")
 
 
 class StockBundle(_StockCommon):

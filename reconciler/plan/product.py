@@ -22,6 +22,7 @@ from reconciler.plan.actions import (
     numbered_create,
     with_effect,
 )
+from reconciler.plan.code_calls import split_codes, with_code_uploads
 from reconciler.plan.diff import compare, keep_ignored, top_key
 from reconciler.plan.model import Action, ActionType, Call, FieldChange
 from reconciler.plan.stock_calls import STOCK_CAP, Calls, coupon_generation, stock_generations
@@ -79,6 +80,7 @@ def plan_product(
 ) -> Action | None:
     """The action for one product coupon address, or None when it matches."""
     brand = _brand(ctx, want, have)
+    want, codes = split_codes(want) if want is not None else (None, {})  # kept out of every body (decision D35)
     subject = replace(Subject.of(address, want, have), brand_id=brand)
     if want is None:
         assert have is not None
@@ -91,9 +93,8 @@ def plan_product(
             "set brand_id in the manifest, or [wechatpay] brand_id in couponctl.toml",
         )
     coupon = _Declared(ctx, subject, want, have, brand)
-    if have is None:
-        return _create(coupon)
-    return _change(coupon, have)
+    action = _create(coupon) if have is None else _change(coupon, have)
+    return with_code_uploads(subject, action, codes, have, brand, ctx.environment) if codes else action
 
 
 def _brand(ctx: PlanContext, want: DesiredCoupon | None, have: ResourceState | None) -> str | None:

@@ -30,6 +30,7 @@ from reconciler.providers.wechatpay_auth import (
     load_public_key,
     platform_certificates,
 )
+from reconciler.providers.wechatpay_codes import UPLOAD_CODES, upload_codes
 from reconciler.providers.wechatpay_stocks import is_stock_operation, stock_request
 
 COUPONS_PATH = "/v3/marketing/partner/product-coupon/product-coupons"  # reference B.1
@@ -102,6 +103,8 @@ class WechatPayProvider:
         and bundle calls (B.1, B.4: `wechatpay_stocks.py`)."""
         if call.operation == UPLOAD:  # an image from a file, multipart (B.1, C.1; decision D33): `media.py`
             return await upload_image(self, call)
+        if call.operation == UPLOAD_CODES:  # a batch of codes read from a file (B.4; decision D35)
+            return await upload_codes(self, call)
         if call.operation == "product.create":
             method, path = "POST", COUPONS_PATH
         elif call.operation == "product.patch":

@@ -234,6 +234,8 @@ def render_action(action: Action, paint: Paint) -> list[str]:
         ]
         if action.brand_id and action.kind == "ProductCoupon":
             rows.insert(0, ("+", f"brand_id = {fmt(action.brand_id)}", None))
+        for change in action.changes:  # what is not in the body: a stock's codes, as counts (decision D35)
+            rows.extend(_change_lines(action.kind, change, paint))
         lines.extend(_format_rows(rows, inner, paint))
     else:
         rows = []

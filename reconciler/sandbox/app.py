@@ -21,6 +21,7 @@ from starlette.middleware import Middleware
 
 from reconciler.sandbox import admin, media, prerequisites
 from reconciler.sandbox.bundles import BundleService
+from reconciler.sandbox.codes import CodeService
 from reconciler.sandbox.config import SandboxConfig, config_from_mapping
 from reconciler.sandbox.credentials import SandboxCredentials
 from reconciler.sandbox.faults import DEFAULT_TIMEOUT_S, FaultInjector, FaultRule
@@ -109,6 +110,7 @@ class Sandbox:
         self.pay = ProductCouponService(self.store, credentials, config)
         self.stocks = StockService(self.pay)  # reads the config through self.pay (switches apply at once)
         self.bundles = BundleService(self.stocks)
+        self.codes = CodeService(self.stocks)  # coupon code upload (decision D35)
         self.limiter = RateLimiter(config.rate_limits, config.rate_limit_burst_s, config.clock)
         self.faults = FaultInjector()
         self._calls: list[dict[str, Any]] = []
@@ -225,6 +227,10 @@ class Sandbox:
             case ["stocks", sid] if sid:
                 op, one = STOCK_VERBS["PATCH" if method == "PATCH" else "GET"](st)
                 return Route("pay", f"{ns}.stocks.{op}", lambda r, c: one(r, c, pid, sid), ("GET", "PATCH"), brand)
+            case ["stocks", sid, "upload-coupon-codes"] if sid:  # decision D35
+                codes = self.codes
+                return Route("pay", f"{ns}.stocks.upload_codes", lambda r, c: codes.upload(r, c, pid, sid), ("POST",),
+                             brand)  # fmt: skip
             case ["stocks", sid, verb] if sid and verb in {"deactivate", "update-budget"}:
                 op, one = STOCK_VERBS[verb](st)
                 return Route("pay", f"{ns}.stocks.{op}", lambda r, c: one(r, c, pid, sid), ("POST",), brand)

@@ -34,6 +34,7 @@ PRODUCT_OPERATIONS: tuple[str, ...] = (
     "product.stocks.deactivate",
     "product.stocks.patch",
     "product.stocks.update_budget",
+    "product.stocks.upload_codes",  # coupon codes (decision D35, codes.py)
     "product.stock_bundles.create",
     "product.stock_bundles.patch",
     "product.stock_bundles.update_budget",
