@@ -4,11 +4,14 @@ counting the calls couponctl makes."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import shutil
 from typing import Any
 
+from reconciler.plan.model import Call
+from reconciler.providers.wechatpay import WechatPayProvider
 from tests.e2e import coupons
 from tests.e2e.conftest import Project
 
@@ -191,3 +194,74 @@ def test_a_progressive_bundle_coupon_is_created_its_budget_raised_and_it_round_t
     plan = project.run("plan", "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert writes(project) == []
+
+
+def console(project: Project) -> WechatPayProvider:
+    """The merchant's console, as far as the sandbox can tell: signed calls with the project's own credentials."""
+    creds = project.sandbox.credentials
+    return WechatPayProvider(
+        creds.mchid,
+        creds.merchant_serial_no,
+        creds.merchant_private_key_pem.encode(),
+        creds.public_key_id,
+        creds.wechatpay_public_key_pem.encode(),
+        project.sandbox.url,
+        creds.brand_id,
+    )
+
+
+def test_stocks_edited_added_or_deactivated_in_the_console_are_drift_and_refresh_records_the_sent_count(
+    project: Project,
+) -> None:
+    """Drift reads each coupon's stocks: a remark edited in the console is a change on `stocks.weekend.remark`, a
+    stock added there is reported by id (and never planned for deactivation), a stock deactivated there is drift;
+    coupons sent are not drift, but refresh records them."""
+    doc, main_id = launched(project)
+    use(project, single_doc(project.sandbox.credentials.appid, weekend=weekend(doc)))
+    project.run("apply", "--auto-approve", check=True)
+    resource = state_of(project)
+    pid, weekend_id = str(resource["upstream_id"]), str(resource["upstream"]["stocks"]["weekend"]["stock_id"])
+    send(project, main_id, 42)
+    assert project.run("drift").returncode == 0
+
+    async def edit_in_console() -> str:
+        provider = console(project)
+        try:
+            brand = {"brand_id": project.sandbox.credentials.brand_id}
+            await provider.execute(
+                Call("product.stock.patch", {"out_request_no": "console-patch-1", **brand, "remark": "控制台"},
+                     pid, stock_name="weekend", stock_id=weekend_id)
+            )  # fmt: skip
+            added = await provider.execute(
+                Call("product.stock.add", {"out_request_no": "console-add-1", **brand, "stock": weekend(doc)}, pid)
+            )
+            return str((added.entity or {})["stock_id"])
+        finally:
+            await provider.aclose()
+
+    outside_id = asyncio.run(edit_in_console())
+    drift = project.run("drift")
+    assert drift.returncode == 2, drift.stdout + drift.stderr
+    assert 'stocks.weekend.remark: "周末" -> "控制台"' in drift.stdout
+    assert f"stock {outside_id} (周末) added outside couponctl" in drift.stdout
+    assert "stocks.main" not in drift.stdout  # 42 sent is not drift
+    calls = [c["operation"] for c in plan_calls(project)]
+    assert calls == ["product.stock.patch"]  # the remark back; the console's stock is left alone
+
+    project.run("refresh", check=True)
+    assert state_of(project)["upstream"]["stocks"]["main"]["sent_count_info"]["total_count"] == 42
+
+    async def deactivate_in_console() -> None:
+        provider = console(project)
+        try:
+            body = {"out_request_no": "console-off-1", "brand_id": project.sandbox.credentials.brand_id,
+                    "deactivate_reason": "控制台停用"}  # fmt: skip
+            await provider.execute(Call("product.stock.deactivate", body, pid, stock_id=weekend_id))
+        finally:
+            await provider.aclose()
+
+    asyncio.run(deactivate_in_console())
+    drift = project.run("drift")
+    assert drift.returncode == 2
+    assert 'stocks.weekend.state: "SENDING" -> "DEACTIVATED"' in drift.stdout
+    assert f"stock weekend ({weekend_id}) deactivated outside couponctl" in drift.stdout
