@@ -103,7 +103,7 @@ def manifest_brands(settings: Settings) -> list[str]:
     from reconciler.manifest.cache import cache_for
 
     try:
-        loaded = load_manifests(manifest_paths(settings, ()), cache=cache_for(settings))
+        loaded = load_manifests(manifest_paths(settings, ()), root=settings.root, cache=cache_for(settings))
     except CouponctlError:
         return []
     return sorted({c.brand_id for c in loaded.coupons if c.kind == "ProductCoupon" and c.brand_id})

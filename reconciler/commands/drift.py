@@ -207,7 +207,7 @@ async def refreshed_plan(
     from reconciler.manifest import load_manifests
     from reconciler.manifest.cache import cache_for
 
-    loaded = load_manifests(manifest_paths(settings, paths), cache=cache_for(settings))
+    loaded = load_manifests(manifest_paths(settings, paths), root=settings.root, cache=cache_for(settings))
     if targets:
         check_targets(targets, [c.address for c in loaded.coupons], resources)
     pacer = pacer or Pacer.from_settings(settings)

@@ -105,7 +105,7 @@ def _declared(settings: Settings, address: str) -> DesiredCoupon | None:
     from reconciler.manifest import load_manifests
 
     try:
-        loaded = load_manifests(manifest_paths(settings, ()))
+        loaded = load_manifests(manifest_paths(settings, ()), root=settings.root)
     except (CouponctlError, OSError):
         return None  # manifests that do not load say nothing about this coupon; the next plan reports them
     return next((c for c in loaded.coupons if c.address == address), None)

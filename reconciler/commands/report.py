@@ -128,7 +128,7 @@ def _declared(settings: Settings, notes: list[str]) -> tuple[Sequence[DesiredCou
     from reconciler.manifest.cache import cache_for
 
     try:
-        loaded = load_manifests(manifest_paths(settings, ()), cache=cache_for(settings))
+        loaded = load_manifests(manifest_paths(settings, ()), root=settings.root, cache=cache_for(settings))
     except CouponctlError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         notes.append(

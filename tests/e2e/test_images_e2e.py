@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,8 @@ def test_a_local_image_is_uploaded_once_then_a_no_op_and_a_new_file_is_one_uploa
 
     again = project.run("plan", "--detailed-exitcode")
     assert again.returncode == 0 and "No changes" in again.stdout, again.stdout + again.stderr
+    drift = project.run("drift")
+    assert drift.returncode == 0, drift.stdout + drift.stderr  # the uploaded URL is neither drift nor pending
 
     image(project, png(64, 64, salt=3))  # the same name, other bytes
     changed = project.run("plan", "--detailed-exitcode")
@@ -89,3 +93,17 @@ def test_a_bad_image_is_refused_offline_with_its_location_and_nothing_is_sent(pr
     assert result.returncode != 0
     assert "campaign.yaml:" in result.stderr + result.stdout and "must be square" in result.stderr + result.stdout
     assert writes(project) == []
+
+
+def test_apply_from_a_subfolder_reads_the_image_under_the_project_root(project: Project) -> None:
+    """`cd manifests && couponctl apply`: the image path is the project root's, so apply finds the file."""
+    image(project, png(40, 40))
+    use(project, doc(project, "sub", "子目录咖啡券"))
+    project.sandbox.clear_calls()
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "--no-color", "apply", "--auto-approve"],
+        cwd=project.manifests, env=project.env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert writes(project) == [UPLOAD, "product.create"]
+    assert project.run("plan", "--detailed-exitcode").returncode == 0
