@@ -51,7 +51,8 @@ def create_body(body: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in body.items():
         if key in MAP_TO_SINGLE:
             if isinstance(value, Mapping) and value:
-                out[MAP_TO_SINGLE[key]] = next(iter(value.values()))
+                first = next(iter(value.values()))  # its `stores` are associated after the create (decision D34)
+                out[MAP_TO_SINGLE[key]] = {k: v for k, v in first.items() if k != "stores"}
         else:
             out[key] = value
     return out

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.apply.stock_calls import DEPOSED_STOCKS, STOCK_MAPS, deposed_stocks, family_of, named
+from reconciler.apply.store_outcome import STORE_VERBS, with_batch
 from reconciler.plan.model import Call
 from reconciler.plan.request_numbers import stock_add_generation
 from reconciler.providers.base import CallResult
@@ -68,6 +69,8 @@ def after_stock_call(
         entries[name] = {**old, **sent, **answer}
     elif verb == "update_budget":
         entries[name] = {**_with_budget(old, call.payload), **answer}
+    elif verb in STORE_VERBS:  # a store association batch (decision D34): recorded at once
+        entries[name] = with_batch(old, call, answer)
     elif verb == "deactivate":
         return _deactivated(upstream, extra, previous, name, str(call.stock_id or ""), answer)
     else:

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from reconciler.manifest.product_rules import four_byte_issues, product_rules
     from reconciler.manifest.pydantic_errors import translate
     from reconciler.manifest.shop import shop_rules
+    from reconciler.manifest.stores import resolve_store_files
     from reconciler.manifest.timeutil import describe
 
 
@@ -68,7 +69,7 @@ def _import_validation() -> None:
         return
     from pydantic import ValidationError
 
-    from reconciler.manifest import codes, document, images, product_rules, pydantic_errors, shop, timeutil
+    from reconciler.manifest import codes, document, images, product_rules, pydantic_errors, shop, stores, timeutil
     from reconciler.manifest.base import Issue
 
     globals().update(
@@ -78,7 +79,7 @@ def _import_validation() -> None:
         ShopCouponDocument=document.ShopCouponDocument, field_paths=document.field_paths, model_at=document.model_at,
         four_byte_issues=product_rules.four_byte_issues, product_rules=product_rules.product_rules,
         shop_rules=shop.shop_rules, translate=pydantic_errors.translate, describe=timeutil.describe,
-        resolve_image_files=images.resolve_image_files,
+        resolve_image_files=images.resolve_image_files, resolve_store_files=stores.resolve_store_files,
         resolve_code_files=codes.resolve_code_files,
     )  # fmt: skip
 
@@ -350,6 +351,9 @@ def _load_document(entry: _File, index: int, document: Any, row: tuple[str, str]
         body = normalise_stocks(model.spec.model_dump(exclude_none=True))  # stock: -> stocks: {main: ...} (D29)
         # image files -> {"$file": {path, sha256, size}}, read into extra_files like a set's CSV (decision D33)
         issues += resolve_image_files(body, entry.path.parent, entry.root or Path.cwd(), entry.extra_files)
+        issues += resolve_store_files(  # stores of SPECIFIC stocks (decision D34)
+            body, model.spec.stock is not None, entry.path.parent, entry.root or Path.cwd(), entry.extra_files
+        )
         # codes files of UPLOAD stocks -> {"$codes": {path, sha256, count, batches}} (decision D35)
         issues += resolve_code_files(body, entry.path.parent, entry.root or Path.cwd(), entry.extra_files)
         if entry.has_four_byte:

@@ -322,6 +322,9 @@ class Stock(_StockCommon):
 
     single_usage_rule: SingleUsageRule | None = Field(default=None, description="usage_mode SINGLE")
     sequential_usage_rule: LadderRule | None = Field(default=None, description="legacy usage_mode SEQUENTIAL")
+    # store_scope SPECIFIC only (decision D34, manifest/stores.py): checked and normalised to sorted `stores`
+    stores: list[Any] | None = Field(default=None, description="store ids (SPECIFIC stocks; D34)")
+    stores_file: str | None = Field(default=None, min_length=1, description="file of store ids, one per line (D34)")
     # coupon_code_mode UPLOAD only (decision D35, manifest/codes.py): normalised to a `$codes` reference
     codes_file: str | None = Field(default=None, min_length=1, description="file of codes, one per line (UPLOAD; D35)")
 

@@ -174,7 +174,8 @@ class Calls:
             self.ctx.environment,
             bundle=family.bundle,
         )
-        payload = {"out_request_no": number, "brand_id": self.brand, family.body_key: dict(stock)}
+        sent = {k: v for k, v in stock.items() if k != "stores"}  # associated after the add (decision D34)
+        payload = {"out_request_no": number, "brand_id": self.brand, family.body_key: sent}
         return Call(family.add, payload, self.coupon_id, number, stock_name=name, stock_id=None)
 
     def patch(self, family: Family, name: str, stock_id: str, fields: Mapping[str, Any]) -> Call:

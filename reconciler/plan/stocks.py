@@ -43,6 +43,7 @@ from reconciler.plan.stock_calls import (
     stock_state,
     upstream_id,
 )
+from reconciler.plan.store_calls import store_plan, without_stores
 from reconciler.resources import IgnoreRule
 
 ENDED_REMEDY = (
@@ -87,6 +88,7 @@ class _Work:
     budgets: list[Call] = field(default_factory=list)
     adds: list[Call] = field(default_factory=list)
     deactivations: list[Call] = field(default_factory=list)
+    stores: list[Call] = field(default_factory=list)  # store association batches (decision D34, store_calls.py)
     blocked: list[Blocker] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -123,9 +125,10 @@ def plan_stocks(
         known = _stock_map(have, family)
         for name, stock in wanted.items():
             if name in known:
-                _existing(work, family, name, stock, known[name])
+                _existing(work, family, name, without_stores(stock), without_stores(known[name]))
             else:
-                _new(work, family, name, stock)
+                _new(work, family, name, without_stores(stock))
+            _stores(work, family, name, stock, known.get(name))
         for name, stock in known.items():
             if name not in wanted:
                 _removed(work, family, name, stock)
@@ -140,7 +143,7 @@ def plan_stocks(
         )
     return StockPlan(
         changes=tuple(work.changes),
-        calls=(*work.patches, *work.budgets, *work.adds, *work.deactivations),
+        calls=(*work.patches, *work.budgets, *work.adds, *work.stores, *work.deactivations),
         blocked=tuple(work.blocked),
         deferred=tuple(work.deferred),
         notes=tuple(work.notes),
@@ -154,6 +157,8 @@ def added_after_create(calls: Calls, want: Mapping[str, Any]) -> tuple[Call, ...
     for family in FAMILIES:
         for name, stock in list(_stock_map(want, family).items())[1:]:
             out.append(calls.add(family, name, stock, 0))
+    for name, stock in _stock_map(want, FAMILIES[0]).items():  # then every SPECIFIC stock's stores (D34)
+        out.extend(store_plan(calls, name, None, stock, None)[1])
     return tuple(out)
 
 
@@ -206,6 +211,23 @@ def _new(work: _Work, family: Family, name: str, stock: Mapping[str, Any]) -> No
     work.changes.append(FieldChange(path, "add", None, dict(stock), "update", f"a new {family.noun} is added"))
     work.adds.append(work.calls.add(family, name, stock, work.next_generation(name, replacing=False)))
     work.added_stocks += _step_count(family, stock)
+
+
+def _stores(work: _Work, family: Family, name: str, want: Mapping[str, Any], have: Mapping[str, Any] | None) -> None:
+    """The store association batches of stock `name` (decision D34): all its stores when this action adds it (new
+    or replacing), else the difference with state; none for an ended stock or one whose id state does not know."""
+    if family.bundle:
+        return
+    added = any(call.stock_name == name for call in work.adds)
+    if have is not None and not added:
+        stock_id = upstream_id(family, have)
+        if stock_id is None or stock_state(family, have) in ENDED_STATES:
+            return
+    else:
+        stock_id, have = None, None
+    changes, calls = store_plan(work.calls, name, stock_id, want, have)
+    work.changes.extend(changes)
+    work.stores.extend(calls)
 
 
 def _removed(work: _Work, family: Family, name: str, stock: Mapping[str, Any]) -> None:

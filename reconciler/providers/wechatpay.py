@@ -32,6 +32,7 @@ from reconciler.providers.wechatpay_auth import (
 )
 from reconciler.providers.wechatpay_codes import UPLOAD_CODES, upload_codes
 from reconciler.providers.wechatpay_stocks import is_stock_operation, stock_request
+from reconciler.providers.wechatpay_stores import check_store_answer, read_associated_stores
 
 COUPONS_PATH = "/v3/marketing/partner/product-coupon/product-coupons"  # reference B.1
 # B.6: "object does not exist / not owned" is business code 268578608, the suffix of the Request-ID; the HTTP status
@@ -119,6 +120,7 @@ class WechatPayProvider:
         label = f"{call.operation} (stock {call.stock_name})" if call.stock_name else call.operation
         response = await self._send(label, method, path, content=encode_body(call.payload))
         entity = self._entity(label, response)
+        check_store_answer(call, entity)  # a store batch with a failed id is a refusal (decision D34)
         upstream_id = entity.get("product_coupon_id") if entity is not None else None
         if is_stock_operation(call.operation):
             upstream_id = call.target  # the coupon the stock belongs to
@@ -190,6 +192,21 @@ class WechatPayProvider:
             if not token or not page:
                 return stocks
         raise UpstreamError(call=STOCK_LIST, message=f"more than {MAX_STOCK_PAGES} pages of stocks")
+
+    async def read_stores(
+        self,
+        product_coupon_id: str,
+        stock_id: str,
+        *,
+        brand_id: str | None = None,
+        before_page: Callable[[], Awaitable[None]] | None = None,
+        retry: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]] | None = None,
+    ) -> list[str]:
+        """The store ids associated with a stock (decision D34, `wechatpay_stores.py`)."""
+        return await read_associated_stores(
+            self, COUPONS_PATH, product_coupon_id, stock_id, brand_id or self.brand_id,
+            before_page=before_page, retry=retry,
+        )  # fmt: skip
 
     def list_all(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from reconciler.plan.model import Call
+from reconciler.providers.wechatpay_stores import STORE_ROUTES
 
 COUPONS_PATH = "/v3/marketing/partner/product-coupon/product-coupons"  # reference B.1
 
@@ -22,6 +23,7 @@ STOCK_ROUTES: dict[str, tuple[str, str, bool]] = {
     "product.bundle.add": ("POST", "/stock-bundles", False),
     "product.bundle.patch": ("PATCH", "/stock-bundles/{id}", True),
     "product.bundle.update_budget": ("POST", "/stock-bundles/{id}/update-budget", True),
+    **STORE_ROUTES,  # store association batches (decision D34)
 }
 
 

@@ -184,7 +184,7 @@ def _format_rows(rows: Sequence[tuple[str, str, str | None]], indent: str, paint
 
 
 def _call_text(action: Action) -> str:
-    parts = []
+    parts: list[str] = []
     for call in action.calls:
         text: str = call.operation
         if call.operation == "shop.update_status":
@@ -195,7 +195,11 @@ def _call_text(action: Action) -> str:
             text += f" {_stock_label(action, call)}"
         if call.role == "old":
             text += " (old)"
-        parts.append(text)
+        if parts and parts[-1].split(" ×")[0] == text:  # a run of batches (decision D34): `… ×6`
+            head, _, times = parts[-1].partition(" ×")
+            parts[-1] = f"{head} ×{int(times or 1) + 1}"
+        else:
+            parts.append(text)
     return ", then ".join(parts)
 
 

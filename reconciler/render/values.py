@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from reconciler.plan import kinds
+from reconciler.plan.store_calls import summary as store_summary
 from reconciler.render.summary import fen_to_yuan
 from reconciler.resources import SHOP_STATUS_NAME
 from reconciler.times import beijing, parse_time
@@ -61,7 +62,9 @@ def fmt(value: Any) -> str:
 
 def leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     """Every scalar under `value` as (dotted path, scalar); empty containers count as one leaf."""
-    if isinstance(value, Mapping) and value:
+    if isinstance(value, list) and path.endswith(".stores"):  # a stock's store ids: counted, never listed (D34)
+        yield path, store_summary([str(v) for v in value])
+    elif isinstance(value, Mapping) and value:
         for key, sub in value.items():
             yield from leaves(sub, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list | tuple) and value:

@@ -39,6 +39,7 @@ from reconciler.sandbox.shop import ENDPOINTS, USER_COUPON_ENDPOINTS, ShopServic
 from reconciler.sandbox.signing import BRAND_SCHEME
 from reconciler.sandbox.stocks import StockService
 from reconciler.sandbox.store import Store
+from reconciler.sandbox.stores import STORE_VERBS, StoreService
 from reconciler.sandbox.tokens import TokenService
 from reconciler.sandbox.wechatpay import BRAND_PREFIX, PREFIX, ProductCouponService
 
@@ -61,6 +62,7 @@ SWITCHES: tuple[str, ...] = (
     "confirm_required",
     "notify_config_required",
     "unauthorised_brand_ids",
+    "unknown_store_ids",  # decision D34
 )
 MAX_BODY = 8 << 20  # 8 MiB (2 MB images plus multipart overhead fit): the rest is discarded (our default)
 
@@ -111,6 +113,7 @@ class Sandbox:
         self.stocks = StockService(self.pay)  # reads the config through self.pay (switches apply at once)
         self.bundles = BundleService(self.stocks)
         self.codes = CodeService(self.stocks)  # coupon code upload (decision D35)
+        self.stores = StoreService(self.stocks)  # store association (decision D34)
         self.limiter = RateLimiter(config.rate_limits, config.rate_limit_burst_s, config.clock)
         self.faults = FaultInjector()
         self._calls: list[dict[str, Any]] = []
@@ -164,6 +167,8 @@ class Sandbox:
             entry["dropped"] = True
         if out_request_no:
             entry["out_request_no"] = out_request_no
+        if answer is not None and answer.log_extra:
+            entry.update(answer.log_extra)
         entry["at"] = self.config.clock()
         with self._calls_lock:
             self._seq += 1
@@ -227,6 +232,9 @@ class Sandbox:
             case ["stocks", sid] if sid:
                 op, one = STOCK_VERBS["PATCH" if method == "PATCH" else "GET"](st)
                 return Route("pay", f"{ns}.stocks.{op}", lambda r, c: one(r, c, pid, sid), ("GET", "PATCH"), brand)
+            case ["stocks", sid, verb] if sid and verb in STORE_VERBS:  # decision D34
+                op, handler, allowed = STORE_VERBS[verb](self.stores)
+                return Route("pay", f"{ns}.stocks.{op}", lambda r, c: handler(r, c, pid, sid), allowed, brand)
             case ["stocks", sid, "upload-coupon-codes"] if sid:  # decision D35
                 codes = self.codes
                 return Route("pay", f"{ns}.stocks.upload_codes", lambda r, c: codes.upload(r, c, pid, sid), ("POST",),

@@ -35,6 +35,9 @@ PRODUCT_OPERATIONS: tuple[str, ...] = (
     "product.stocks.patch",
     "product.stocks.update_budget",
     "product.stocks.upload_codes",  # coupon codes (decision D35, codes.py)
+    "product.stocks.associate_stores",  # store association (decision D34, stores.py)
+    "product.stocks.disassociate_stores",
+    "product.stocks.associated_stores",
     "product.stock_bundles.create",
     "product.stock_bundles.patch",
     "product.stock_bundles.update_budget",
@@ -124,10 +127,12 @@ class SandboxConfig:
     # Reference B.10: a SENDING / PAUSED stock whose `available_end_time` has passed on the sandbox clock reads as
     # STOPPED (computed on read). False keeps such stocks in their state (for tests with fixed dates in the past).
     stock_stops_at_end_time: bool = True
+    # Decision D34: store ids the brand does not have; associating them fails in `failed_store_list` (stores.py).
+    unknown_store_ids: tuple[str, ...] = ()
     clock: Callable[[], float] = time.time
 
 
-_TUPLE_FIELDS = {"image_url_prefixes", "extra_brand_ids", "unauthorised_brand_ids"}
+_TUPLE_FIELDS = {"image_url_prefixes", "extra_brand_ids", "unauthorised_brand_ids", "unknown_store_ids"}
 SHOP_STATUS1_BODIES = ("full", "partial", "zero_filled")
 
 

@@ -42,6 +42,7 @@ class Answer:
     body: bytes
     headers: list[tuple[str, str]] = field(default_factory=list)
     log_code: int | str | None = None
+    log_extra: dict[str, Any] | None = None  # more fields for the call log entry (a store batch's `effect`, D34)
 
 
 def dump_json(value: Any) -> bytes:

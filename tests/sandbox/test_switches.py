@@ -53,6 +53,7 @@ def test_switches_are_listed_and_checked(served: ServedSandbox, http: httpx.Clie
         "confirm_required": False,
         "notify_config_required": False,
         "unauthorised_brand_ids": [],
+        "unknown_store_ids": [],
     }
     assert http.put(url, json={"shop_status1_body": "half"}).status_code == 400
     assert http.put(url, json={"rate_limits": {}}).status_code == 400  # not a switch
