@@ -185,9 +185,9 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
     def resources(self) -> dict[str, ResourceState]:
         """Every managed resource by address, in one query."""
         make = self._resource
-        with self._read() as conn:
-            rows = conn.execute(sa.select(*_RESOURCE_COLUMNS).order_by(t.resources.c.address)).all()
-        return {row[0]: make(row) for row in rows}
+        with self._read() as conn:  # decoded while fetched: every row's raw JSON is never held at once (100k: ~300 MB)
+            result = conn.execute(sa.select(*_RESOURCE_COLUMNS).order_by(t.resources.c.address))
+            return {row[0]: make(row) for row in result}
 
     def get(self, address: str) -> ResourceState | None:
         with self._read() as conn:
