@@ -15,6 +15,7 @@ from reconciler.providers.pacing import Pacer
 from reconciler.resources import ResourceState
 
 STOCK_LIST = "product.stock.list"
+STORE_READ = "product.stock.associated_stores"  # decision D34 (its rate: reconciler.upstream_facts)
 
 
 async def with_stock_list(
@@ -42,4 +43,38 @@ async def with_stock_list(
     listed = await provider.read_stocks(
         resource.upstream_id, brand_id=resource.brand_id, before_page=before_page, retry=page
     )
-    return with_listed_stocks(resource, current, listed)
+    merged = with_listed_stocks(resource, current, listed)
+    if hasattr(provider, "read_stores"):  # the stores of SPECIFIC stocks, as associated now (decision D34)
+        await with_associated_stores(provider, pacer, resource, merged, page)
+    return merged
+
+
+async def with_associated_stores(
+    provider: Any,
+    pacer: Pacer,
+    resource: ResourceState,
+    merged: dict[str, Any],
+    page: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]],
+) -> None:
+    """Put, in place, the store ids `associated-stores` reads now into every live SPECIFIC stock of `merged` whose
+    entry in state records stores (decision D34): drift compares them, refresh records them."""
+    stocks = merged.get("stocks")
+    if not isinstance(stocks, dict):
+        return
+
+    async def before_page() -> None:
+        await pacer.wait(STORE_READ)
+
+    for name, stock in list(stocks.items()):
+        if not isinstance(stock, Mapping) or stock.get("store_scope") != "SPECIFIC" or "stores" not in stock:
+            continue
+        if stock.get("state") in ("STOPPED", "DEACTIVATED") or not stock.get("stock_id"):
+            continue
+        ids = await provider.read_stores(
+            resource.upstream_id,
+            str(stock["stock_id"]),
+            brand_id=resource.brand_id,
+            before_page=before_page,
+            retry=page,
+        )
+        stocks[name] = {**stock, "stores": ids}

@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.plan.diff import diff_values
 from reconciler.plan.model import FieldChange
+from reconciler.plan.store_calls import STORES, stores_drift
 from reconciler.resources import ResourceState
 
 STOCKS, BUNDLES = "stocks", "stock_bundles"
@@ -137,6 +138,7 @@ def stock_drift(resource: ResourceState, current: Mapping[str, Any]) -> tuple[li
             if after is None:
                 continue
             changes.extend(diff_values(_editable(before, after), _editable(after, before), f"{key}.{name}"))
+            changes.extend(stores_drift(name, before, after) if key == STOCKS else ())  # one line (decision D34)
             if after.get("state") == "DEACTIVATED" and before.get("state") != "DEACTIVATED":
                 changes.append(
                     FieldChange(
@@ -158,7 +160,7 @@ def stock_drift(resource: ResourceState, current: Mapping[str, Any]) -> tuple[li
 def _editable(stock: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of `stock` a user can change that the other side also has (a field one side lacks is an echo
     hole, not an edit)."""
-    return {k: v for k, v in stock.items() if k not in STOCK_RESPONSE_ONLY and k in other}
+    return {k: v for k, v in stock.items() if k not in STOCK_RESPONSE_ONLY and k in other and k != STORES}
 
 
 def recorded(current: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@
 | `POST /_sandbox/stocks/{stock_id}/resume` | PAUSED -> SENDING |
 | `POST /_sandbox/stocks/{stock_id}/stop` | SENDING / PAUSED -> STOPPED (as if its end time had passed) |
 | `POST /_sandbox/stocks/{stock_id}/review` | AUDITING -> SENDING (review passed) |
+| `POST /_sandbox/stocks/{stock_id}/stores` `{"store_ids": [...]}` | the console sets its stores (decision D34) |
 
 `send` needs a SENDING stock and is refused beyond `max_count` or today's `max_count_per_day`.
 `/_sandbox/product-coupons/{product_coupon_id}/stocks/{stock_id}/<verb>` is the same call. Each answers the stock
@@ -29,7 +30,7 @@ MOVES = {
     "stop": ({"SENDING", "PAUSED"}, "STOPPED"),
     "review": ({"AUDITING"}, "SENDING"),
 }
-VERBS = ("send", *MOVES)
+VERBS = ("send", "stores", *MOVES)
 
 
 def _answer(status: int, payload: Any) -> Answer:
@@ -50,6 +51,12 @@ def stock_admin(sandbox: Sandbox, stock_id: str, verb: str, body: Any, product_c
         if found is None:
             return _answer(404, {"error": f"no stock {stock_id}"})
         entity, stocks, item = found
+        if verb == "stores":  # a console edit of the associated stores (decision D34, stores.py)
+            ids = body.get("store_ids") if isinstance(body, dict) else None
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                return _answer(400, {"error": 'body must be {"store_ids": ["...", ...]}'})
+            sandbox.stores.set_stores(stock_id, ids)
+            return _answer(200, {"store_ids": sorted(set(ids))})
         row = store.get_product(entity["product_coupon_id"])
         assert row is not None
         stocks_service.settle(stocks)

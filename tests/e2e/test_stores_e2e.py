@@ -100,6 +100,27 @@ def test_a_crash_in_the_middle_resumes_without_repeating_a_batch(project: Projec
     done = batches(project, ASSOCIATE)
     effective = [c for c in done if c["effect"]]
     assert [c["effect"] for c in effective] == [200] * 6, done  # each batch once with effect
-    assert len(done) <= 7  # at most the crashed batch re-sent (settled), with no effect
+    # after_call: the 2nd batch landed but was not recorded; settling re-sends it (no effect). Otherwise none twice.
+    assert len(done) == (7 if spec.startswith("after_call") else 6), done
     assert stored_stores(project) == IDS
     assert project.run("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_stores_changed_in_the_console_are_drift_and_the_next_apply_restores_them(project: Project) -> None:
+    ids = IDS[:250]
+    use(project, ids)
+    project.run("apply", "--auto-approve", check=True)
+    shown = json.loads(project.run("state", "show", ADDRESS, check=True).stdout)
+    stock_id = shown["upstream"]["stocks"]["main"]["stock_id"]
+    project.sandbox._admin("POST", f"stocks/{stock_id}/stores", {"store_ids": [*ids[5:], "999999999"]})
+    drift = project.run("drift")
+    assert drift.returncode == 2, drift.stdout + drift.stderr
+    assert "stocks.main.stores" in drift.stdout and "+1 (999999999); -5 (100000001, 100000002, 100000003, …)" in (
+        drift.stdout
+    ), drift.stdout
+    project.sandbox.clear_calls()
+    project.run("apply", "--auto-approve", check=True)  # a refreshing plan: back to the manifest's stores
+    assert [c["effect"] for c in batches(project, ASSOCIATE)] == [5]
+    assert [c["effect"] for c in batches(project, DISASSOCIATE)] == [1]
+    assert stored_stores(project) == ids
+    assert project.run("drift").returncode == 0
