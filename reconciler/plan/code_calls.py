@@ -218,3 +218,27 @@ def _landed(done: Mapping[int, Mapping[str, Any]]) -> str:
 
 def _wanted(ref: Mapping[str, Any]) -> str:
     return f"{int(ref['count']):,} codes in {len(ref['batches'])} batches (sha256 {_short(str(ref['sha256']))})"
+
+
+def codes_drift(resource: ResourceState, name: str, live: Mapping[str, Any]) -> list[FieldChange]:
+    """Drift of a stock's codes: upstream's `coupon_code_count_info.total_count` (reference B.4) against the count
+    state recorded as uploaded (codes uploaded in the console, or lost). Nothing when state recorded no upload to
+    this very stock, or upstream says no count."""
+    stock_id = live.get("stock_id")
+    record = resource.extra.get(STATE_KEY, {}).get(name) if resource.extra else None
+    info = live.get("coupon_code_count_info")
+    if not isinstance(record, Mapping) or record.get("stock_id") != stock_id or not isinstance(info, Mapping):
+        return []
+    total = info.get("total_count")
+    known = record.get("count")
+    if not isinstance(total, int) or not isinstance(known, int) or total == known:
+        return []
+    return [
+        FieldChange(
+            f"stocks.{name}.codes",
+            "change",
+            f"{known:,} codes uploaded by couponctl",
+            f"{total:,} codes upstream",
+            reason="coupon_code_count_info.total_count differs from what couponctl uploaded (reference B.4)",
+        )
+    ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.plan.code_calls import codes_drift
 from reconciler.plan.diff import diff_values
 from reconciler.plan.model import FieldChange
 from reconciler.plan.store_calls import STORES, stores_drift
@@ -139,6 +140,7 @@ def stock_drift(resource: ResourceState, current: Mapping[str, Any]) -> tuple[li
                 continue
             changes.extend(diff_values(_editable(before, after), _editable(after, before), f"{key}.{name}"))
             changes.extend(stores_drift(name, before, after) if key == STOCKS else ())  # one line (decision D34)
+            changes.extend(codes_drift(resource, name, after) if key == STOCKS else ())  # decision D35
             if after.get("state") == "DEACTIVATED" and before.get("state") != "DEACTIVATED":
                 changes.append(
                     FieldChange(
