@@ -267,7 +267,16 @@ async def _read_stocks(
     manifest = {
         name: {k: v for k, v in s.items() if k not in response_only} for name, s in zip(names, live, strict=True)
     }
-    return _Stocks(manifest, dict(zip(names, live, strict=True)))
+    state = dict(zip(names, live, strict=True))
+    for name, stock in state.items():  # a SPECIFIC stock's stores (decision D34): `stores:` in both
+        if stock.get("store_scope") == "SPECIFIC" and stock.get("stock_id") and stock.get("state") in LIVE:
+            ids = await provider.read_stores(product_coupon_id, str(stock["stock_id"]), brand_id=brand_id)
+            manifest[name]["stores"] = ids
+            state[name] = {**stock, "stores": ids}
+    return _Stocks(manifest, state)
+
+
+LIVE = frozenset({"AUDITING", "SENDING", "PAUSED"})  # stock states whose stores can still be read (reference B.10)
 
 
 # The fields a bundle's stocks share with the `stock_bundle` they were created from (reference B.4).

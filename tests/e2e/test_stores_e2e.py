@@ -124,3 +124,19 @@ def test_stores_changed_in_the_console_are_drift_and_the_next_apply_restores_the
     assert [c["effect"] for c in batches(project, DISASSOCIATE)] == [1]
     assert stored_stores(project) == ids
     assert project.run("drift").returncode == 0
+
+
+def test_import_generate_writes_the_stores_and_plans_no_change(project: Project) -> None:
+    use(project, IDS[:250])
+    project.run("apply", "--auto-approve", check=True)
+    pid = json.loads(project.run("state", "show", ADDRESS, check=True).stdout)["upstream_id"]
+    project.run("state", "rm", ADDRESS, check=True)
+    shutil.rmtree(project.manifests)
+    project.manifests.mkdir()
+    generated = project.run("import", "--generate", "manifests/imported", "--product-id", pid)
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    assert project.run("validate", "manifests").returncode == 0
+    project.sandbox.clear_calls()
+    plan = project.run("plan", "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert project.mutating_calls() == []
