@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.errors import UpstreamError
+from reconciler.errors import TransientUpstreamError, UpstreamError
 from reconciler.plan.model import Call, Operation
 from reconciler.sandbox import SandboxConfig
 from tests.providers.test_stocks_against_sandbox import World, run
@@ -83,3 +83,21 @@ def test_a_batch_with_a_failed_store_is_a_refusal_naming_it() -> None:
 
 def test_the_config_switch_exists() -> None:
     assert SandboxConfig().unknown_store_ids == ()
+
+
+def test_store_calls_are_rate_limited_and_refused_on_an_ended_stock() -> None:
+    async def scenario(w: World) -> tuple[str, str]:
+        pid, sid = await specific_stock(w)
+        limits = {"rate_limits": {"product.stocks.associate_stores": 1.0}}
+        (await w.admin.put("/_sandbox/limits", json=limits)).raise_for_status()
+        await w.product.execute(batch("product.stock.associate_stores", pid, sid, IDS[:1]))
+        with pytest.raises(TransientUpstreamError) as limited:  # the clock does not move: the bucket is empty
+            await w.product.execute(batch("product.stock.associate_stores", pid, sid, IDS[1:2]))
+        (await w.admin.post(f"/_sandbox/stocks/{sid}/stop")).raise_for_status()
+        with pytest.raises(UpstreamError) as ended:
+            await w.product.execute(batch("product.stock.disassociate_stores", pid, sid, IDS[:1]))
+        return str(limited.value), str(ended.value)
+
+    limited, ended = run(scenario)
+    assert "429" in limited or "RATELIMIT" in limited, limited
+    assert "STOPPED" in ended, ended
