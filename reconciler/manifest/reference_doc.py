@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.manifest.codes import REFERENCE_DOC as CODES_DOC
 from reconciler.manifest.images import REFERENCE_DOC as IMAGES_DOC
-from reconciler.manifest.stores import REFERENCE_DOC as STORES_DOC
 from reconciler.manifest.limits import LIMITS, STRICTER_RULES
 from reconciler.manifest.schema import manifest_json_schema
 from reconciler.manifest.shop import DISCOUNT_FIELDS, OPTIONAL_BY_TYPE, REQUIRED_BY_TYPE, SHOP_TYPES
+from reconciler.manifest.stores import REFERENCE_DOC as STORES_DOC
 
 _INTRO = """\
 # Manifest reference
@@ -290,6 +291,7 @@ def render_manifest_reference() -> str:
     out.append(_PRODUCT_RULES)
     out.append(IMAGES_DOC)  # images from files (decision D33): manifest/images.py
     out.append(STORES_DOC)  # stores of SPECIFIC stocks (decision D34): manifest/stores.py
+    out.append(CODES_DOC)  # codes of UPLOAD stocks (decision D35): manifest/codes.py
     out.append(_STOCKS)
     out.append("\n## Named limits\n")
     out.append("Every number the rules check, with where it comes from (`reconciler/manifest/limits.py`).\n")
