@@ -80,8 +80,11 @@ def _shown(path: str, value: object) -> str:
 
 def handed_out_changed(before: ResourceState, after: ResourceState) -> bool:
     """Did users claim coupons since state last recorded the count? Not drift, but `couponctl refresh` records it:
-    the plan sends it as `receive_num` (reference A.6.6), so a plan made without refreshing must know it."""
-    return before.kind == "ShopCoupon" and handed_out(before.upstream) != handed_out(after.upstream)
+    the plan sends it as `receive_num` (reference A.6.6), so a plan made without refreshing must know it. A count
+    state never saw reads as 0, which is also what such a plan sends: learning that nobody claimed is no news."""
+    if before.kind != "ShopCoupon":
+        return False
+    return (handed_out(before.upstream) or 0) != (handed_out(after.upstream) or 0)
 
 
 def plan_shop(ctx: PlanContext, address: str, want: DesiredCoupon | None, have: ResourceState | None) -> Action | None:
