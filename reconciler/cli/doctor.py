@@ -7,6 +7,7 @@ import json
 import click
 
 from reconciler.cli import app
+from reconciler.cli.progress import quiet_option
 
 DOCTOR_EXAMPLES = """\b
 Examples:
@@ -28,17 +29,25 @@ Examples:
 @click.option("--brand", "brands", multiple=True, metavar="BRAND_ID", help="Also check this brand (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@quiet_option
 @click.pass_context
 def doctor(
-    ctx: click.Context, fix: bool, notify_url: str | None, brands: tuple[str, ...], fmt: str, as_json: bool
+    ctx: click.Context,
+    fix: bool,
+    notify_url: str | None,
+    brands: tuple[str, ...],
+    fmt: str,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Check what the account needs before the first apply. Reads only (unless --fix).
 
     The configuration loads; each configured family's credentials are present (never printed); the shop's access
     token is fetched and /shop/coupon/confirm was called; WeChat Pay accepts our signature and its answer verifies;
     the product-coupon notify URL is set; each brand has authorised the partner. Exit 0 when every check passes,
-    1 otherwise.
+    1 otherwise. Retries of its calls are told on stderr (--quiet: not).
     """
+    from reconciler.cli.progress import ReadProgressView
     from reconciler.commands.doctor import config_failure
     from reconciler.commands.doctor import doctor as run_doctor
     from reconciler.errors import ConfigError
@@ -48,7 +57,8 @@ def doctor(
     except ConfigError as err:
         report = config_failure(err)
     else:
-        report = run_doctor(settings, fix=fix, notify_url=notify_url, brands=brands)
+        view = ReadProgressView(quiet=quiet)
+        report = run_doctor(settings, fix=fix, notify_url=notify_url, brands=brands, progress=view)
     if as_json or fmt == "json":
         click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
     else:

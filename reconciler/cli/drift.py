@@ -88,6 +88,7 @@ Examples:
 @click.option("--product-id", "product_ids", multiple=True, help="With --generate: also these product coupon ids.")
 @click.option("--brand-id", default=None, help="Brand of the product coupon (default: the configured brand).")
 @click.option("--lock-timeout", type=float, default=None, metavar="SECONDS", help="Wait for the state lock.")
+@quiet_option
 @click.pass_context
 def import_(
     ctx: click.Context,
@@ -97,8 +98,11 @@ def import_(
     product_ids: tuple[str, ...],
     brand_id: str | None,
     lock_timeout: float | None,
+    quiet: bool,
 ) -> None:
-    """Adopt an existing upstream coupon into state, or generate manifests for coupons no manifest declares."""
+    """Adopt an existing upstream coupon into state, or generate manifests for coupons no manifest declares.
+    With --generate, progress of the reads goes to stderr (--quiet: none)."""
+    from reconciler.cli.progress import ReadProgressView
     from reconciler.commands.imports import import_coupon, import_generated
 
     settings = app(ctx).settings
@@ -108,7 +112,12 @@ def import_(
         raise click.UsageError("--generate takes no ADDRESS / UPSTREAM_ID")
     if generate_dir is not None:
         written = import_generated(
-            settings, generate_dir, product_ids=product_ids, brand_id=brand_id, lock_timeout_s=lock_timeout
+            settings,
+            generate_dir,
+            product_ids=product_ids,
+            brand_id=brand_id,
+            lock_timeout_s=lock_timeout,
+            progress=ReadProgressView(quiet=quiet),
         )
         for line in written:
             click.echo(f"wrote {line}")

@@ -22,6 +22,7 @@ from reconciler.config import Settings
 from reconciler.errors import ConfigError, PlanError
 
 if TYPE_CHECKING:
+    from reconciler.commands.progress import ProgressSink
     from reconciler.providers.base import Provider
 
 __all__ = ["Check", "DoctorReport", "config_failure", "doctor"]
@@ -50,21 +51,29 @@ def config_failure(error: ConfigError) -> DoctorReport:
 
 
 def doctor(
-    settings: Settings, *, fix: bool = False, notify_url: str | None = None, brands: Sequence[str] = ()
+    settings: Settings,
+    *,
+    fix: bool = False,
+    notify_url: str | None = None,
+    brands: Sequence[str] = (),
+    progress: ProgressSink | None = None,
 ) -> DoctorReport:
     """Run every check for the configured families; `fix` sends the account calls that fix what they can.
 
     `brands` are checked besides the configured (or the embedded sandbox's) brand and those the manifests name.
     `notify_url` (with `fix`) is set as the product-coupon notify URL when none is set; an existing one is never
-    replaced."""
+    replaced. `progress` is told of every retry (a handful of calls: no count of them)."""
     if notify_url is not None and not fix:
         raise PlanError("--notify-url sets the notify URL, so it needs --fix")
     if notify_url is not None and not notify_url.startswith("https://"):
         raise PlanError(f"--notify-url must be an https URL (reference B.1), not {notify_url!r}")
-    return asyncio.run(_doctor(settings, fix=fix, notify_url=notify_url, brands=brands))
+    return asyncio.run(_doctor(settings, fix=fix, notify_url=notify_url, brands=brands, progress=progress))
 
 
-async def _doctor(settings: Settings, *, fix: bool, notify_url: str | None, brands: Sequence[str]) -> DoctorReport:
+async def _doctor(
+    settings: Settings, *, fix: bool, notify_url: str | None, brands: Sequence[str], progress: ProgressSink | None
+) -> DoctorReport:
+    from reconciler.commands.progress import CallProgress
     from reconciler.providers.pacing import Pacer
     from reconciler.providers.shop import ShopProvider
     from reconciler.providers.wechatpay import WechatPayProvider
@@ -74,7 +83,9 @@ async def _doctor(settings: Settings, *, fix: bool, notify_url: str | None, bran
     checks = [Check("config", "project", True, f"{where} (upstream mode {settings.upstream.mode}{env})")]
     providers, description, mchid, default_brand, credential_checks = _open(settings)
     checks.extend(credential_checks)
-    retry = Pacer.from_settings(settings).retry
+    pacer = Pacer.from_settings(settings)
+    CallProgress(progress, "checking the account", {}, pacer)  # wires the pacer's retries to `progress`
+    retry = pacer.retry
     try:
         shop = providers.get("shop")
         if isinstance(shop, ShopProvider):

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from reconciler.commands.common import Clock, lock_timeout, now_utc, open_state
+from reconciler.commands.progress import CallProgress, ProgressSink
 from reconciler.commands.runs import OpenRun, recorded_run
 from reconciler.commands.upstream import Upstream, open_upstream
 from reconciler.config import Settings
@@ -157,8 +158,10 @@ async def generate(
     product_ids: Sequence[str],
     brand_id: str | None,
     clock: Clock = now_utc,
+    progress: ProgressSink | None = None,
 ) -> list[str]:
-    """Write manifests for unmanaged shop coupons (and the given product ids), adopt them, return the files."""
+    """Write manifests for unmanaged shop coupons (and the given product ids), adopt them, return the files.
+    `progress` is told of every read (the shop list's pages, one GET per product id) and every retry."""
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     managed_shop = {r.upstream_id for r in store.resources().values() if r.kind == "ShopCoupon"}
@@ -167,8 +170,17 @@ async def generate(
     async with open_upstream(settings) as upstream:
         pacer = Pacer.from_settings(settings)
         shop = upstream.providers.get("shop")
+        expected = {"shop.get_list": 1 if shop is not None else 0, "product.get": len(product_ids)}
+        tracker = CallProgress(progress, "reading upstream", expected, pacer)  # more shop pages: the total grows
+        tracker.start()
+
+        async def page(fn: Any) -> Any:
+            answer = await pacer.retry(fn, subject="the shop coupon list")
+            tracker.called("shop.get_list")
+            return answer
+
         if shop is not None:
-            async for coupon in shop.list_all(before_page=lambda: pacer.wait("shop.get_list"), retry=pacer.retry):
+            async for coupon in shop.list_all(before_page=lambda: pacer.wait("shop.get_list"), retry=page):
                 if str(coupon.get("out_coupon_id")) in managed_shop:
                     continue
                 doc = shop_manifest(coupon)
@@ -187,6 +199,7 @@ async def generate(
                 raise StateError("no WeChat Pay credentials configured: cannot read product coupons")
             await pacer.wait("product.get")
             entity = await provider.read(pid, brand_id=brand)
+            tracker.called("product.get")
             if entity is None:
                 raise UpstreamError(call="product.get", message=f"product coupon {pid} not found", code="NOT_FOUND")
             found = await _read_stocks(provider, pid, brand, entity, ())
@@ -197,6 +210,7 @@ async def generate(
                 upstream_obj[_stock_key(entity)] = found.state
             address = make_address("ProductCoupon", doc["name"])
             store.put(_resource(address, "ProductCoupon", pid, upstream_obj, brand, iso_utc(clock())))
+        tracker.finish()
     return written
 
 
@@ -366,9 +380,10 @@ def import_generated(
     brand_id: str | None = None,
     lock_timeout_s: float | None = None,
     clock: Clock = now_utc,
+    progress: ProgressSink | None = None,
 ) -> list[str]:
     """`couponctl import --generate DIR`: write manifests for unmanaged coupons and adopt them; returns the files."""
     with _import_run(settings, lock_timeout_s) as (store, run):
-        written = asyncio.run(generate(settings, store, directory, product_ids, brand_id, clock))
+        written = asyncio.run(generate(settings, store, directory, product_ids, brand_id, clock, progress))
         run.summary = {"generated": written}
     return written
