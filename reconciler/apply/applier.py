@@ -109,7 +109,7 @@ def interleaved(actions: Sequence[Action]) -> list[Action]:
 
 @dataclass(frozen=True, slots=True)
 class _Created:
-    """A product coupon created from nothing in this run, to read back once every action has run (D17)."""
+    """A product coupon created from nothing in this run, to read back (D17)."""
 
     address: str
     call: Call
@@ -149,7 +149,9 @@ class Applier:
         self._halt: str | None = None
         self.calls_made = 0
         self.moves: list[str] = []
-        self._unverified: list[_Created] = []  # product coupons created from nothing, read back at the end (D17)
+        self._verifying: list[asyncio.Task[None]] = []  # read-backs of product coupons created from nothing (D17)
+        self._results: Mapping[str, ActionResult] = {}
+        self._verify_slots = asyncio.Semaphore(self.parallelism)
         self.uploads = Uploads(store)  # uploaded images and the placeholders they fill (decision D33, assets.py)
 
     def halt(self, reason: str) -> None:
@@ -166,6 +168,7 @@ class Applier:
         }
         report.results = list(results.values())
         semaphore = asyncio.Semaphore(self.parallelism)
+        self._results = results
         self.uploads = Uploads(self.store, plan.actions)
 
         async def run(action: Action) -> None:
@@ -181,8 +184,10 @@ class Applier:
         work = interleaved(
             [a for a in plan.actions if a.applyable and (a.calls or a.type in STATE_ONLY or a.moved_from)]
         )
-        await asyncio.gather(*(run(a) for a in work))
-        await self._verify_created(results)
+        try:
+            await asyncio.gather(*(run(a) for a in work))
+        finally:
+            await self._verify_created()
         for action in plan.actions:  # nothing to call (deferred, not applied): nothing to do, nothing failed
             if not action.calls and action.type not in STATE_ONLY and results[action.address].status == "not_started":
                 results[action.address].status = "applied"
@@ -357,9 +362,11 @@ class Applier:
         # Recorded first, checked after: a crash (or a refused read) in between leaves a DEACTIVATED coupon in
         # state, which the next plan recreates at the next generation anyway. A replacement is checked at once
         # (its old coupon is deactivated next), and so is a create its stocks are added to next (decision D29); a
-        # plain create once every action has run (`_verify_created`).
+        # plain create beside the other actions (`_verify_later`), all awaited before the run ends.
         if generation is not None and previous is None and len(action.calls) == 1:
-            self._unverified.append(_Created(address, call, action, outcome, generation))
+            self._verifying.append(
+                asyncio.ensure_future(self._verify_later(_Created(address, call, action, outcome, generation)))
+            )
         elif generation is not None and await self._deactivated(provider, outcome):
             if previous is None:
                 self.store.remove(address)
@@ -373,12 +380,20 @@ class Applier:
         note = replace(self._record(address, call, outcome), outcome="replayed DEACTIVATED: next generation")
         self.store.record_call(self.run_id, note)
 
-    async def _verify_created(self, results: Mapping[str, ActionResult]) -> None:
-        """Read back the product coupons created from nothing: one that is DEACTIVATED was a replay of an earlier
-        generation (decision D17); it leaves state and the create moves on to the next generation."""
-        while self._unverified and self._stop is None:
-            batch, self._unverified = self._unverified, []
-            await asyncio.gather(*(self._verify(created, results[created.address]) for created in batch))
+    async def _verify_later(self, created: _Created) -> None:
+        """Read back a product coupon created from nothing while the other actions run, in its own `product.get`
+        bucket (a DEACTIVATED one was a replay of an earlier generation, decision D17: it leaves state and the create
+        moves on). At most `parallelism` reads in flight: thousands at once queue in httpx's connection pool, whose
+        every finished response scans the whole queue against every connection (quadratic CPU)."""
+        async with self._verify_slots:
+            if self._stop is None:
+                await self._verify(created, self._results[created.address])
+
+    async def _verify_created(self) -> None:
+        """Wait for every read-back, and for those of the next generations they created."""
+        while self._verifying:
+            batch, self._verifying = self._verifying, []
+            await asyncio.gather(*batch)
 
     async def _verify(self, created: _Created, result: ActionResult) -> None:
         try:
