@@ -24,6 +24,7 @@ UPLOAD: Operation = "product.media.upload"
 FILE_KEY = "$file"
 PLACEHOLDER_PREFIX = "$asset:sha256:"
 PLACEHOLDER = re.compile(r"\$asset:sha256:([0-9a-f]{64})")
+_LEAVES: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 
 
 def placeholder(sha256: str) -> str:
@@ -33,6 +34,8 @@ def placeholder(sha256: str) -> str:
 
 def file_ref(value: Any) -> Mapping[str, Any] | None:
     """The `{"path", "sha256", "size"}` of a normalised image file reference, or None for anything else."""
+    if type(value) is str:  # the common leaf, without the ABC check below
+        return None
     if isinstance(value, Mapping) and len(value) == 1 and isinstance(value.get(FILE_KEY), Mapping):
         return value[FILE_KEY]  # type: ignore[no-any-return]
     return None
@@ -51,6 +54,8 @@ def _map(value: Any, leaf: Callable[[Any], Any]) -> Any:
 
 def refs_in(value: Any) -> Iterator[Mapping[str, Any]]:
     """Every file reference under `value`."""
+    if type(value) in _LEAVES:  # nothing under a plain leaf (skips the ABC checks for most nodes)
+        return
     ref = file_ref(value)
     if ref is not None:
         yield ref
@@ -80,8 +85,15 @@ def resolve_images(
     assets: Mapping[str, str], want: DesiredCoupon
 ) -> tuple[DesiredCoupon, dict[str, Mapping[str, Any]]]:
     """`want` with its image files resolved (known sha256 -> URL, else a placeholder) and the references not yet
-    uploaded, by sha256. `want` itself is returned when it names no file."""
-    refs = {str(ref["sha256"]): ref for ref in refs_in(want.body)}
+    uploaded, by sha256. `want` itself is returned when it names no file.
+
+    Only a product coupon's `display_info` holds image slots (`reconciler.manifest.images.image_slots`), so only it
+    is walked: a shop coupon, or the rest of a product body (its stocks), is never visited (issue 20: walking every
+    whole body was 4 of 11 s of a 10,000-coupon no-op plan)."""
+    display = want.body.get("display_info") if want.kind == "ProductCoupon" else None
+    if display is None:
+        return want, {}
+    refs = {str(ref["sha256"]): ref for ref in refs_in(display)}
     if not refs:
         return want, {}
 
