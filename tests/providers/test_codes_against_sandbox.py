@@ -110,3 +110,12 @@ def test_more_than_200_codes_are_refused_by_the_sandbox_naming_no_code() -> None
     with pytest.raises(PayError) as caught:
         check_codes([*CODES[:3], f"{SECRET} bad"])
     assert "/code_list/3" in str(caught.value.__dict__) and SECRET not in repr(caught.value.__dict__)
+
+
+def test_the_upload_is_rate_limited_like_every_stock_endpoint() -> None:
+    from reconciler.sandbox.config import DEFAULT_RATE_LIMITS
+    from reconciler.upstream_facts import DEFAULT_RATE_LIMITS as OUR_RATES
+
+    assert DEFAULT_RATE_LIMITS["product.stocks.upload_codes"] == 20.0  # reference B.12 / doc 4016434668: 20/s
+    assert DEFAULT_RATE_LIMITS["brand.product.stocks.upload_codes"] == 20.0
+    assert OUR_RATES["product.stock.upload_codes"] == 20.0
