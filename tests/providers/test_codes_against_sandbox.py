@@ -27,8 +27,9 @@ def write(root: Path, codes: list[str]) -> None:
 
 def batch(pid: str, sid: str, index: int, codes: list[str], number: str | None = None) -> Call:
     part = codes[index * 200 : (index + 1) * 200]
-    payload = {
-        "out_request_no": number or f"codes-test-{index:04d}",
+    out_request_no = number or f"codes-test-{index:04d}"
+    payload: dict[str, Any] = {
+        "out_request_no": out_request_no,
         "brand_id": CREDS.brand_id,
         "file": "codes/d11.txt",
         "batch": index,
@@ -36,7 +37,7 @@ def batch(pid: str, sid: str, index: int, codes: list[str], number: str | None =
         "sha256": batch_digest(part),
         "count": len(part),
     }
-    return Call("product.stock.upload_codes", payload, pid, payload["out_request_no"], stock_name="main", stock_id=sid)
+    return Call("product.stock.upload_codes", payload, pid, out_request_no, stock_name="main", stock_id=sid)
 
 
 async def upload_stock(w: World, mode: str = "UPLOAD") -> tuple[str, str]:
