@@ -331,7 +331,7 @@ class Applier:
             self.run_id,
             address=address,
             operation=call.operation,
-            target=intent_target(call),  # a stock call: its path and stock name, for settle.py
+            target=intent_target(call, action),  # stock calls and creates: the stock name, for settle.py
             out_request_no=call.out_request_no,
             payload=call.payload,
             payload_digest=payload_digest(call.payload),

@@ -14,8 +14,9 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.errors import UpstreamError
-from reconciler.plan.model import Call, Operation
+from reconciler.plan.model import Action, Call, Operation
 from reconciler.resources import ResourceState
+from reconciler.stocks import first_stock
 
 STOCK_MAPS = {"stock": ("stocks", "stock_id"), "bundle": ("stock_bundles", "stock_bundle_id")}
 DEPOSED_STOCKS = "deposed_stocks"  # extra key: stocks replaced by a new one of the same name, not yet deactivated
@@ -82,8 +83,16 @@ def deposed_stocks(resource: ResourceState) -> list[dict[str, Any]]:
     return [dict(m) for m in raw if isinstance(m, Mapping)] if isinstance(raw, list) else []
 
 
-def intent_target(call: Call) -> str | None:
-    """What the intent row's `target` column records for `call` (see the module docstring)."""
+def intent_target(call: Call, action: Action | None = None) -> str | None:
+    """What the intent row's `target` column records for `call` (see the module docstring). A `product.create` has
+    no target; it records `#<name>` of the stock it sends (the call's, else the first entry of the action's desired
+    body, decision D29), so a create left open by a crash is settled under that name, not under `main`."""
+    if call.operation == "product.create":
+        name = call.stock_name
+        if name is None and action is not None and action.after:
+            first = first_stock(action.after)
+            name = first[1] if first is not None else None
+        return f"#{name}" if name else None
     if not is_stock_call(call.operation):
         return call.target
     collection = "stock-bundles" if family_of(call.operation) == "bundle" else "stocks"
@@ -94,6 +103,8 @@ def intent_target(call: Call) -> str | None:
 def call_of_intent(operation: str, target: str | None, out_request_no: str | None, payload: Mapping[str, Any]) -> Call:
     """The call an open intent was about to make, with its stock name and id when it is a stock call."""
     op: Operation = operation  # type: ignore[assignment]
+    if operation == "product.create" and target and target.startswith("#"):
+        return Call(operation=op, payload=payload, target=None, out_request_no=out_request_no, stock_name=target[1:])
     if not is_stock_call(operation) or not target:
         return Call(operation=op, payload=payload, target=target, out_request_no=out_request_no)
     where, _, name = target.partition("#")

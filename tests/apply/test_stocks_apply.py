@@ -322,3 +322,23 @@ def test_a_create_replayed_as_a_deactivated_coupon_adds_its_stocks_to_the_next_g
     [sent_add] = [c for c in world.product.sent if c.operation == "product.stock.add"]
     assert sent_add.target == resource.upstream_id
     assert resource.upstream["stocks"]["weekend"]["product_coupon_id"] == resource.upstream_id
+
+
+def test_a_create_killed_before_its_record_is_settled_under_its_first_stocks_own_name(world: World) -> None:
+    """The create's intent remembers the name of the stock it sends (the desired body's first entry, `daily` here),
+    so settle records the replayed answer under `daily`, not under `main` (which the next plan would deactivate
+    while adding `daily` again)."""
+    body = {**product_body("p1"), "stocks": {"daily": stock(remark="daily")}}
+    create = world.product_call(
+        ADDRESS, "create", "product.create", {**product_body("p1"), "stock": stock(remark="daily")}
+    )
+    action = Action(ADDRESS, "ProductCoupon", ActionType.CREATE, None, body, calls=(create,), brand_id=BRAND)
+    world.product.script("product.create", "crash")
+    with pytest.raises(Crash):
+        asyncio.run(world.applier().apply(world.plan(action)))
+    world.reopen()
+    [intent] = world.store.open_intents()
+    assert intent.target == "#daily"
+    assert [s.outcome for s in world.settle()] == ["re-sent"]
+    assert set(stocks_of(world)) == {"daily"} and stocks_of(world)["daily"]["remark"] == "daily"
+    assert world.product.performed("product.create") == 1
