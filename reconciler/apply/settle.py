@@ -7,6 +7,8 @@
   by `out_coupon_id` and recording what upstream holds; the next plan proposes whatever is still missing.
 - A stock or bundle call (decision D29) is re-sent like any WeChat Pay call: its intent's `target` holds the
   coupon id, the stock id and the stock's declared name (`stock_calls.py`), so the answer lands under that name.
+- A store association batch (decision D34) carries no request number upstream, so re-sending would repeat it: the
+  stock's associated stores are read back first, and a batch whose effect is already there is recorded, not re-sent.
 - A deposed product coupon (the old half of a replacement whose deactivation did not land) is deactivated, with a
   request number derived from the lineage, so a retry of the settlement is itself idempotent.
 """
@@ -20,9 +22,12 @@ from reconciler.apply.applier import Applier, provider_for
 from reconciler.apply.assets import is_upload
 from reconciler.apply.outcome import state_after_call
 from reconciler.apply.stock_calls import call_of_intent, deposed_stocks, is_stock_call
+from reconciler.apply.store_outcome import batch_ids
 from reconciler.errors import UpstreamError
 from reconciler.plan.model import Action, ActionType, Call, shop_coupon_id
 from reconciler.plan.request_numbers import out_request_no, payload_digest
+from reconciler.providers.base import CallResult, Provider
+from reconciler.providers.pacing import Pacer
 from reconciler.resources import ResourceState
 from reconciler.store.api import CallRecord, Intent
 
@@ -72,8 +77,16 @@ async def _settle_intent(applier: Applier, intent: Intent) -> Settlement:
             role="old" if role == "old" else "new",
         )
         action = _pseudo_action(intent, previous)
-        # Re-send through the journal-free path: the open intent row is the journal entry.
         provider = provider_for(call.operation, applier.providers)
+        if await store_batch_landed(applier.pacer, provider, call):  # no request number: read back, not re-sent
+            change = state_after_call(
+                action, call, CallResult(call.operation, call.target), previous, applier.now_iso()
+            )
+            store.close_intent(
+                intent.intent_id, call=_record(applier, intent, "settled: landed", None, None), put=change.put
+            )
+            return Settlement(intent.address, intent.operation, "landed")
+        # Re-send through the journal-free path: the open intent row is the journal entry.
         call = applier.uploads.fill(call, intent.address)  # the journal holds image placeholders (D33)
         try:
             result = await applier.send(provider, call)
@@ -196,6 +209,31 @@ def _pseudo_action(intent: Intent, previous: ResourceState | None) -> Action:
         protect=previous.protect if previous else False,
         brand_id=str(intent.payload.get("brand_id")) if intent.payload.get("brand_id") else None,
     )
+
+
+async def store_batch_landed(pacer: Pacer, provider: Provider, call: Call) -> bool:
+    """Has this association batch already taken effect upstream? Every id associated (or, for a disassociation,
+    none left), read from `associated-stores` (decision D34). False when it cannot be told (no stock id)."""
+    if not call.operation.endswith(("associate_stores", "disassociate_stores")) or not (call.target and call.stock_id):
+        return False
+    reader = getattr(provider, "read_stores", None)
+    if reader is None:
+        return False
+    target, stock_id = call.target, call.stock_id
+
+    async def before_page() -> None:
+        await pacer.wait("product.stock.associated_stores")
+
+    brand = call.payload.get("brand_id")
+    current = set(
+        await reader(
+            target, stock_id, brand_id=str(brand) if brand else None, before_page=before_page, retry=pacer.retry
+        )
+    )
+    ids = set(batch_ids(call))
+    if call.operation.endswith(".disassociate_stores"):
+        return not (ids & current)
+    return ids <= current
 
 
 def _record(applier: Applier, intent: Intent, outcome: str, request_id: str | None, status: int | None) -> CallRecord:
