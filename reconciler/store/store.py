@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from reconciler.errors import LockInfo, StateError
 from reconciler.resources import ResourceState, canonical_json, split_address
-from reconciler.store import assets, locking
+from reconciler.store import assets, locking, rows
 from reconciler.store import tables as t
 from reconciler.store.api import CallRecord, Intent, RunRecord
 
@@ -167,13 +167,13 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
     # --- resources --------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _resource(row: Sequence[Any]) -> ResourceState:
+    def _resource(row: Sequence[Any], decoded: Any = None) -> ResourceState:
         address, kind, upstream_id, upstream, desired, protect, brand_id, created, updated, extra = row
         return ResourceState(
             address=address,
             kind=kind,
             upstream_id=upstream_id,
-            upstream=_decode(upstream),
+            upstream=_decode(upstream) if decoded is None else decoded,
             desired_digest=desired,
             protect=bool(protect),
             brand_id=brand_id,
@@ -187,7 +187,7 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
         make = self._resource
         with self._read() as conn:  # decoded while fetched: every row's raw JSON is never held at once (100k: ~300 MB)
             result = conn.execute(sa.select(*_RESOURCE_COLUMNS).order_by(t.resources.c.address))
-            return {row[0]: make(row) for row in result}
+            return {row[0]: make(row, upstream) for row, upstream in rows.decoded(result, 3)}  # keys shared: rows.py
 
     def get(self, address: str) -> ResourceState | None:
         with self._read() as conn:
