@@ -208,11 +208,15 @@ def plan(
     try:
         now = clock()
         if refresh:
-            inputs = asyncio.run(
-                refreshed_plan(
-                    settings, store, store.resources(), paths=paths, targets=targets, now=now, progress=progress
+            from reconciler.commands.preflight import prerequisite_errors
+
+            # an unconfirmed shop's 48001 reads as the pre-flight's line and fix, as in apply (decision D32)
+            with prerequisite_errors(settings.upstream.mode != "sandbox"):
+                inputs = asyncio.run(
+                    refreshed_plan(
+                        settings, store, store.resources(), paths=paths, targets=targets, now=now, progress=progress
+                    )
                 )
-            )
         else:
             from reconciler.commands.upstream import default_brand_id
 

@@ -79,6 +79,11 @@ def test_doctor_names_every_unmet_prerequisite_and_apply_sends_nothing(unmet: Pr
         "product.brand",
     ]
 
+    planned = project.run("plan")  # plan reads the shop listing too: the same line and fix, not a raw errcode
+    assert planned.returncode == 1, planned.stdout + planned.stderr
+    assert "/shop/coupon/confirm was not called" in planned.stderr and "couponctl doctor --fix" in planned.stderr
+    assert "Traceback" not in planned.stderr
+
     project.sandbox.clear_calls()
     refused = project.run("apply", "--auto-approve")
     assert refused.returncode == 1, refused.stdout + refused.stderr
