@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from reconciler.resources import Kind, SourceRef
 
@@ -88,28 +88,8 @@ Operation = Literal[
     "product.stock.disassociate_stores",
     "product.stock.upload_codes",
 ]
-MUTATING_OPERATIONS: frozenset[str] = frozenset(
-    {
-        "shop.add",
-        "shop.update",
-        "shop.update_status",
-        "shop.update_stock",
-        "product.create",
-        "product.patch",
-        "product.deactivate",
-        "product.stock.add",
-        "product.stock.patch",
-        "product.stock.update_budget",
-        "product.stock.deactivate",
-        "product.bundle.add",
-        "product.bundle.patch",
-        "product.bundle.update_budget",
-        "product.media.upload",
-        "product.stock.associate_stores",
-        "product.stock.disassociate_stores",
-        "product.stock.upload_codes",
-    }
-)
+# Every operation a plan may call changes something upstream (reads are not plan calls).
+MUTATING_OPERATIONS: frozenset[str] = frozenset(get_args(Operation))
 
 
 @dataclass(frozen=True, slots=True)
