@@ -27,7 +27,18 @@ def render_plan(plan: Plan, fmt: str, *, color: bool, rate_limits: Mapping[str, 
 
 
 def emit_plan(plan: Plan, fmt: str, *, color: bool, rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS) -> None:
-    click.echo(render_plan(plan, fmt, color=color, rate_limits=rate_limits).rstrip("\n"))
+    if fmt != "text":
+        click.echo(render_plan(plan, fmt, color=color, rate_limits=rate_limits).rstrip("\n"))
+        return
+    from reconciler.render.text import text_chunks
+
+    # Written as rendered (issue 20): 100,000 creates are never held whole as text. Same bytes as render_plan.
+    chunks = text_chunks(plan, color=color, rate_limits=rate_limits)
+    last = next(chunks)
+    for chunk in chunks:
+        click.echo(last, nl=False)
+        last = chunk
+    click.echo(last.rstrip("\n"))
 
 
 def print_warnings(warnings: Iterable[Diagnostic]) -> None:

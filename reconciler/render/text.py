@@ -8,7 +8,7 @@ the caller asks for it: the renderer never looks at the terminal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from reconciler.plan.model import Action, ActionType, Plan
 from reconciler.render.blocks import COLOR, LEGEND, SYMBOL, Paint, render_action, render_drift_section
@@ -181,6 +181,18 @@ def render_text(
     summary: PlanSummary | None = None,
 ) -> str:
     """The whole plan as text (ends with a newline)."""
+    return "".join(text_chunks(plan, color=color, rate_limits=rate_limits, summary=summary))
+
+
+def text_chunks(
+    plan: Plan,
+    *,
+    color: bool = False,
+    rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS,
+    summary: PlanSummary | None = None,
+) -> Iterator[str]:
+    """`render_text` in pieces (one per action, each ending with a newline), so a plan of 100,000 creates can be
+    written as it is rendered instead of being held whole as text (issue 20: 10,000 creates are ~20 MB of text)."""
     paint = Paint(color)
     summary = summary or summarize(plan, rate_limits)
     out = preamble_lines(plan, paint)
@@ -193,5 +205,7 @@ def render_text(
             for action in actions:
                 out += render_action(action, paint)
                 out.append("")
-    out += closing_lines(plan, summary, paint)
-    return "\n".join(out) + "\n"
+                yield "\n".join(out) + "\n"
+                out = []
+    out += closing_lines(plan, summary, paint)  # never empty: the summary line
+    yield "\n".join(out) + "\n"
