@@ -50,7 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 UNLIMITED = 1_000_000.0
 CLIENT_OPERATIONS = (
     "shop.add", "shop.update", "shop.update_status", "shop.get", "shop.get_list",
-    "product.create", "product.get", "product.patch", "product.deactivate",
+    "product.create", "product.get", "product.patch", "product.deactivate", "product.stock.list",
 )  # fmt: skip
 SERVER_OPERATIONS = (
     "token", "stable_token", "shop.add", "shop.update", "shop.get", "shop.get_list", "shop.update_status",
@@ -58,7 +58,8 @@ SERVER_OPERATIONS = (
     "product.deactivate", "product.stocks.list", "product.stocks.get",
 )  # fmt: skip
 MUTATING = {"shop.add", "shop.update", "shop.update_status", "product.create", "product.patch", "product.deactivate"}
-READS = {"shop.get", "shop.get_list", "product.get"}
+# Drift and refresh read each product coupon and its stock list (decision D29): both are reads, each at R/s.
+READS = {"shop.get", "shop.get_list", "product.get", "product.stocks.list"}
 
 PARSE_FLOOR = """
 import sys, pathlib, yaml_rs
