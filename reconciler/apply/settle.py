@@ -140,19 +140,7 @@ async def _deactivate_deposed(
         out_request_no=number,
         role="old",
     )
-    action = Action(
-        address=resource.address,
-        kind=resource.kind,
-        type=ActionType.REPLACE,
-        before=resource.upstream,
-        after=resource.upstream,
-        calls=(call,),
-        upstream_id=resource.upstream_id,
-        desired_digest=resource.desired_digest,
-        protect=resource.protect,
-        brand_id=resource.brand_id,
-    )
-    await applier.run_call(resource.address, call, resource, action=action)
+    await applier.run_call(resource.address, call, resource, action=_settling(resource, call, ActionType.REPLACE))
     return Settlement(resource.address, "product.deactivate", f"deactivated deposed {old_id}")
 
 
@@ -172,10 +160,16 @@ async def _deactivate_deposed_stock(
         stock_name=marker.get("name"),
         stock_id=old_id,
     )
-    action = Action(
+    await applier.run_call(resource.address, call, resource, action=_settling(resource, call, ActionType.UPDATE))
+    return Settlement(resource.address, "product.stock.deactivate", f"deactivated deposed stock {old_id}")
+
+
+def _settling(resource: ResourceState, call: Call, kind: ActionType) -> Action:
+    """The one-call action that deactivates what a replacement deposed (a coupon: REPLACE; a stock: UPDATE)."""
+    return Action(
         address=resource.address,
         kind=resource.kind,
-        type=ActionType.UPDATE,
+        type=kind,
         before=resource.upstream,
         after=resource.upstream,
         calls=(call,),
@@ -184,8 +178,6 @@ async def _deactivate_deposed_stock(
         protect=resource.protect,
         brand_id=resource.brand_id,
     )
-    await applier.run_call(resource.address, call, resource, action=action)
-    return Settlement(resource.address, "product.stock.deactivate", f"deactivated deposed stock {old_id}")
 
 
 def _pseudo_action(intent: Intent, previous: ResourceState | None) -> Action:
