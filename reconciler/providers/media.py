@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.errors import UpstreamError
 from reconciler.plan.model import Call
 from reconciler.providers.base import CallResult
+from reconciler.providers.planned_files import read_planned_file
 
 if TYPE_CHECKING:
     from reconciler.providers.wechatpay import WechatPayProvider
@@ -35,16 +36,7 @@ _CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
 def planned_bytes(root: Path, payload: Mapping[str, Any]) -> bytes:
     """The bytes of the planned file, checked against the plan's sha256 (UpstreamError naming the file if not)."""
     name = str(payload["file"])
-    path = (root / name).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise UpstreamError(call=UPLOAD, message=f"image {name} lies outside the project root {root}: re-run plan")
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_IMAGE_BYTES + 1)
-    except OSError as exc:
-        raise UpstreamError(
-            call=UPLOAD, message=f"cannot read image {name} ({exc.strerror}); it was there at plan time: re-run plan"
-        ) from None
+    data = read_planned_file(root, name, max_bytes=MAX_IMAGE_BYTES, call=UPLOAD, what="image")
     digest = hashlib.sha256(data).hexdigest()
     if digest != payload["sha256"]:
         raise UpstreamError(

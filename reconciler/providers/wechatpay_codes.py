@@ -21,6 +21,7 @@ from reconciler.errors import UpstreamError
 from reconciler.manifest.codes import MAX_CODES_FILE_BYTES, batch_digest, parse_codes
 from reconciler.plan.model import Call
 from reconciler.providers.base import CallResult
+from reconciler.providers.planned_files import read_planned_file
 from reconciler.providers.wechatpay_stocks import coupon_path
 
 if TYPE_CHECKING:
@@ -34,16 +35,7 @@ MASK = "<code>"
 def planned_batch(root: Path, payload: Mapping[str, Any]) -> list[str]:
     """The codes of the planned batch, checked against the plan's digests (UpstreamError naming the file if not)."""
     name = str(payload["file"])
-    path = (root / name).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise UpstreamError(call=UPLOAD_CODES, message=f"codes file {name} lies outside the project root: re-run plan")
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CODES_FILE_BYTES + 1)
-    except OSError as exc:
-        raise UpstreamError(
-            call=UPLOAD_CODES, message=f"cannot read codes file {name} ({exc.strerror}): re-run plan"
-        ) from None
+    data = read_planned_file(root, name, max_bytes=MAX_CODES_FILE_BYTES, call=UPLOAD_CODES, what="codes file")
     codes, problems = parse_codes(data)
     size, index = int(payload["batch_size"]), int(payload["batch"])
     batch = codes[index * size : (index + 1) * size]
