@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import json
 import secrets
 import time
@@ -166,6 +167,7 @@ class ResponseVerifier:
         self._clock = clock
         self._max_skew_s = max_skew_s
         self._seen: dict[tuple[str, str, str], int] = {}  # (timestamp, nonce, signature) -> timestamp
+        self._expiry: list[tuple[int, tuple[str, str, str]]] = []  # a heap of (timestamp, key) of `_seen`
 
     def verify(
         self,
@@ -222,13 +224,14 @@ class ResponseVerifier:
     ) -> None:
         """Remember this signed answer; raise if it was already accepted once (a replay)."""
         horizon = self._clock() - self._max_skew_s
-        for key, seen_at in list(self._seen.items()):
-            if seen_at <= horizon:
-                del self._seen[key]
+        expiry = self._expiry  # oldest timestamp first: forgetting is O(log n) per answer, not a scan of all
+        while expiry and expiry[0][0] <= horizon:
+            self._seen.pop(heapq.heappop(expiry)[1], None)
         key = (timestamp, nonce, signature)
         if key in self._seen:
             raise refuse("replayed (this Wechatpay-Nonce and Wechatpay-Timestamp were already answered once)")
         self._seen[key] = int(timestamp)
+        heapq.heappush(expiry, (int(timestamp), key))
 
     def knows(self, serial: str | None) -> bool:
         """Whether a key for this `Wechatpay-Serial` is loaded."""
