@@ -24,6 +24,7 @@ from reconciler.config import Secret
 from reconciler.errors import TransientUpstreamError, UpstreamError, redact_url
 from reconciler.plan.model import Call
 from reconciler.providers.base import CallResult
+from reconciler.providers.lean_http import lean_transport
 from reconciler.providers.transport import install_log_redaction, send_safely, transient_http_status, with_retry_after
 
 TOKEN_PATH = "/cgi-bin/stable_token"  # A.9.2
@@ -94,7 +95,10 @@ class ShopProvider:
         self._token_expires_at = 0.0
         self._token_lock = asyncio.Lock()
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False
+            base_url=base_url.rstrip("/"),
+            transport=transport if transport is not None else lean_transport(base_url),
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
         )
 
     def __repr__(self) -> str:
