@@ -23,7 +23,7 @@ from reconciler.commands.runs import OpenRun, recorded_run
 from reconciler.commands.upstream import Upstream, open_upstream
 from reconciler.config import Settings
 from reconciler.errors import StateError, UpstreamError
-from reconciler.plan.kinds import NESTED_READ_ONLY, PRODUCT_RULES, SHOP_RULES, STOCK_KEYS
+from reconciler.plan.kinds import PRODUCT_RULES, SHOP_RULES, STOCK_KEYS, STOCK_RESPONSE_ONLY
 from reconciler.providers.pacing import Pacer
 from reconciler.providers.wechatpay import WechatPayProvider
 from reconciler.resources import (
@@ -277,9 +277,8 @@ async def _read_stocks(
     if not live:
         return None
     names = _stock_names(len(live), [str(s.get("stock_id", i)) for i, s in enumerate(live)], declared, "stock")
-    response_only = NESTED_READ_ONLY["ProductCoupon"].get(("stocks", "*"), frozenset())
     manifest = {
-        name: {k: v for k, v in s.items() if k not in response_only} for name, s in zip(names, live, strict=True)
+        name: {k: v for k, v in s.items() if k not in STOCK_RESPONSE_ONLY} for name, s in zip(names, live, strict=True)
     }
     state = dict(zip(names, live, strict=True))
     for name, stock in state.items():  # a SPECIFIC stock's stores (decision D34): `stores:` in both

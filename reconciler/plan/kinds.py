@@ -30,6 +30,31 @@ class KindRules:
     not_applied: frozenset[str]
 
 
+# reference B.4: what upstream fills in on a stock or stock bundle by itself (ids, counters, state, deactivation, a
+# bundle step's `stock_bundle_info`, timestamps [INF]), and the request number state may keep from what was sent:
+# never declared, never compared by the planner (diff engine and plan/stock_calls.py), never drift
+# (plan/stock_drift.py), left out of what `import --generate` writes. The one list of them.
+STOCK_RESPONSE_ONLY: frozenset[str] = frozenset(
+    {
+        "product_coupon_id",
+        "stock_id",
+        "stock_bundle_id",
+        "stock_bundle_info",
+        "stock_list",
+        "coupon_code_count_info",
+        "sent_count_info",
+        "state",
+        "deactivate_request_no",
+        "deactivate_time",
+        "deactivate_reason",
+        "brand_id",
+        "create_time",
+        "update_time",
+        "out_request_no",
+    }
+)
+
+
 SHOP_RULES = KindRules(
     kind="ShopCoupon",
     # reference A.3: status, create_time, update_time, appid and coupon_info.ext_info are response-only;
@@ -58,25 +83,10 @@ PRODUCT_RULES = KindRules(
             "out_request_no",
         }
     ),
-    # reference B.4: each stock in state (the create or add-stock answer) adds these response-only fields to what
-    # was sent; `*` is any stock name of the `stocks` / `stock_bundles` map (decision D29).
-    read_only_nested=tuple(
-        (stock, "*", field)
-        for stock in STOCK_MAPS
-        for field in (
-            "product_coupon_id",
-            "stock_id",
-            "stock_bundle_id",
-            "stock_list",
-            "coupon_code_count_info",
-            "sent_count_info",
-            "state",
-            "deactivate_request_no",
-            "deactivate_time",
-            "deactivate_reason",
-            "brand_id",
-        )
-    ),
+    # reference B.4: each stock in state (the create or add-stock answer, or the stock list) adds the response-only
+    # fields of STOCK_RESPONSE_ONLY to what was sent; `*` is any stock name of the `stocks` / `stock_bundles` map
+    # (decision D29).
+    read_only_nested=tuple((stock, "*", field) for stock in STOCK_MAPS for field in sorted(STOCK_RESPONSE_ONLY)),
     # reference B.2 / B.7: display_info is the only PATCHable part, and only in EFFECTIVE.
     mutable=frozenset({"display_info"}),
     mutable_in=frozenset({"EFFECTIVE"}),

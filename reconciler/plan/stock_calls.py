@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.plan.actions import PlanContext, numbered
+from reconciler.plan.kinds import STOCK_RESPONSE_ONLY
 from reconciler.plan.model import Call, Operation
 from reconciler.plan.request_numbers import stock_add_request_no
 from reconciler.resources import ResourceState
@@ -32,24 +33,8 @@ PATCHABLE: tuple[str, ...] = (
 )
 # stock_send_rule field -> update-budget `update_mode` [INF] (doc 4015781561; field names [3P]).
 BUDGET_MODES: dict[str, str] = {"max_count": "MAX_COUNT", "max_count_per_day": "MAX_COUNT_PER_DAY"}
-# What upstream adds to a stock it answers (reference B.4): never compared, never sent.
-RESPONSE_ONLY: frozenset[str] = frozenset(
-    {
-        "product_coupon_id",
-        "stock_id",
-        "stock_bundle_id",
-        "stock_list",
-        "stock_bundle_info",
-        "coupon_code_count_info",
-        "sent_count_info",
-        "state",
-        "deactivate_request_no",
-        "deactivate_time",
-        "deactivate_reason",
-        "brand_id",
-        "out_request_no",
-    }
-)
+# What upstream adds to a stock it answers (reference B.4): never compared, never sent (the one list, plan/kinds.py).
+RESPONSE_ONLY: frozenset[str] = STOCK_RESPONSE_ONLY
 STOCK_CAP = 200  # reference B.4: at most 200 effective stocks per coupon [S]
 CHANGEABLE_STATES = frozenset({"SENDING", "PAUSED"})  # reference B.10
 AUDITING = "AUDITING"

@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.plan.code_calls import codes_drift
 from reconciler.plan.diff import diff_values
+from reconciler.plan.kinds import STOCK_RESPONSE_ONLY
 from reconciler.plan.model import FieldChange
 from reconciler.plan.store_calls import STORES, stores_drift
 from reconciler.resources import ResourceState
@@ -27,27 +28,6 @@ from reconciler.resources import ResourceState
 STOCKS, BUNDLES = "stocks", "stock_bundles"
 # Where the listed stocks that state does not know are carried from the read to the comparison (never stored).
 OUTSIDE_KEY = "stocks_added_outside_couponctl"
-# reference B.4: what upstream maintains by itself on a stock or bundle (plus the ids): never drift.
-STOCK_RESPONSE_ONLY = frozenset(
-    {
-        "product_coupon_id",
-        "stock_id",
-        "stock_bundle_id",
-        "stock_bundle_info",
-        "stock_list",
-        "coupon_code_count_info",
-        "sent_count_info",
-        "state",
-        "deactivate_request_no",
-        "deactivate_time",
-        "deactivate_reason",
-        "brand_id",
-        "create_time",
-        "update_time",
-    }
-)
-
-
 # The fields each step stock of a bundle carries from its bundle (reference B.4; what a bundle PATCH changes).
 BUNDLE_SHARED = (
     "remark",

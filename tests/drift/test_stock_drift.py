@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.plan import stock_calls
 from reconciler.plan.drift import compare, refreshed
+from reconciler.plan.kinds import PRODUCT_RULES, STOCK_RESPONSE_ONLY
 from reconciler.plan.stock_drift import OUTSIDE_KEY, has_stocks, with_listed_stocks
 from reconciler.resources import IgnoreRule, ResourceState
 
@@ -134,3 +136,17 @@ def test_a_bundle_edited_in_the_console_is_drift_on_the_bundle_field() -> None:
     item = compare(res, with_listed_stocks(res, dict(COUPON), [step]))
     assert item is not None
     assert [(c.path, c.before, c.after) for c in item.changes] == [("stock_bundles.main.remark", "阶梯", "改了")]
+
+
+def test_drift_and_the_planner_share_one_list_of_response_only_stock_fields() -> None:
+    """plan/kinds.py holds the one list (reference B.4); a listed stock's new timestamps are neither drift nor,
+    through the same list, a planner difference."""
+    assert STOCK_RESPONSE_ONLY is stock_calls.RESPONSE_ONLY
+    assert {("stocks", "*", f) for f in STOCK_RESPONSE_ONLY} <= set(PRODUCT_RULES.read_only_nested)
+    res = resource()
+    current = listed_as(
+        res,
+        {**stock("s1", "主批次"), "update_time": "2026-11-28T10:00:00+08:00"},
+        {**stock("s2", "周末"), "create_time": "2026-11-01T10:00:00+08:00"},
+    )
+    assert compare(res, current) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
+from reconciler.plan.kinds import STOCK_RESPONSE_ONLY
 from reconciler.plan.model import Action, ActionType
 from reconciler.plan.request_numbers import stock_add_request_no
 from reconciler.resources import ResourceState
@@ -171,3 +172,18 @@ def test_bundle_budget_raise_is_one_bundle_update_budget() -> None:
     assert [(c.operation, c.stock_name, c.stock_id) for c in action.calls] == [
         ("product.bundle.update_budget", "main", "B1")
     ]
+
+
+def test_what_upstream_adds_to_a_stock_is_never_a_difference() -> None:
+    """Every field of the one response-only list (plan/kinds.py, reference B.4) on a stock in state, timestamps and
+    a bundle step's `stock_bundle_info` included, plans nothing: neither a patch nor a replacement."""
+    listed = {
+        **upstream_stock(stock(), "S1", sent=842),
+        "create_time": "2026-10-20T08:00:01+08:00",
+        "update_time": "2026-11-02T09:30:00+08:00",
+        "stock_bundle_info": {"stock_bundle_id": "B1", "stock_bundle_index": 0},
+        "out_request_no": "sa-1",
+    }
+    assert {"create_time", "update_time", "stock_bundle_info", "out_request_no"} <= STOCK_RESPONSE_ONLY
+    plan = plan_of([product("coffee", body=body({"main": stock()}))], [state({"main": listed})])
+    assert plan.actions == () and plan.unchanged == 1
