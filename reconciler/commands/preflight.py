@@ -235,7 +235,11 @@ async def notify_checks(
     probe = await _notify_probe(provider, mchid, retry)
     if notify_url and probe.signing.ok and not probe.notify.ok:
         try:
-            await retry(lambda: _pay_call(provider, "POST", NOTIFY_CONFIG_PATH, {"notify_url": notify_url}))
+            await retry(
+                lambda: provider.account_request(
+                    NOTIFY_OPERATION, "POST", NOTIFY_CONFIG_PATH, {"notify_url": notify_url}
+                )
+            )
         except UpstreamError as err:
             failed = Check(
                 "notify_config", "product", False, f"setting the notify URL failed: {err}", _generic_fix(err)
@@ -251,7 +255,7 @@ async def notify_checks(
 
 async def _notify_probe(provider: WechatPayProvider, mchid: str, retry: Retry) -> NotifyProbe:
     try:
-        answer = await retry(lambda: _pay_call(provider, "GET", NOTIFY_CONFIG_PATH))
+        answer = await retry(lambda: provider.account_request(NOTIFY_OPERATION, "GET", NOTIFY_CONFIG_PATH))
     except UpstreamError as err:
         return notify_probe(None, err, mchid)
     return notify_probe(answer, None, mchid)
@@ -274,18 +278,6 @@ async def brand_checks(
         else:
             checks.append(brand_check(brand, None, mchid))
     return checks
-
-
-async def _pay_call(
-    provider: WechatPayProvider, method: str, path: str, payload: Mapping[str, Any] | None = None
-) -> dict[str, Any] | None:
-    """A signed account call, verified like every other. The provider has no public method for account calls
-    (they are not coupon calls), so this uses its one request path `_send` [the pre-flight's only such use]."""
-    from reconciler.providers.wechatpay import encode_body
-
-    content = encode_body(payload) if payload is not None else None
-    response = await provider._send(NOTIFY_OPERATION, method, path, content=content)
-    return provider._entity(NOTIFY_OPERATION, response)
 
 
 async def plan_preflight(

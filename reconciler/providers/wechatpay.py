@@ -209,6 +209,16 @@ class WechatPayProvider:
             before_page=before_page, retry=retry,
         )  # fmt: skip
 
+    async def account_request(
+        self, operation: str, method: str, path: str, payload: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """A signed call that is not a coupon call (the partner's notify configuration, B.1 / F.11, which the
+        pre-flight reads and sets, decision D32), its answer verified like every other: the JSON object, or None
+        for an empty body. Errors raise as every call's do (B.11)."""
+        content = encode_body(payload) if payload is not None else None
+        response = await self._send(operation, method, path, content=content)
+        return self._entity(operation, response)
+
     def list_all(
         self,
         *,

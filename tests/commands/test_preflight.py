@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from reconciler.commands import preflight
 from reconciler.commands.preflight import (
+    NOTIFY_CONFIG_PATH,
     NOTIFY_OPERATION,
     Check,
     brand_check,
@@ -226,3 +229,28 @@ def test_with_every_switch_off_every_probe_passes() -> None:
     checks = against(SandboxConfig(), scenario)
     assert all(c.ok for c in checks), [c.line() for c in checks if not c.ok]
     assert "answer signature verified" in checks[2].message
+
+
+def test_account_request_reads_and_sets_the_notify_configuration_through_the_public_provider_api() -> None:
+    """The pre-flight's account calls go through `WechatPayProvider.account_request` (signed, answer verified),
+    never the provider's private request path."""
+
+    async def scenario(shop: ShopProvider, pay: WechatPayProvider) -> tuple[int | None, Any, Any]:
+        try:
+            await pay.account_request(NOTIFY_OPERATION, "GET", NOTIFY_CONFIG_PATH)
+        except UpstreamError as err:
+            missing = err.http_status
+        else:
+            missing = None
+        body = {"notify_url": "https://example.com/n"}
+        return (
+            missing,
+            await pay.account_request(NOTIFY_OPERATION, "POST", NOTIFY_CONFIG_PATH, body),
+            (await pay.account_request(NOTIFY_OPERATION, "GET", NOTIFY_CONFIG_PATH)),
+        )
+
+    missing, written, read = against(UNMET, scenario)
+    assert missing == 404
+    assert written["notify_url"] == read["notify_url"] == "https://example.com/n"
+    source = Path(preflight.__file__).read_text(encoding="utf-8")
+    assert "._send" not in source and "._entity" not in source
