@@ -43,21 +43,18 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import generate_campaign
+from bench.operations import CLIENT_MUTATING, MUTATING
 from tests.support.real_mode import served_sandbox_env as real_mode_env
 from tests.support.real_mode import served_sandbox_toml as real_mode_toml
 
 REPO = Path(__file__).resolve().parent.parent
 UNLIMITED = 1_000_000.0
-CLIENT_OPERATIONS = (
-    "shop.add", "shop.update", "shop.update_status", "shop.get", "shop.get_list",
-    "product.create", "product.get", "product.patch", "product.deactivate", "product.stock.list",
-)  # fmt: skip
+# Every mutating call (bench/operations.py derives it from plan/model.py's MUTATING_OPERATIONS), then the reads.
+CLIENT_OPERATIONS = (*CLIENT_MUTATING, "shop.get", "shop.get_list", "product.get", "product.stock.list")
 SERVER_OPERATIONS = (
-    "token", "stable_token", "shop.add", "shop.update", "shop.get", "shop.get_list", "shop.update_status",
-    "shop.update_coupon_stock", "shop.confirm", "product.create", "product.get", "product.patch",
-    "product.deactivate", "product.stocks.list", "product.stocks.get",
+    "token", "stable_token", "shop.get", "shop.get_list", "shop.confirm", "product.get", "product.stocks.list",
+    "product.stocks.get", *sorted(MUTATING),
 )  # fmt: skip
-MUTATING = {"shop.add", "shop.update", "shop.update_status", "product.create", "product.patch", "product.deactivate"}
 # Drift and refresh read each product coupon and its stock list (decision D29): both are reads, each at R/s.
 READS = {"shop.get", "shop.get_list", "product.get", "product.stocks.list"}
 
