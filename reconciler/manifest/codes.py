@@ -103,7 +103,6 @@ def resolve_code_files(body: dict[str, Any], folder: Path, root: Path, files: di
     the field (`spec.stocks.main.codes_file`). `files` records the bytes read (the manifest cache and the plan's
     digest follow the file's content, like an image's); they stay in memory and are never written anywhere."""
     issues: list[Issue] = []
-    root = root.resolve()
     stocks = body.get("stocks")
     if not isinstance(stocks, dict):
         return issues
@@ -136,6 +135,7 @@ def resolve_code_files(body: dict[str, Any], folder: Path, root: Path, files: di
 def _resolve(stock: dict[str, Any], name: str, folder: Path, root: Path, files: dict[str, bytes]) -> str | None:
     written = str(stock[CODES_FIELD])
     shown = f"codes file {written!r}"
+    root = root.resolve()  # here, not per coupon: only a stock naming a codes file needs it
     path = (folder / written).resolve()
     if not path.is_relative_to(root):
         return f"{shown} lies outside the project root {root} (symlinks included); {ALLOWED}"

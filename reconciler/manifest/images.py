@@ -134,17 +134,20 @@ def resolve_image_files(body: dict[str, Any], folder: Path, root: Path, files: d
     project root. The bytes read are recorded in `files` by the name as written (the loader's record of a file's
     extra inputs, like a coupon set's CSV), so the manifest cache and the plan's digest follow the image's content."""
     issues: list[Issue] = []
-    root = root.resolve()
+    resolved: Path | None = None  # the root, resolved only once a file is named: not per coupon
     for loc, container, key, rule in list(image_slots(body)):
         value = container[key]  # type: ignore[index]
         if not (isinstance(value, dict) and "file" in value):
             continue
+        if resolved is None:
+            resolved = root.resolve()
         where: Loc = ("spec", *loc, "file")
         name = str(value["file"])
         shown = f"image file {name!r}"
         path = (folder / name).resolve()
-        if not path.is_relative_to(root):
-            issues.append(Issue(where, f"{shown} lies outside the project root {root} (symlinks included); {ALLOWED}"))
+        if not path.is_relative_to(resolved):
+            outside = f"{shown} lies outside the project root {resolved} (symlinks included); {ALLOWED}"
+            issues.append(Issue(where, outside))
             continue
         try:
             if not path.is_file():
@@ -161,7 +164,7 @@ def resolve_image_files(body: dict[str, Any], folder: Path, root: Path, files: d
             continue
         container[key] = {  # type: ignore[index]
             FILE_KEY: {
-                "path": path.relative_to(root).as_posix(),
+                "path": path.relative_to(resolved).as_posix(),
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "size": len(data),
             }

@@ -71,7 +71,7 @@ def resolve_store_files(
     for name, stock in stocks.items():
         if isinstance(stock, dict):
             base: Loc = ("spec", "stock") if single else ("spec", "stocks", name)
-            issues += _resolve_stock(stock, base, folder, root.resolve(), files)
+            issues += _resolve_stock(stock, base, folder, root, files)
     return issues
 
 
@@ -129,6 +129,7 @@ def _inline(values: Any, loc: Loc) -> tuple[list[str], list[Issue]]:
 
 def _from_file(name: str, loc: Loc, folder: Path, root: Path, files: dict[str, bytes]) -> tuple[list[str], list[Issue]]:
     shown = f"stores file {name!r}"
+    root = root.resolve()  # here, not per stock: only a stock naming a file needs it
     path = (folder / name).resolve()
     if not path.is_relative_to(root):
         return [], [Issue(loc, f"{shown} lies outside the project root {root} (symlinks included)")]
