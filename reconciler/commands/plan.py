@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from reconciler import __version__
 from reconciler.commands.common import Clock, git_commit, manifest_paths, now_utc, open_state
 from reconciler.commands.guard import NO_OVERRIDE, Override, judged
-from reconciler.commands.targets import check_targets
+from reconciler.commands.targets import check_targets, declared_elsewhere
 from reconciler.config import Settings
-from reconciler.errors import CouponctlError, Diagnostic, ManifestError, PlanError, SavedPlanError
+from reconciler.errors import Diagnostic, ManifestError, PlanError, SavedPlanError
 from reconciler.plan.model import DriftItem, Plan
 from reconciler.resources import DesiredCoupon, ResourceState
 from reconciler.upstream_facts import DEFAULT_RATE_LIMITS
@@ -118,7 +118,7 @@ def build_plan(
         git_commit=git_commit(settings.root),
         paths=tuple(root_relative(settings, p) for p in paths),
         manifest_files=_manifest_files(settings, loaded.coupons),
-        declared_elsewhere=_declared_elsewhere(settings, paths, loaded.coupons, current),
+        declared_elsewhere=declared_elsewhere(settings, paths, loaded, current),
         environment=settings.env.name,
         assets={sha: asset.url for sha, asset in store.assets().items()},  # uploaded images (decision D33)
     )
@@ -133,31 +133,6 @@ def with_environment(settings: Settings, loaded: LoadResult, paths: Sequence[str
     from reconciler.commands.env import environment_coupons
 
     return replace(loaded, coupons=environment_coupons(settings, loaded.coupons, complete=not paths))
-
-
-def _declared_elsewhere(
-    settings: Settings,
-    paths: Sequence[str],
-    loaded: Sequence[DesiredCoupon],
-    current: Mapping[str, ResourceState],
-) -> frozenset[str] | None:
-    """With `paths`, the managed coupons that the configured manifests still declare outside them (a document moved
-    to another folder since its last apply still records its old source): a narrowed plan must not remove them.
-    Loads the configured manifests only when the narrowed plan could remove something; None when they do not load
-    (then the planner removes nothing that `paths` do not declare)."""
-    if not paths:
-        return frozenset()
-    from reconciler.manifest import load_manifests
-    from reconciler.manifest.cache import cache_for
-
-    declared = {c.address for c in loaded}
-    if not any(address not in declared for address in current):
-        return frozenset()
-    try:
-        everything = load_manifests(manifest_paths(settings, ()), root=settings.root, cache=cache_for(settings))
-    except CouponctlError:
-        return None
-    return frozenset(c.address for c in everything.coupons) - declared
 
 
 def _manifest_files(settings: Settings, coupons: Sequence[DesiredCoupon]) -> dict[str, str]:
