@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler.commands.common import Clock, lock_timeout, manifest_paths, now_utc, open_state
+from reconciler.commands.common import Clock, manifest_paths, now_utc, open_state
 from reconciler.commands.plan import PlanInputs, build_plan
 from reconciler.commands.progress import CallProgress, ProgressSink
-from reconciler.commands.runs import recorded_run
+from reconciler.commands.runs import locked_run
 from reconciler.commands.stock_reads import with_stock_list
 from reconciler.commands.targets import check_targets
 from reconciler.commands.upstream import Upstream, default_brand_id, open_upstream
@@ -320,24 +320,20 @@ def refresh(
     no longer change are not read and keep their state (decision D31) unless `everything`; history records what
     was read and what was skipped.
     """
-    store = open_state(settings)
-    try:
-        with store.lock("refresh", timeout=lock_timeout(settings, lock_timeout_s)):
-            resources = store.resources()
-            snap = asyncio.run(snapshot(settings, resources, everything=everything, progress=progress))
-            items = tuple(drift_of(resources, snap))
-            selection = snap.selection
-            with recorded_run(store, settings, "refresh") as run:
-                changed = _write_refreshed(store, resources, refreshed_state(resources, snap, iso_utc(clock())))
-                run.summary = {
-                    "changed": changed,
-                    "drift": [d.address for d in items if d.category != "unmanaged"],
-                    "read": len(resources) - len(selection.skipped),
-                    "skipped": selection.skipped_counts,
-                    "calls": snap.calls,
-                }
-    finally:
-        store.close()
+    with locked_run(settings, "refresh", lock_timeout_s=lock_timeout_s) as locked:
+        resources = locked.store.resources()
+        snap = asyncio.run(snapshot(settings, resources, everything=everything, progress=progress))
+        items = tuple(drift_of(resources, snap))
+        selection = snap.selection
+        with locked.recorded() as run:
+            changed = _write_refreshed(locked.store, resources, refreshed_state(resources, snap, iso_utc(clock())))
+            run.summary = {
+                "changed": changed,
+                "drift": [d.address for d in items if d.category != "unmanaged"],
+                "read": len(resources) - len(selection.skipped),
+                "skipped": selection.skipped_counts,
+                "calls": snap.calls,
+            }
     skipped = len(selection.skipped)
     return RefreshResult(len(resources) - skipped, changed, items, selection.summary(), snap.calls)
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from reconciler.commands.common import Clock, lock_timeout, now_utc, open_state
+from reconciler.commands.common import Clock, now_utc
 from reconciler.commands.progress import CallProgress, ProgressSink
-from reconciler.commands.runs import OpenRun, recorded_run
+from reconciler.commands.runs import OpenRun, locked_run
 from reconciler.commands.upstream import Upstream, open_upstream
 from reconciler.config import Settings
 from reconciler.errors import StateError, UpstreamError
@@ -360,15 +360,8 @@ def import_coupon(
 @contextlib.contextmanager
 def _import_run(settings: Settings, lock_timeout_s: float | None) -> Iterator[tuple[StateStore, OpenRun]]:
     """The state open, locked and an `import` run recorded, for as long as an import writes (both import forms)."""
-    store = open_state(settings)
-    try:
-        with (
-            store.lock("import", timeout=lock_timeout(settings, lock_timeout_s)),
-            recorded_run(store, settings, "import") as run,
-        ):
-            yield store, run
-    finally:
-        store.close()
+    with locked_run(settings, "import", lock_timeout_s=lock_timeout_s) as locked, locked.recorded() as run:
+        yield locked.store, run
 
 
 def import_generated(

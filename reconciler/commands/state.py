@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.commands.common import lock_timeout, open_state
-from reconciler.commands.runs import recorded_run
+from reconciler.commands.common import open_state
+from reconciler.commands.runs import locked_run
 from reconciler.config import Settings
 from reconciler.errors import StateError
 from reconciler.resources import ResourceState, split_address
@@ -106,25 +106,22 @@ def state_rm(settings: Settings, address: str, *, lock_timeout_s: float | None =
     """Forget `address` in state (the coupon stays upstream). Refused for an unknown address, an open intent on it,
     and a deposed coupon still awaiting deactivation."""
     _check_address(address)
-    store = _existing(settings)
-    try:
-        with store.lock(f"state rm {address}", timeout=lock_timeout(settings, lock_timeout_s)):
-            resource = store.get(address)
-            deposed = resource.extra.get("deposed") if resource is not None else None
-            if isinstance(deposed, Mapping):
-                # The old half of a replacement whose deactivation has not landed (reconciler.apply.outcome):
-                # forgetting the address would leave that coupon active upstream with nobody to deactivate it.
-                raise StateError(
-                    f"refusing to remove {address}: the product coupon it replaced "
-                    f"({deposed.get('product_coupon_id', '?')}) is still waiting to be deactivated; run "
-                    "`couponctl apply` to settle it first"
-                )
-            serial = store.remove(address)
-            assert resource is not None  # remove() refused an unknown address
-            with recorded_run(store, settings, "state rm") as run:
-                run.summary = {"removed": address, "upstream_id": resource.upstream_id, "serial": serial}
-    finally:
-        store.close()
+    lock_name = f"state rm {address}"
+    with locked_run(settings, "state rm", lock_timeout_s=lock_timeout_s, lock_name=lock_name, create=False) as locked:
+        resource = locked.store.get(address)
+        deposed = resource.extra.get("deposed") if resource is not None else None
+        if isinstance(deposed, Mapping):
+            # The old half of a replacement whose deactivation has not landed (reconciler.apply.outcome):
+            # forgetting the address would leave that coupon active upstream with nobody to deactivate it.
+            raise StateError(
+                f"refusing to remove {address}: the product coupon it replaced "
+                f"({deposed.get('product_coupon_id', '?')}) is still waiting to be deactivated; run "
+                "`couponctl apply` to settle it first"
+            )
+        serial = locked.store.remove(address)
+        assert resource is not None  # remove() refused an unknown address
+        with locked.recorded() as run:
+            run.summary = {"removed": address, "upstream_id": resource.upstream_id, "serial": serial}
     return Removed(resource, serial)
 
 
@@ -133,14 +130,11 @@ def state_mv(settings: Settings, old: str, new: str, *, lock_timeout_s: float | 
     existing NEW and an open intent on OLD."""
     _check_address(old)
     _check_address(new)
-    store = _existing(settings)
-    try:
-        with store.lock(f"state mv {old} {new}", timeout=lock_timeout(settings, lock_timeout_s)):
-            serial = store.move(old, new)
-            with recorded_run(store, settings, "state mv") as run:
-                run.summary = {"moved": old, "to": new, "serial": serial}
-    finally:
-        store.close()
+    lock_name = f"state mv {old} {new}"
+    with locked_run(settings, "state mv", lock_timeout_s=lock_timeout_s, lock_name=lock_name, create=False) as locked:
+        serial = locked.store.move(old, new)
+        with locked.recorded() as run:
+            run.summary = {"moved": old, "to": new, "serial": serial}
     return serial
 
 

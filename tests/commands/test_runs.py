@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from reconciler.commands.common import open_state
-from reconciler.commands.runs import recorded_run
+from reconciler.commands.runs import locked_run, recorded_run
 from reconciler.config import Settings
-from reconciler.errors import StateError
+from reconciler.errors import LockError, StateError
 
 
 def test_a_run_is_opened_then_closed_with_its_outcome_and_summary(settings: Settings) -> None:
@@ -52,3 +52,23 @@ def test_the_plan_digest_and_an_explicit_commit_are_recorded(settings: Settings)
         store.close()
     assert recorded is not None
     assert (recorded.git_commit, recorded.plan_digest, recorded.outcome) == ("abc123", "d1g3st", "ok")
+
+
+def test_locked_run_holds_the_lock_by_its_name_records_only_when_asked_and_releases_on_error(
+    settings: Settings,
+) -> None:
+    """The sequence refresh, import and `state rm` / `state mv` share: the state locked under the command's lock name
+    for the body; a refusal before `recorded()` leaves no run; the lock is released and the state closed however the
+    body ends, so the next writer gets it at once."""
+    with pytest.raises(StateError, match="refused"), locked_run(settings, "state rm", lock_name="state rm x") as held:
+        holder = held.store.current_lock()
+        assert holder is not None and holder.operation == "state rm x"
+        with pytest.raises(LockError):
+            locked_run(settings, "refresh", lock_timeout_s=0).__enter__()
+        raise StateError("refused")
+    with locked_run(settings, "refresh", lock_timeout_s=0) as locked:
+        assert locked.store.runs() == []
+        with locked.recorded() as run:
+            run.summary = {"changed": 0}
+        (recorded,) = locked.store.runs()
+    assert (recorded.command, recorded.outcome, recorded.summary) == ("refresh", "ok", {"changed": 0})
