@@ -5,8 +5,10 @@ the 100k no-op plan stage (issue 20) starts from a state written here instead: e
 real manifest loader and stored through the state store's own write path (one transaction), in the form apply
 records it — shop coupons as the add request's `coupon` plus `status`; product coupons as the create request plus
 `product_coupon_id`, `brand_id`, `state: EFFECTIVE` and, in each stock, the read-only fields a create answers
-(`stock_id`, `state`, `sent_count_info`). The desired digest and recorded source are what apply stores. The bench
-checks the seeded state honestly: the no-op plan against it must say "No changes.", as it does after a real apply.
+(`stock_id`, `state`, `sent_count_info`). The desired digest and recorded source are what apply stores. Then, as
+apply does at its end, `record_converged` plans every coupon in full against its row and records the marker of each
+one found converged (decision D36); seeding fails unless every coupon is. The bench checks the seeded state honestly:
+the no-op plan against it must say "No changes.", as it does after a real apply.
 
     .venv/bin/python bench/seed_state.py PROJECT_DIR        (PROJECT_DIR holds couponctl.toml)
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reconciler.commands.common import manifest_paths
+from reconciler.commands.converged import record_converged
 from reconciler.commands.plan import root_relative
 from reconciler.commands.upstream import default_brand_id
 from reconciler.config import load_settings
@@ -90,6 +94,10 @@ def seed_state(project: Path) -> int:
             for resource in resources:
                 store._put(conn, resource)
             store._bump(conn)
+        # and, as apply does at its end, the marker of every coupon the planner finds converged (decision D36)
+        marked = record_converged(settings, store, coupons=None, default_brand_id=brand, now=datetime.now(UTC))
+        if marked != len(resources):
+            raise SystemExit(f"only {marked} of {len(resources)} seeded coupons plan as converged")
     finally:
         store.close()
     return len(resources)

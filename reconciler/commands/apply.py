@@ -126,7 +126,7 @@ def apply(
     store = open_state(settings)
     try:
         with store.lock("apply", timeout=lock_timeout(settings, lock_timeout_s)):
-            return asyncio.run(
+            outcome = asyncio.run(
                 _apply(
                     settings,
                     store,
@@ -142,6 +142,14 @@ def apply(
                     preflight=preflight and settings.upstream.mode != "sandbox",
                 )
             )
+            if not outcome.interrupted:  # the markers of the coupons now converged (decision D36)
+                from reconciler.commands.converged import record_converged
+                from reconciler.commands.upstream import default_brand_id
+
+                record_converged(
+                    settings, store, coupons=None, default_brand_id=default_brand_id(settings), now=clock()
+                )
+            return outcome
     finally:
         store.close()
 

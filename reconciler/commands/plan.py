@@ -86,12 +86,20 @@ def build_plan(
     if loaded is None:  # a refreshing caller loaded (and so validated) them before reading upstream
         loaded = load_manifests(manifest_paths(settings, paths), root=settings.root, cache=cache_for(settings))
     loaded = with_environment(settings, loaded, paths)  # its overlay and shop id prefix (decision D26)
-    current = dict(store.resources() if state is None else state)
+    skip = None
+    current: Mapping[str, ResourceState]
+    if state is None:  # the rows as stored: decoded only where compared (decision D36, commands/converged.py)
+        from reconciler.commands.converged import stored_state
+
+        current, skip = stored_state(store)
+    else:
+        current = dict(state)
     if unmanaged_shop:  # declared shop coupons upstream already holds: adopted, never added twice (D17)
         from reconciler.plan.adopt import adoption_candidates
         from reconciler.times import iso_utc
 
-        current.update(adoption_candidates(loaded.coupons, current, unmanaged_shop, iso_utc(now)))
+        found = adoption_candidates(loaded.coupons, current, unmanaged_shop, iso_utc(now))
+        current, skip = {**current, **found}, None
     # Time sanity (contract §1.2) concerns coupons about to be created: a live coupon whose claim window has ended
     # is simply over, not an error in the manifests (else every plan would fail once a campaign ends).
     new = [c for c in loaded.coupons if c.address not in current and not _moved_in(c, current)]
@@ -121,6 +129,7 @@ def build_plan(
         declared_elsewhere=declared_elsewhere(settings, paths, loaded, current),
         environment=settings.env.name,
         assets={sha: asset.url for sha, asset in store.assets().items()},  # uploaded images (decision D33)
+        unchanged_rows=skip,
     )
     warnings = tuple(loaded.warnings) + tuple(d for d in time_diags if d.severity != "error")
     return PlanInputs(plan=plan, warnings=warnings, manifest_files=tuple(loaded.files), coupons=tuple(loaded.coupons))
@@ -175,14 +184,13 @@ def plan(
 
     With `skip_blocked` the plan records that apply is to skip its blocked actions and apply the rest. The policy
     file's verdict (with the `override`s) is recorded in the plan; the CLI exits 1 on an unoverridden deny."""
-    import asyncio
-
-    from reconciler.commands.drift import refreshed_plan
-
     store = open_state(settings)
     try:
         now = clock()
         if refresh:
+            import asyncio
+
+            from reconciler.commands.drift import refreshed_plan
             from reconciler.commands.preflight import prerequisite_errors
 
             # an unconfirmed shop's 48001 reads as the pre-flight's line and fix, as in apply (decision D32)

@@ -27,10 +27,11 @@ from reconciler.plan.model import (
     format_version_for,
     uses_new_operations,
 )
-from reconciler.plan.moves import mark_move, rename_hints, resolve_moves
+from reconciler.plan.moves import Moves, mark_move, rename_hints, resolve_moves
 from reconciler.plan.product import plan_product
 from reconciler.plan.shop import plan_shop
-from reconciler.resources import DesiredCoupon, ResourceState
+from reconciler.plan.unchanged import Keys, Skip
+from reconciler.resources import DesiredCoupon, ResourceState, make_address
 from reconciler.times import iso_utc
 
 
@@ -64,6 +65,7 @@ def make_plan(
     declared_elsewhere: frozenset[str] | None = frozenset(),
     environment: str | None = None,
     assets: Mapping[str, str] | None = None,
+    unchanged_rows: Skip | None = None,
 ) -> Plan:
     """Compare desired coupons with state and return the plan (contract §2.2-2.3). Pure.
 
@@ -78,6 +80,9 @@ def make_plan(
     alone too. None means that could not be told (manifests outside `paths` do not load): then nothing outside
     `desired` is removed. `environment` (the selected one, decision D26) is named by the plan and is part of every
     request number. `assets` maps the sha256 of each uploaded image to its URL (the state's asset map, decision D33).
+    `unchanged_rows` (decision D36, `plan/unchanged.py`): the markers of the stored rows; a declared coupon whose row
+    carries the marker of its current inputs is counted unchanged without being decoded or compared, and each
+    coupon the full rules find converged is reported in `unchanged_rows.found`.
     """
     if now.tzinfo is None:
         raise PlanError("make_plan needs an aware `now` (UTC)")
@@ -86,8 +91,11 @@ def make_plan(
         lineage=lineage, serial=serial, now=now, default_brand_id=default_brand_id, environment=environment
     )
     ctx.assets = dict(assets or {})
-    moves = resolve_moves(by_address, state)  # declared renames: planned as state moves (plan/moves.py)
-    state = moves.state
+    if any(w.moved_from is not None and make_address(w.kind, w.moved_from) in state for w in by_address.values()):
+        moves = resolve_moves(by_address, state)  # declared renames: planned as state moves (plan/moves.py)
+        state = moves.state
+    else:
+        moves = Moves({})  # none declared: the state is read as given (a lazy one stays lazy)
     in_scope, left_alone = _in_scope(by_address, state, paths, declared_elsewhere)
     in_scope |= set(moves.blocked)
     if declared_elsewhere is None and left_alone:
@@ -96,16 +104,36 @@ def make_plan(
         )
     addresses = _targeted(ctx, set(by_address) | in_scope, targets)
 
-    actions: list[Action] = []
+    skip = unchanged_rows
+    keys = Keys(skip, environment, default_brand_id, ctx.assets) if skip is not None else None
     unchanged = 0
+    planned: list[tuple[str, str | None]] = []  # (address, the marker it would record when found converged)
     for address in sorted(addresses):
         want = by_address.get(address)
+        recorded = skip.recorded.get(address) if skip is not None and want is not None else None
+        if recorded is None or keys is None or want is None or address in moves.moved or address in moves.blocked:
+            planned.append((address, None))
+            continue
+        marker = keys.marker(want, recorded.row)
+        if skip is not None and skip.enabled and recorded.marker == marker:
+            unchanged += 1  # converged when last applied and nothing it depends on changed since (D36)
+            continue
+        planned.append((address, marker))
+    if skip is not None and skip.prefetch is not None:
+        skip.prefetch([address for address, _ in planned if address in state])  # decoded only what is compared
+
+    actions: list[Action] = []
+    for address, found in planned:
+        want = by_address.get(address)
+        warned = len(ctx.plan_warnings)
         action = moves.blocked.get(address) or _plan_address(ctx, address, want, state.get(address))
         action = mark_move(moves, address, action, want)
         if action is not None and manifest_files and address in manifest_files:
             action = replace(action, manifest_file=manifest_files[address])
         if action is None:
             unchanged += 1
+            if found is not None and skip is not None and len(ctx.plan_warnings) == warned:
+                skip.found[address] = found
         else:
             actions.append(action)
 
@@ -176,14 +204,15 @@ def _in_scope(
     if not paths:
         return set(state), 0
     kept: set[str] = set()
-    for address, resource in state.items():
-        source = recorded_source(resource)
+    for address in state:
         if address in by_address:
             kept.add(address)
         elif declared_elsewhere is None or address in declared_elsewhere:
             continue  # declared outside the paths now (or that cannot be told): never removed by a narrowed plan
-        elif source is not None and within(source, paths):
-            kept.add(address)
+        else:
+            source = recorded_source(state[address])
+            if source is not None and within(source, paths):
+                kept.add(address)
     return kept, len(state) - len(kept)
 
 

@@ -9,6 +9,7 @@ of all rows is never held at once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
@@ -27,3 +28,13 @@ def decoded(result: Rows, column: int) -> Iterator[tuple[Sequence[Any], Any]]:
     while batch := result.fetchmany(BATCH):
         bodies = _decode("[" + ",".join(row[column] for row in batch) + "]")
         yield from zip(batch, bodies, strict=True)
+
+
+def row_digest(row: Sequence[Any]) -> str:
+    """sha256 of a resource row's columns exactly as read (decision D36): each value length-prefixed, None and
+    booleans spelled out, so no two different rows share a digest and nothing but the row's own text goes in."""
+    parts = []
+    for value in row:
+        text = "\0" if value is None else ("1" if value else "0") if isinstance(value, bool) else str(value)
+        parts.append(f"{len(text)}:{text}")
+    return hashlib.sha256("".join(parts).encode()).hexdigest()

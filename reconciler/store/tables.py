@@ -39,6 +39,8 @@ resources = sa.Table(
     sa.Column("extra", sa.Text, nullable=False, server_default="{}"),  # canonical JSON (revision 2)
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
+    # sha256 marker: the planner found this exact row converged with its manifest (revision 5, decision D36); "" none
+    sa.Column("converged", sa.String(64), nullable=False, server_default=""),
     sa.CheckConstraint("kind IN ('ShopCoupon', 'ProductCoupon')", name="ck_resources_kind"),
 )
 

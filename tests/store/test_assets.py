@@ -23,5 +23,5 @@ def test_an_upload_is_recorded_and_replaced_by_its_digest_without_bumping_the_se
 
 
 def test_revision_4_is_the_asset_table() -> None:
-    assert state_schema.known_revisions()[-1] == "r0004"
-    assert state_schema.alembic_revisions()[-1] == "r0004"
+    assert "r0004" in state_schema.known_revisions()
+    assert "r0004" in state_schema.alembic_revisions()

@@ -128,9 +128,9 @@ def test_upgrade_state_reports_both_revisions(store_url: str) -> None:
 def test_migrations_are_known_in_order() -> None:
     """Four revisions ship (the first schema, extra and indexes, named stocks: decision D29, the asset map: D33), and
     both readers of them agree."""
-    assert state_schema.known_revisions() == ("r0001", "r0002", "r0003", "r0004")
-    assert state_schema.alembic_revisions() == ["r0001", "r0002", "r0003", "r0004"]
-    assert state_schema.head_revision() == "r0004"
+    assert state_schema.known_revisions() == ("r0001", "r0002", "r0003", "r0004", "r0005")
+    assert state_schema.alembic_revisions() == ["r0001", "r0002", "r0003", "r0004", "r0005"]
+    assert state_schema.head_revision() == "r0005"
 
 
 def test_a_state_from_a_newer_couponctl_is_refused(store_url: str) -> None:
