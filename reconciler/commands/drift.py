@@ -86,10 +86,9 @@ async def read_upstream(
 
                 current = await pacer.retry(attempt, subject=resource.address)
 
-                def stock_page() -> None:  # its stocks too (decision D29): one list-stocks page more
+                def stock_page(operation: str) -> None:  # its stocks and stores too (D29, D34), counted up front
                     snap.calls += 1
-                    tracker.grow("product.stock.list", 1)
-                    tracker.called("product.stock.list")
+                    tracker.called(operation)
 
                 current = await with_stock_list(provider, pacer, resource, current, on_page=stock_page)
                 snap.current[resource.address] = current

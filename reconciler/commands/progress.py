@@ -66,7 +66,7 @@ class CallProgress:
         """One call of `operation` finished (retries included)."""
         self.done += 1
         self._left[operation] = self._left.get(operation, 0) - 1
-        self.total = max(self.total, self.done)  # more shop pages than state predicted (unmanaged coupons)
+        self.total = max(self.total, self.done)  # more calls than state predicted (unmanaged coupons, new stocks)
         self._emit("advance")
 
     def total_of(self, operation: str) -> int:
@@ -85,4 +85,7 @@ class CallProgress:
         self._emit("retry", notice.describe())
 
     def finish(self) -> None:
+        """The phase ended: the total becomes the calls made (fewer than counted when, say, a coupon was gone)."""
+        self.total = self.done
+        self._left = dict.fromkeys(self._left, 0)
         self._emit("done")

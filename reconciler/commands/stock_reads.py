@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from reconciler.plan.read_selection import STOCK_LIST, STORE_READ
 from reconciler.plan.stock_drift import has_stocks, with_listed_stocks
 from reconciler.providers.pacing import Pacer
 from reconciler.resources import ResourceState
-
-STOCK_LIST = "product.stock.list"
-STORE_READ = "product.stock.associated_stores"  # decision D34 (its rate: reconciler.upstream_facts)
 
 
 async def with_stock_list(
@@ -24,28 +22,32 @@ async def with_stock_list(
     resource: ResourceState,
     current: Mapping[str, Any] | None,
     *,
-    on_page: Callable[[], None] | None = None,
+    on_page: Callable[[str], None] | None = None,
 ) -> Mapping[str, Any] | None:
     """`current` (the coupon as GET returned it) with its stocks as listed now; unchanged when the coupon is gone,
-    when state knows no stock of it, or when the provider cannot list stocks."""
+    when state knows no stock of it, or when the provider cannot list stocks. `on_page` is told the operation of
+    each page read (`product.stock.list`, `product.stock.associated_stores`), once whatever its retries."""
     if current is None or not has_stocks(resource) or not hasattr(provider, "read_stocks"):
         return current
 
     async def before_page() -> None:
         await pacer.wait(STOCK_LIST)
 
-    async def page(fn: Callable[[], Awaitable[Any]]) -> Any:
-        answer = await pacer.retry(fn, subject=f"the stocks of {resource.address}")
-        if on_page is not None:  # one page read, whatever its retries
-            on_page()
-        return answer
+    def counted(operation: str) -> Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]:
+        async def page(fn: Callable[[], Awaitable[Any]]) -> Any:
+            answer = await pacer.retry(fn, subject=f"the stocks of {resource.address}")
+            if on_page is not None:  # one page read, whatever its retries
+                on_page(operation)
+            return answer
+
+        return page
 
     listed = await provider.read_stocks(
-        resource.upstream_id, brand_id=resource.brand_id, before_page=before_page, retry=page
+        resource.upstream_id, brand_id=resource.brand_id, before_page=before_page, retry=counted(STOCK_LIST)
     )
     merged = with_listed_stocks(resource, current, listed)
     if hasattr(provider, "read_stores"):  # the stores of SPECIFIC stocks, as associated now (decision D34)
-        await with_associated_stores(provider, pacer, resource, merged, page)
+        await with_associated_stores(provider, pacer, resource, merged, counted(STORE_READ))
     return merged
 
 

@@ -20,11 +20,16 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from reconciler.plan.stock_drift import BUNDLES, STOCKS, has_stocks
 from reconciler.resources import ResourceState
 
 # Why a coupon was skipped, in the order the summary names them.
 REASONS = ("deactivated", "expired", "voided")
 SHOP_PAGE_SIZE = 200  # reference A.6.4: get_list pages hold at most 200 coupons
+STOCK_LIST, STORE_READ = "product.stock.list", "product.stock.associated_stores"
+STOCK_PAGE_SIZE = 50  # reference B.4: list-stocks pages hold at most 50 stocks (the size couponctl asks for)
+STORE_PAGE_SIZE = 200  # reference B.4 (doc 4015781546): associated-stores pages hold at most 200 ids
+ENDED_STOCK_STATES = frozenset({"STOPPED", "DEACTIVATED"})  # reference B.10: no store is read for them (D34)
 
 
 def ended_reason(resource: ResourceState) -> str | None:
@@ -53,6 +58,9 @@ class ReadSelection:
         """Calls this selection will make, per operation, for the progress total and ETA. The shop pages are an
         estimate from the shop coupons in state (unmanaged ones add pages, learned once the first page answers)."""
         calls = {"product.get": len(self.products)} if self.products else {}
+        for resource in self.products:
+            for operation, pages in stock_reads(resource).items():
+                calls[operation] = calls.get(operation, 0) + pages
         if self.list_shop:
             calls["shop.get_list"] = max(1, -(-listed_shop_coupons // SHOP_PAGE_SIZE))
         return calls
@@ -60,6 +68,35 @@ class ReadSelection:
     def summary(self) -> str | None:
         """`skipped 4,980 coupons that can no longer change: 4,900 deactivated, 80 voided (--all reads them)`."""
         return skipped_sentence(self.skipped_counts, self.shop_listing_skipped)
+
+
+def stock_reads(resource: ResourceState) -> dict[str, int]:
+    """The list-stocks pages and associated-stores pages reading `resource`'s stocks takes, per operation, as far as
+    state tells: one list page per 50 stocks it names (bundle steps included) and, for each live SPECIFIC stock whose
+    entry records stores, one associated-stores page per 200 of them (at least one each). Stocks added or deactivated
+    outside couponctl since, or a coupon gone upstream, make the count differ; the reader counts what it does."""
+    if not has_stocks(resource):
+        return {}
+    stocks = _entries(resource.upstream.get(STOCKS))
+    known = len(stocks)
+    for bundle in _entries(resource.upstream.get(BUNDLES)):
+        steps = bundle.get("stock_list")
+        known += len(steps) if isinstance(steps, list) and steps else 1
+    calls = {STOCK_LIST: max(1, -(-known // STOCK_PAGE_SIZE))}
+    store_pages = 0
+    for stock in stocks:
+        ids = stock.get("stores")
+        if stock.get("store_scope") != "SPECIFIC" or not isinstance(ids, list) or not stock.get("stock_id"):
+            continue
+        if stock.get("state") not in ENDED_STOCK_STATES:
+            store_pages += max(1, -(-len(ids) // STORE_PAGE_SIZE))
+    if store_pages:
+        calls[STORE_READ] = store_pages
+    return calls
+
+
+def _entries(value: object) -> list[Mapping[str, object]]:
+    return [v for v in value.values() if isinstance(v, Mapping)] if isinstance(value, Mapping) else []
 
 
 def skipped_sentence(counts: Mapping[str, int], shop_not_listed: bool = False) -> str | None:

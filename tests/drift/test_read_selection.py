@@ -7,7 +7,16 @@ from typing import Any
 
 import pytest
 
-from reconciler.plan.read_selection import ended_reason, select_reads, skipped_sentence
+from reconciler.plan.read_selection import (
+    STOCK_LIST,
+    STOCK_PAGE_SIZE,
+    STORE_PAGE_SIZE,
+    STORE_READ,
+    ended_reason,
+    select_reads,
+    skipped_sentence,
+    stock_reads,
+)
 from reconciler.resources import ResourceState
 
 
@@ -102,3 +111,50 @@ def test_the_sentence_uses_thousands_separators() -> None:
         "skipped 4,980 coupons that can no longer change: 4,900 deactivated, 80 voided (--all reads them)"
     )
     assert skipped_sentence({}) is None
+
+
+def stocked(name: str, stocks: dict[str, Any] | None = None, bundles: dict[str, Any] | None = None) -> ResourceState:
+    body: dict[str, Any] = {"product_coupon_id": f"id-{name}", "state": "EFFECTIVE"}
+    if stocks is not None:
+        body["stocks"] = stocks
+    if bundles is not None:
+        body["stock_bundles"] = bundles
+    return ResourceState(f"product_coupon.{name}", "ProductCoupon", f"id-{name}", body, "d")
+
+
+def specific(stock_id: str, stores: int, state: str = "SENDING") -> dict[str, Any]:
+    ids = [str(100000000 + i) for i in range(stores)]
+    return {"stock_id": stock_id, "state": state, "store_scope": "SPECIFIC", "stores": ids}
+
+
+def test_stock_lists_and_store_pages_are_counted_before_the_first_call() -> None:
+    """Per product coupon read: its GET, one list-stocks page per 50 stocks state names (reference B.4), and one
+    associated-stores page per 200 ids of each live SPECIFIC stock that records stores (at least one, decision
+    D34); an ended stock's stores and a coupon without stocks cost nothing more."""
+    many = {f"s{i}": {"stock_id": f"S{i}", "state": "SENDING", "store_scope": "NONE"} for i in range(51)}
+    state = by_address(
+        stocked("a", {"main": specific("A1", 450), "none": specific("A2", 0), "old": specific("A3", 10, "STOPPED")}),
+        stocked("b", many),
+        stocked(
+            "c", bundles={"main": {"stock_bundle_id": "B", "stock_list": [{"stock_id": "B1"}, {"stock_id": "B2"}]}}
+        ),
+        product("d", "EFFECTIVE"),
+    )
+    assert stock_reads(state["product_coupon.a"]) == {STOCK_LIST: 1, STORE_READ: 3 + 1}
+    assert stock_reads(state["product_coupon.b"]) == {STOCK_LIST: 2}
+    assert stock_reads(state["product_coupon.c"]) == {STOCK_LIST: 1}
+    assert stock_reads(state["product_coupon.d"]) == {}
+    assert select_reads(state).expected_calls(0) == {
+        "product.get": 4,
+        STOCK_LIST: 4,
+        STORE_READ: 4,
+        "shop.get_list": 1,
+    }
+
+
+def test_the_page_sizes_are_the_ones_the_provider_asks_for() -> None:
+    """The pure core cannot import the provider (architecture rule 3): the counts and the reads must agree."""
+    from reconciler.providers import wechatpay, wechatpay_stores
+
+    assert wechatpay.STOCK_PAGE_SIZE == STOCK_PAGE_SIZE
+    assert wechatpay_stores.STORE_PAGE_SIZE == STORE_PAGE_SIZE
