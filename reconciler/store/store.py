@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from reconciler.errors import LockInfo, StateError
-from reconciler.resources import ResourceState, canonical_json, split_address
-from reconciler.store import assets, locking, rows
+from reconciler.resources import ResourceState, canonical_json
+from reconciler.store import assets, journal, locking, rows
 from reconciler.store import tables as t
 from reconciler.store.api import CallRecord, Intent, RunRecord
 
@@ -25,10 +25,6 @@ Backend = Literal["sqlite", "postgresql"]
 
 # The apply path's statements, built once with bound parameters (see `_put`).
 _BUMP = sa.update(t.meta).where(t.meta.c.id == 1).values(serial=t.meta.c.serial + 1).returning(t.meta.c.serial)
-_INSERT_INTENT = sa.insert(t.intents).returning(t.intents.c.intent_id)
-_DELETE_INTENT = (
-    sa.delete(t.intents).where(t.intents.c.intent_id == sa.bindparam("intent_id")).returning(t.intents.c.run_id)
-)
 _INSERT_CALL = sa.insert(t.calls)
 
 _RESOURCE_COLUMNS = (
@@ -89,13 +85,6 @@ def _db_reason(exc: sa.exc.DBAPIError) -> str:
     return text[0] if text else type(exc.orig).__name__
 
 
-def _address_kind(address: str) -> str:
-    try:
-        return split_address(address)[0]
-    except ValueError as exc:
-        raise StateError(str(exc)) from None
-
-
 class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decision D33)
     """The state store over one SQLAlchemy engine. Made by `reconciler.store.open_store`."""
 
@@ -105,6 +94,7 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
         self._lineage = lineage
         self._display_url = display_url
         self._upsert: Any = None
+        self._journal_writer: journal.Journal | None = None  # the apply path's writes (journal.py)
 
     # --- identity ---------------------------------------------------------------------------------------------
 
@@ -155,15 +145,6 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
     def _bump(conn: Connection) -> int:
         return int(conn.execute(_BUMP).scalar_one())
 
-    def _insert(self, table: sa.Table) -> Any:
-        if self._backend == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            return pg_insert(table)
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table)
-
     # --- resources --------------------------------------------------------------------------------------------
 
     @staticmethod
@@ -195,29 +176,11 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
         return None if row is None else self._resource(row)
 
     def _put(self, conn: Connection, r: ResourceState) -> None:
-        kind = _address_kind(r.address)
-        if kind != r.kind:
-            raise StateError(f"{r.address}: kind {r.kind} does not match the address (expected {kind})")
-        now = locking.utc_now()
-        values = {
-            "kind": r.kind,
-            "upstream_id": r.upstream_id,
-            "upstream": canonical_json(r.upstream),
-            "desired_digest": r.desired_digest,
-            "status": r.status[:20],  # informative copy for listing; the truth is in `upstream`
-            "protect": r.protect,
-            "brand_id": r.brand_id,
-            "extra": canonical_json(r.extra),
-            "updated_at": r.updated_at or now,  # the caller's clock when it passes one (tests, replays)
-        }
         if self._upsert is None:
             # Built once with bound parameters: a statement rebuilt around literal values each call costs more in
-            # SQLAlchemy's cache-key work than the write itself (apply commits after every call).
-            insert = self._insert(t.resources)
-            self._upsert = insert.on_conflict_do_update(
-                index_elements=[t.resources.c.address], set_={k: insert.excluded[k] for k in values}
-            )
-        conn.execute(self._upsert, {"address": r.address, "created_at": r.created_at or now, **values})
+            # SQLAlchemy's cache-key work than the write itself.
+            self._upsert = journal.upsert_statement(self._backend)
+        conn.execute(self._upsert, journal.resource_values(r))
 
     def _refuse_open_intents(self, conn: Connection, address: str, what: str) -> None:
         ops = conn.execute(
@@ -254,7 +217,7 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
     def move(self, old: str, new: str) -> int:
         """Rename a resource's address. Refuses malformed addresses, a kind change, an unknown source, an existing
         destination and open intents on either address."""
-        old_kind, new_kind = _address_kind(old), _address_kind(new)
+        old_kind, new_kind = journal.address_kind(old), journal.address_kind(new)
         if old_kind != new_kind:
             raise StateError(
                 f"refusing to move {old} to {new}: the kind would change ({old_kind} to {new_kind}); a coupon "
@@ -309,24 +272,9 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
             if result.rowcount == 0:
                 raise StateError(f"no run {run_id} in history")
 
-    @staticmethod
-    def _call_values(run_id: int, call: CallRecord) -> dict[str, Any]:
-        return {
-            "run_id": run_id,
-            "address": call.address,
-            "operation": call.operation,
-            "outcome": call.outcome,
-            "out_request_no": call.out_request_no,
-            "request_id": call.request_id,
-            "http_status": call.http_status,
-            "code": call.code,
-            "message": call.message,
-            "at": call.at or locking.utc_now(),
-        }
-
     def record_call(self, run_id: int, call: CallRecord) -> None:
         with self._write() as conn:
-            conn.execute(sa.insert(t.calls).values(**self._call_values(run_id, call)))
+            conn.execute(_INSERT_CALL, journal.call_values(run_id, call))
 
     @staticmethod
     def _run(row: Sequence[Any]) -> RunRecord:
@@ -416,14 +364,12 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
         payload: Mapping[str, Any],
         payload_digest: str,
     ) -> int:
-        """Commit an intent before its call is made; returns its id."""
-        with self._write() as conn:
-            values = {
-                "run_id": run_id, "address": address, "operation": operation, "target": target,
-                "out_request_no": out_request_no, "payload": canonical_json(payload),
-                "payload_digest": payload_digest, "created_at": locking.utc_now(),
-            }  # fmt: skip
-            return int(conn.execute(_INSERT_INTENT, values).scalar_one())
+        """Commit an intent before its call is made; returns its id (on the journal's connection: journal.py)."""
+        values = {
+            "run_id": run_id, "address": address, "operation": operation, "target": target,
+            "out_request_no": out_request_no, "payload": canonical_json(payload), "payload_digest": payload_digest,
+        }  # fmt: skip
+        return self._journal().open_intent(values)
 
     def close_intent(
         self,
@@ -437,16 +383,12 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
         `remove`), bump the serial. Returns the new serial. Nothing changes when any part fails."""
         if put is not None and remove is not None:
             raise StateError("close_intent takes put or remove, not both")
-        with self._write() as conn:
-            run_id = conn.execute(_DELETE_INTENT, {"intent_id": intent_id}).scalar()
-            if run_id is None:
-                raise StateError(f"no open intent {intent_id} in the journal (already closed?)")
-            conn.execute(_INSERT_CALL, self._call_values(int(run_id), call))
-            if put is not None:
-                self._put(conn, put)
-            if remove is not None:
-                self._remove(conn, remove)
-            return self._bump(conn)
+        return self._journal().close_intent(intent_id, call, put, remove)
+
+    def _journal(self) -> journal.Journal:
+        if self._journal_writer is None:
+            self._journal_writer = journal.Journal(self._engine, self._backend, self._display_url)
+        return self._journal_writer
 
     def open_intents(self) -> list[Intent]:
         """Intents whose result was never recorded (a crashed or killed apply), oldest first."""
@@ -497,4 +439,6 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
             raise locking.db_error(exc, f"cannot unlock the state at {self._display_url}") from None
 
     def close(self) -> None:
+        if self._journal_writer is not None:
+            self._journal_writer.close()
         self._engine.dispose()
