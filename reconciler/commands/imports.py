@@ -20,10 +20,12 @@ import yaml
 from reconciler.commands.common import Clock, now_utc
 from reconciler.commands.progress import CallProgress, ProgressSink
 from reconciler.commands.runs import OpenRun, locked_run
+from reconciler.commands.stock_reads import PagedReads
 from reconciler.commands.upstream import Upstream, open_upstream
 from reconciler.config import Settings
 from reconciler.errors import StateError, UpstreamError
 from reconciler.plan.kinds import PRODUCT_RULES, SHOP_RULES, STOCK_KEYS, STOCK_RESPONSE_ONLY
+from reconciler.plan.read_selection import STOCK_LIST, STORE_READ
 from reconciler.providers.pacing import Pacer
 from reconciler.providers.wechatpay import WechatPayProvider
 from reconciler.resources import (
@@ -87,7 +89,8 @@ async def adopt(
             # Its stocks (GET never returns them, reference B.2): without them the next plan would show every stock
             # field as a difference. Named as the manifest declares them, in order, when it does (decision D29).
             names = _declared_names(declared)
-            found = await _read_stocks(upstream.providers["product"], upstream_id, brand, obj, names)
+            pages = PagedReads(Pacer.from_settings(settings), address)
+            found = await _read_stocks(upstream.providers["product"], upstream_id, brand, obj, names, pages)
             if found is not None:
                 obj = {**obj, _stock_key(obj): found.state}
     if obj is None:
@@ -170,8 +173,11 @@ async def generate(
     async with open_upstream(settings) as upstream:
         pacer = Pacer.from_settings(settings)
         shop = upstream.providers.get("shop")
+        # one list-stocks page per product coupon at least (each has a stock, reference B.5); more shop or stock
+        # pages and the stores of SPECIFIC stocks are learned as they are read: the total grows
         expected = {"shop.get_list": 1 if shop is not None else 0, "product.get": len(product_ids)}
-        tracker = CallProgress(progress, "reading upstream", expected, pacer)  # more shop pages: the total grows
+        expected[STOCK_LIST] = len(product_ids)
+        tracker = CallProgress(progress, "reading upstream", expected, pacer)
         tracker.start()
 
         async def page(fn: Any) -> Any:
@@ -197,12 +203,19 @@ async def generate(
             provider = upstream.providers.get("product")
             if provider is None:
                 raise StateError("no WeChat Pay credentials configured: cannot read product coupons")
-            await pacer.wait("product.get")
-            entity = await provider.read(pid, brand_id=brand)
+
+            async def read(
+                pid: str = pid, brand: str | None = brand, reader: Any = provider
+            ) -> Mapping[str, Any] | None:
+                await pacer.wait("product.get")
+                return await reader.read(pid, brand_id=brand)  # type: ignore[no-any-return]
+
+            entity = await pacer.retry(read, subject=f"product coupon {pid}")
             tracker.called("product.get")
             if entity is None:
                 raise UpstreamError(call="product.get", message=f"product coupon {pid} not found", code="NOT_FOUND")
-            found = await _read_stocks(provider, pid, brand, entity, ())
+            pages = PagedReads(pacer, f"product coupon {pid}", tracker.called)  # paced like drift's reads
+            found = await _read_stocks(provider, pid, brand, entity, (), pages)
             doc = product_manifest(entity, f"product-{pid}", found.manifest if found is not None else None)
             written.append(_write(out_dir, doc))
             upstream_obj = dict(entity)
@@ -250,14 +263,21 @@ def _stock_names(count: int, ids: Sequence[str], declared: Sequence[str], prefix
 
 
 async def _read_stocks(
-    provider: Any, product_coupon_id: str, brand_id: str | None, entity: Mapping[str, Any], declared: Sequence[str]
+    provider: Any,
+    product_coupon_id: str,
+    brand_id: str | None,
+    entity: Mapping[str, Any],
+    declared: Sequence[str],
+    pages: PagedReads,
 ) -> _Stocks | None:
-    """The coupon's stocks (or stock bundles) from list-stocks (reference B.4), named, or None when it has none.
+    """The coupon's stocks (or stock bundles) from list-stocks (reference B.4), named, or None when it has none; each
+    page of the list and of a SPECIFIC stock's stores paced and retried by `pages`.
 
     Stocks already DEACTIVATED upstream are left out (they cannot come back); `declared` names them in order."""
     if not isinstance(provider, WechatPayProvider):
         raise StateError("reading a product coupon's stocks needs the WeChat Pay provider")
-    listed = [dict(s) for s in await provider.read_stocks(product_coupon_id, brand_id=brand_id)]
+    stocks = await provider.read_stocks(product_coupon_id, brand_id=brand_id, **pages.hooks(STOCK_LIST))
+    listed = [dict(s) for s in stocks]
     if entity.get("usage_mode") == "PROGRESSIVE_BUNDLE":
         groups: dict[str, list[Mapping[str, Any]]] = {}
         for stock in listed:
@@ -283,7 +303,8 @@ async def _read_stocks(
     state = dict(zip(names, live, strict=True))
     for name, stock in state.items():  # a SPECIFIC stock's stores (decision D34): `stores:` in both
         if stock.get("store_scope") == "SPECIFIC" and stock.get("stock_id") and stock.get("state") in LIVE:
-            ids = await provider.read_stores(product_coupon_id, str(stock["stock_id"]), brand_id=brand_id)
+            stock_id = str(stock["stock_id"])
+            ids = await provider.read_stores(product_coupon_id, stock_id, brand_id=brand_id, **pages.hooks(STORE_READ))
             manifest[name]["stores"] = ids
             state[name] = {**stock, "stores": ids}
     return _Stocks(manifest, state)

@@ -1,5 +1,5 @@
-"""`import --generate` tells its progress sink of every read (issue 20 goal 4): the shop list's pages and one GET per
-product id, against a total that starts from the rate limits' view of the work."""
+"""`import --generate` tells its progress sink of every read (issue 20 goal 4): the shop list's pages, one GET per
+product id and its list-stocks pages, against a total that starts from the rate limits' view of the work."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_generate_reports_each_read(settings: Settings, tmp_path: Path) -> None:
     assert len(written) == 1
     kinds = [e.kind for e in events]
     assert kinds[0] == "start" and kinds[-1] == "done"
-    assert events[0].total == 2  # one shop list page expected, one product GET
+    assert events[0].total == 3  # one shop list page expected, one product GET, its list-stocks page
     advances = [e for e in events if e.kind == "advance"]
     assert [e.done for e in advances] == list(range(1, len(advances) + 1))
     assert len(advances) >= 2  # at least one shop page and the product's GET
