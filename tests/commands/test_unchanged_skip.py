@@ -22,7 +22,7 @@ from reconciler.commands.common import open_state
 from reconciler.commands.converged import SKIP_ENV, record_converged, stored_state
 from reconciler.commands.plan import plan
 from reconciler.commands.upstream import default_brand_id, sandbox_credentials
-from reconciler.config import Settings
+from reconciler.config import Settings, load_settings
 from reconciler.plan.planfile import save_plan
 from reconciler.plan.planner import make_plan
 from reconciler.plan.unchanged import Keys, Skip
@@ -58,15 +58,24 @@ def _saved(settings: Settings, monkeypatch: pytest.MonkeyPatch, skip: bool, **op
     return save_plan(plan(settings, refresh=False, **options).plan)
 
 
-def _same_both_ways(settings: Settings, monkeypatch: pytest.MonkeyPatch, *, later: bool = True) -> None:
+CORPUS_VARIANTS: Sequence[dict[str, Any]] = (
+    {},
+    {"targets": ("shop_coupon.*",)},
+    {"targets": ("product_coupon.latte",)},
+    {"paths": ("manifests/shop",)},
+    {"paths": ("manifests/product",), "targets": ("product_coupon.*",)},
+)
+ENV_VARIANTS: Sequence[dict[str, Any]] = ({}, {"targets": ("shop_coupon.env-a",)}, {"paths": ("manifests",)})
+
+
+def _same_both_ways(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    later: bool = True,
+    variants: Sequence[dict[str, Any]] = CORPUS_VARIANTS,
+) -> None:
     """With and without the skip: the same plan for every way of asking, at the campaign's clock and a later one."""
-    variants: Sequence[dict[str, Any]] = (
-        {},
-        {"targets": ("shop_coupon.*",)},
-        {"targets": ("product_coupon.latte",)},
-        {"paths": ("manifests/shop",)},
-        {"paths": ("manifests/product",), "targets": ("product_coupon.*",)},
-    )
     for options in variants:
         for clock in (fixed_clock, _later) if later else (fixed_clock,):
             with_skip = _saved(settings, monkeypatch, True, clock=clock, **options)
@@ -92,6 +101,7 @@ def _decoded(settings: Settings) -> tuple[int, int, int]:
             now=fixed_clock(),
             tool_version="t",
             default_brand_id=default_brand_id(settings),
+            environment=settings.env.name,
             unchanged_rows=skip,
         )
         return rows.decoded, len(rows), len(skip.found)
@@ -192,3 +202,34 @@ def test_markers_belong_to_the_row_the_manifest_and_the_environment(settings: Se
         assert record_converged(settings, store, coupons=None, default_brand_id="x", now=fixed_clock()) == 1
     finally:
         store.close()
+
+
+def test_environments_keep_their_own_markers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two environments (decision D26) over one embedded sandbox: each state's markers hold only for its own
+    environment's coupons (its overlay and out_coupon_id prefix), and the plans are the same with and without the
+    skip in both, before and after each apply and after an overlay change."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COUPONCTL_ACTOR", "tester")
+
+    def configure(total: int) -> None:
+        (tmp_path / "couponctl.toml").write_text(
+            '[upstream]\nmode = "sandbox"\n\n'
+            '[env.staging]\nout_coupon_id_prefix = "stg-"\n\n[env.staging.state]\nurl = "sqlite:///state/staging.db"\n\n'
+            f'[env.staging.overlay."shop_coupon.*"]\ncoupon_info.receive_info.total_num = {total}\n\n'
+            '[env.prod]\nout_coupon_id_prefix = "prd-"\n\n[env.prod.state]\nurl = "sqlite:///state/prod.db"\n',
+            encoding="utf-8",
+        )
+
+    configure(50)
+    _use(tmp_path, {"shop.yaml": [shop_doc("env-a"), shop_doc("env-b", fee=300)]})
+    staging, prod = (load_settings(cwd=tmp_path, environment=name) for name in ("staging", "prod"))
+    for applied in (staging, prod):
+        assert apply(applied, Hooks(), clock=fixed_clock).report is not None
+        for each in (staging, prod):
+            _same_both_ways(each, monkeypatch, later=False, variants=ENV_VARIANTS)
+    assert _decoded(staging)[:2] == _decoded(prod)[:2] == (0, 2)
+    configure(60)  # the staging overlay changes: staging's coupons are compared again, prod's stay skipped
+    staging = load_settings(cwd=tmp_path, environment="staging")
+    assert _decoded(staging)[0] == 2 and _decoded(prod)[0] == 0
+    _same_both_ways(staging, monkeypatch, variants=ENV_VARIANTS)
+    _same_both_ways(prod, monkeypatch, variants=ENV_VARIANTS)
