@@ -5,20 +5,21 @@
 #   git clone <repo> /tmp/acceptance && cd /tmp/acceptance && bash bench/acceptance.sh
 #
 # ~30 minutes on 2 cores (the rated apply and drift of 10,000 coupons at 20/s are ~250 s each by their floors).
-# Results: bench/results/10000.json, bench/results/100000.json, bench/results/acceptance.md.
+# Results: the two result files (10000.json, 100000.json) and their tables (acceptance.md) in the results folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-mkdir -p bench/results
+results=bench/results
+mkdir -p "$results"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 start=$(date -u +%FT%TZ)
-.venv/bin/python bench/run.py --coupons 10000 --runs 3 --json bench/results/10000.json
+.venv/bin/python bench/run.py --coupons 10000 --runs 3 --json "$results/10000.json"
 .venv/bin/python bench/run.py --coupons 100000 --runs 1 --stages validate,plan-cold,plan-noop \
-  --json bench/results/100000.json
+  --json "$results/100000.json"
 {
   echo "Acceptance run of commit $commit, $start -> $(date -u +%FT%TZ)"
   echo
-  .venv/bin/python bench/markdown.py bench/results/10000.json bench/results/100000.json
-} | tee bench/results/acceptance.md
+  .venv/bin/python bench/markdown.py "$results/10000.json" "$results/100000.json"
+} | tee "$results/acceptance.md"
