@@ -1,10 +1,17 @@
-"""Suite-wide test configuration: which tests are `slow`.
+"""Suite-wide test configuration: which tests are `slow`, and the order the slow files are handed out in.
 
 `slow` marks the suites that run the CLI as a real process against a served sandbox, a hostile proxy or a killed
 apply, many times over: the crash, fault, concurrency, hostile-upstream and bad-input suites (tests/reliability)
 and the end-to-end runs (tests/e2e). They take most of the suite's time and are what CI is for; the inner loop
 (`bash scripts/test.sh --quick`, i.e. `pytest -m "not slow"`) runs everything else. The marker is given here, by
 directory, so a new test in those suites is slow without anyone remembering to say so.
+
+Order: with `--dist loadfile` (scripts/test.sh) xdist hands each worker one file at a time, in collection order, and
+by default first re-sorts the files by their NUMBER of tests, which puts the few-test, long files (the crash and
+canary suites: two tests, over a minute each) last, so one worker runs them alone while the other idles. Here the
+files are handed out by measured TIME instead, longest first (`LONGEST_FIRST`; the short files then fill both workers
+up to the end), and xdist's re-sort is turned off. A file not listed runs after the listed ones, in collection order:
+list a new file here when it takes more than ~30 s.
 """
 
 from __future__ import annotations
@@ -15,13 +22,46 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 SLOW_DIRECTORIES = ("reliability", "e2e")
+# The slow files, longest first (seconds on a quiet 2-core machine, one worker, as `--durations=0` sums them).
+LONGEST_FIRST = (
+    "reliability/test_crash.py",
+    "e2e/test_upstream_readiness_e2e.py",
+    "e2e/test_codes_e2e.py",
+    "e2e/test_policies_e2e.py",
+    "reliability/test_code_secrets.py",
+    "e2e/test_interrupt_e2e.py",
+    "e2e/test_stocks_acceptance.py",
+    "e2e/test_stores_e2e.py",
+    "e2e/test_environments_e2e.py",
+    "e2e/test_preflight_e2e.py",
+    "e2e/test_hostile_e2e.py",
+    "reliability/test_concurrency.py",
+    "reliability/test_secrets.py",
+    "e2e/test_drift_reads_e2e.py",
+    "e2e/test_expected_unmanaged_e2e.py",
+    "e2e/test_team_habits_e2e.py",
+    "reliability/test_hostile.py",
+    "reliability/test_bad_input.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "dist", "no") in ("loadfile", "loadscope"):
+        config.option.loadscopereorder = False  # xdist's re-sort by test count: see the module's docstring
+
+
+def relative(item: pytest.Item) -> str | None:
+    """The item's file relative to tests/ ("e2e/test_codes_e2e.py"), None outside tests/."""
+    try:
+        return item.path.resolve().relative_to(TESTS).as_posix()
+    except ValueError:  # a test outside tests/ (given on the command line): not ours to classify
+        return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     for item in items:
-        try:
-            top = item.path.resolve().relative_to(TESTS).parts[0]
-        except ValueError:  # a test outside tests/ (given on the command line): not ours to classify
-            continue
-        if top in SLOW_DIRECTORIES:
+        path = relative(item)
+        if path is not None and path.split("/")[0] in SLOW_DIRECTORIES:
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: rank.get(relative(item) or "", len(rank)))  # stable: each file's own order is kept
