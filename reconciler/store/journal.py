@@ -1,4 +1,4 @@
-"""The intent journal's two transactions per call, on the driver's own connection (issue 20, CPU per call).
+"""The intent journal's two transactions per call (and `get`), on the driver's own connection (issue 20).
 
 Apply commits twice per upstream call (contract §2.4, decision D17's journal): the intent before the call, then the
 call record, the resource and the serial bump after it. Through SQLAlchemy's `Connection` each of these statements
@@ -82,6 +82,12 @@ def upsert_statement(backend: str) -> Any:
     )
 
 
+def _reason(exc: BaseException) -> str:
+    """The driver's own first line (no SQL, no parameters)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 class _Compiled:
     """One statement compiled for a dialect: its SQL and how to lay out its parameters for the driver."""
 
@@ -133,6 +139,7 @@ class Journal:
             engine,
             (),
         )
+        self._selects: dict[Any, _Compiled] = {}
         self._proxy: Any = None  # the pool's connection, checked out once
 
     def _connection(self) -> Any:
@@ -155,10 +162,28 @@ class Journal:
             except Exception:  # the connection is gone: drop it, the next call checks out another
                 self.close()
             if isinstance(exc, self._engine.dialect.loaded_dbapi.Error):
-                reason = str(exc).strip().splitlines()
-                text = reason[0] if reason else type(exc).__name__
-                raise StateError(f"state write failed at {self._display_url}: {text}") from None
+                raise StateError(f"state write failed at {self._display_url}: {_reason(exc)}") from None
             raise
+        finally:
+            cursor.close()
+
+    def read_one(self, statement: Any, values: Mapping[str, Any]) -> Any:
+        """The first row of a SELECT (`statement`: compiled once and kept), outside any write transaction."""
+        compiled = self._selects.get(statement)
+        if compiled is None:
+            compiled = self._selects[statement] = _Compiled(statement, self._engine, tuple(values))
+        connection = self._connection()
+        cursor = connection.cursor()
+        try:
+            cursor.execute(compiled.sql, compiled.args(values))
+            row = cursor.fetchone()
+            if not self._sqlite:
+                connection.rollback()  # end the read transaction the driver opened
+            return row
+        except self._engine.dialect.loaded_dbapi.Error as exc:
+            with contextlib.suppress(Exception):
+                connection.rollback()
+            raise StateError(f"cannot read state at {self._display_url}: {_reason(exc)}") from None
         finally:
             cursor.close()
 

@@ -171,8 +171,7 @@ class SqlStateStore(assets.AssetRows):  # the asset map: store/assets.py (decisi
             return {row[0]: make(row, upstream) for row, upstream in rows.decoded(result, 3)}  # keys shared: rows.py
 
     def get(self, address: str) -> ResourceState | None:
-        with self._read() as conn:
-            row = conn.execute(_GET_RESOURCE, {"address": address}).first()
+        row = self._journal().read_one(_GET_RESOURCE, {"address": address})  # apply reads one per action
         return None if row is None else self._resource(row)
 
     def _put(self, conn: Connection, r: ResourceState) -> None:
