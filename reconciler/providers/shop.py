@@ -25,7 +25,13 @@ from reconciler.errors import TransientUpstreamError, UpstreamError, redact_url
 from reconciler.plan.model import Call
 from reconciler.providers.base import CallResult
 from reconciler.providers.lean_http import lean_transport
-from reconciler.providers.transport import install_log_redaction, send_safely, transient_http_status, with_retry_after
+from reconciler.providers.transport import (
+    build_request,
+    install_log_redaction,
+    send_safely,
+    transient_http_status,
+    with_retry_after,
+)
 
 TOKEN_PATH = "/cgi-bin/stable_token"  # A.9.2
 COUPON_PATH = "/shop/coupon/"  # A.6
@@ -47,6 +53,7 @@ NOT_FOUND_ERRCODES: frozenset[int] = frozenset({1090057})
 # A.9.2); for short test lifetimes, at most half of the lifetime.
 TOKEN_SAFETY_MARGIN_S = 300.0
 
+_JSON = {"Content-Type": "application/json"}
 _RID = re.compile(r"rid:\s*([0-9A-Za-z-]+)")
 _OPERATIONS: dict[str, str] = {
     "shop.add": "add",
@@ -218,9 +225,7 @@ class ShopProvider:
 
     async def _post(self, operation: str, path: str, payload: Mapping[str, Any], token: str) -> dict[str, Any]:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        request = self._client.build_request(
-            "POST", path, params={"access_token": token}, content=body, headers={"Content-Type": "application/json"}
-        )
+        request = build_request(self._client, "POST", path, params={"access_token": token}, content=body, headers=_JSON)
         response = await send_safely(self._client, request, call=operation)
         return _json_body(operation, response)
 

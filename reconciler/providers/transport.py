@@ -8,8 +8,9 @@ with redacted text, and `install_log_redaction` scrubs the `httpx` logger's reco
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -24,6 +25,34 @@ TRANSIENT_HTTP_STATUSES = frozenset({429})
 def transient_http_status(status: int) -> bool:
     """429 and every 5xx are worth retrying with the same request (reference B.11, contract §2.4)."""
     return status in TRANSIENT_HTTP_STATUSES or 500 <= status < 600
+
+
+def build_request(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> httpx.Request:
+    """What `client.build_request(method, path, ...)` builds (the same URL, headers and timeout), for a `path` that
+    starts with `/`: the URL is made as one string and parsed once, instead of merged with the base URL and then
+    with the query, each step re-validating every character (~70 µs of a call's CPU)."""
+    url = str(client.base_url).rstrip("/") + path
+    if params:
+        url += "?" + str(httpx.QueryParams(params))
+    merged = client.headers.copy()
+    if headers:
+        merged.update(headers)
+    return httpx.Request(
+        method,
+        url,
+        content=content,
+        headers=merged,
+        extensions={**(extensions or {}), "timeout": client.timeout.as_dict()},
+    )
 
 
 async def send_safely(client: httpx.AsyncClient, request: httpx.Request, *, call: str) -> httpx.Response:

@@ -22,7 +22,7 @@ from reconciler.plan.model import Call
 from reconciler.providers.base import CallResult
 from reconciler.providers.lean_http import lean_transport
 from reconciler.providers.media import UPLOAD, upload_image
-from reconciler.providers.transport import send_safely, transient_http_status, with_retry_after
+from reconciler.providers.transport import build_request, send_safely, transient_http_status, with_retry_after
 from reconciler.providers.wechatpay_auth import (
     CERTIFICATES_PATH,
     SIGNED_BODY,
@@ -246,8 +246,8 @@ class WechatPayProvider:
             await self._load_certificates(stale=None)
         headers = {"Content-Type": content_type} if content is not None else None
         extensions = {SIGNED_BODY: signed_body} if signed_body is not None else None
-        request = self._client.build_request(
-            method, path, content=content, params=params, headers=headers, extensions=extensions
+        request = build_request(
+            self._client, method, path, content=content, params=params, headers=headers, extensions=extensions
         )
         response = await send_safely(self._client, request, call=operation)
         status = response.status_code

@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.errors import TransientUpstreamError
 from reconciler.providers.lean_http import LeanTransport, lean_transport
-from reconciler.providers.transport import send_safely
+from reconciler.providers.transport import build_request, send_safely
 
 Handler = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]  # request head -> keep the connection open?
 
@@ -148,3 +148,23 @@ def test_a_proxy_in_the_environment_keeps_httpx_transport(monkeypatch: pytest.Mo
     assert isinstance(lean_transport("https://api.mch.weixin.qq.com"), LeanTransport)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     assert lean_transport("https://api.mch.weixin.qq.com") is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "content", "headers"),
+    [
+        ("POST", "/shop/coupon/add", {"access_token": "t0k+n/=&x"}, b'{"a":1}', {"Content-Type": "application/json"}),
+        ("GET", "/v3/marketing/partner/product-coupon/product-coupons/1000%2F1", {"brand_id": "120344"}, None, None),
+        ("PATCH", "/v3/x", None, b"{}", {"Content-Type": "application/json"}),
+    ],
+)
+def test_build_request_is_what_httpx_builds(
+    method: str, path: str, params: dict[str, str] | None, content: bytes | None, headers: dict[str, str] | None
+) -> None:
+    """The one-parse request builder gives the URL (signed as sent), headers and timeout httpx's own would."""
+    client = httpx.AsyncClient(base_url="https://api.example.com/", timeout=httpx.Timeout(7.0))
+    ours = build_request(client, method, path, params=params, content=content, headers=headers)
+    theirs = client.build_request(method, path, params=params, content=content, headers=headers)
+    assert ours.url == theirs.url and ours.url.raw_path == theirs.url.raw_path
+    assert ours.headers.multi_items() == theirs.headers.multi_items()
+    assert ours.extensions["timeout"] == theirs.extensions["timeout"] and ours.content == theirs.content
