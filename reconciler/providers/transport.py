@@ -27,6 +27,10 @@ def transient_http_status(status: int) -> bool:
     return status in TRANSIENT_HTTP_STATUSES or 500 <= status < 600
 
 
+_PARSED: dict[str, httpx.URL] = {}  # request URLs already parsed, in this process only (never written anywhere)
+_PARSED_MAX = 256
+
+
 def build_request(
     client: httpx.AsyncClient,
     method: str,
@@ -43,12 +47,17 @@ def build_request(
     url = str(client.base_url).rstrip("/") + path
     if params:
         url += "?" + str(httpx.QueryParams(params))
+    parsed = _PARSED.get(url)
+    if parsed is None:  # most calls repeat a URL (every shop add, every create): parsed once (httpx.URL is immutable)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        parsed = _PARSED[url] = httpx.URL(url)
     merged = client.headers.copy()
     if headers:
         merged.update(headers)
     return httpx.Request(
         method,
-        url,
+        parsed,
         content=content,
         headers=merged,
         extensions={**(extensions or {}), "timeout": client.timeout.as_dict()},
