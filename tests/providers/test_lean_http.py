@@ -4,6 +4,7 @@ that closes, timeouts and refused connections becoming httpx's exception types (
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 from collections.abc import Awaitable, Callable
 
@@ -168,3 +169,24 @@ def test_build_request_is_what_httpx_builds(
     assert ours.url == theirs.url and ours.url.raw_path == theirs.url.raw_path
     assert ours.headers.multi_items() == theirs.headers.multi_items()
     assert ours.extensions["timeout"] == theirs.extensions["timeout"] and ours.content == theirs.content
+
+
+def test_a_gzip_answer_is_decoded_as_httpx_decodes_it() -> None:
+    """httpx asks for gzip by default; the body the providers verify and parse is the decoded one, as before."""
+    compressed = gzip.compress(b'{"ok":true}')
+
+    async def handler(request: bytes, writer: asyncio.StreamWriter) -> bool:
+        head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(compressed)
+        writer.write(head + compressed)
+        await writer.drain()
+        return True
+
+    async def scenario() -> None:
+        server, url, _ = await _serve(handler)
+        async with httpx.AsyncClient(base_url=url, transport=LeanTransport()) as client:
+            response = await client.get("/")
+            assert response.content == b'{"ok":true}' and response.json() == {"ok": True}
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(scenario())
