@@ -10,11 +10,16 @@ maps to our errors) and reuses an idle connection after one cheap check (the ser
 Not supported (the providers fall back to httpx's own transport, `lean_transport`): proxies from the environment,
 HTTP/2. A reused connection the server closed at the same instant fails like httpcore's ("server disconnected"):
 transient, retried by the pacer (decision D5 reads a shop coupon back first; WeChat Pay calls carry request numbers).
+
+Refused as a malformed answer (never guessed at): Content-Length with chunked, conflicting or non-decimal lengths, a
+body over `MAX_BODY`. A connection with bytes beyond its answer is never reused (they would be read as the next
+request's answer), and a header name or value with CR, LF or NUL is never sent (`httpx.LocalProtocolError`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import urllib.request
 from collections.abc import Iterable
@@ -22,6 +27,9 @@ from collections.abc import Iterable
 import httpx
 
 _MAX_HEAD = 64 * 1024  # status line and headers
+MAX_BODY = 8 * 1024 * 1024  # WeChat answers are small JSON pages; anything larger is refused before it is buffered
+_BAD_VALUE = re.compile(rb"[\r\n\0]")
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _NO_BODY = frozenset({204, 304})
 _Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
@@ -51,7 +59,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
         origin = (scheme, host, port)
         timeouts = request.extensions.get("timeout", {})
         body = await request.aread()
-        head = _request_head(request.method, url.raw_path, request.headers.raw, len(body))
+        try:
+            head = _request_head(request.method, url.raw_path, request.headers.raw, len(body))
+        except ValueError as exc:  # never sent: a CR/LF in a header would split the request (h11 refuses it too)
+            raise httpx.LocalProtocolError(str(exc), request=request) from None
         conn = self._reuse(origin)
         if conn is None:
             conn = await self._connect(scheme, host, port, timeouts.get("connect"))
@@ -71,6 +82,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             try:
                 async with asyncio.timeout(timeouts.get("read")):
                     status, reason, headers, content, keep = await _read_response(reader, request.method)
+                keep = keep and not _buffered(reader)  # bytes beyond the answer: never read as the next one
             except TimeoutError:
                 raise httpx.ReadTimeout("timed out reading the response", request=request) from None
             except asyncio.IncompleteReadError:
@@ -98,7 +110,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         idle = self._idle.get(origin)
         while idle:
             reader, writer = idle.pop()
-            if not reader.at_eof() and not writer.is_closing():
+            if not reader.at_eof() and not writer.is_closing() and not _buffered(reader):
                 return reader, writer
             writer.close()  # closed by the server meanwhile: never reused
         return None
@@ -138,6 +150,8 @@ def _request_head(method: str, target: bytes, headers: Iterable[tuple[bytes, byt
     lines = [method.encode("ascii") + b" " + target + b" HTTP/1.1"]
     has_length = False
     for name, value in headers:
+        if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
+            raise ValueError("a header name or value holds a control character")
         lower = name.lower()
         if lower == b"content-length":
             has_length = True
@@ -174,6 +188,8 @@ async def _read_response(
         name, value = name.strip(), value.strip()
         lower = name.lower()
         if lower == b"content-length":
+            if not value.isdigit() or (length is not None and length != int(value)):
+                raise ValueError("invalid or conflicting Content-Length")
             length = int(value)
         elif lower == b"transfer-encoding":
             chunked = b"chunked" in value.lower()
@@ -181,26 +197,48 @@ async def _read_response(
             token = value.lower()
             close = b"close" in token or (close and b"keep-alive" not in token)
         headers.append((name, value))
+    if chunked and length is not None:
+        raise ValueError("both Content-Length and Transfer-Encoding: chunked")
+    if length is not None and length > MAX_BODY:
+        raise ValueError(f"answer of {length} bytes, larger than {MAX_BODY}")
     if method == "HEAD" or status in _NO_BODY:
         content = b""
     elif chunked:
         content = await _read_chunked(reader)
         headers = [(n, v) for n, v in headers if n.lower() != b"transfer-encoding"]  # the body is whole now
     elif length is not None:
-        if length < 0:
-            raise ValueError("negative Content-Length")
         content = await reader.readexactly(length)
     else:
-        content = await reader.read()  # delimited by the server closing the connection
+        content = await _read_until_close(reader)  # delimited by the server closing the connection
         close = True
     return status, reason, headers, content, not close
 
 
+def _buffered(reader: asyncio.StreamReader) -> bool:
+    """Whether bytes the server sent beyond the last answer wait in the reader (asyncio has no public accessor)."""
+    return bool(getattr(reader, "_buffer", b""))
+
+
+async def _read_until_close(reader: asyncio.StreamReader) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    while part := await reader.read(65536):
+        total += len(part)
+        if total > MAX_BODY:
+            raise ValueError(f"answer larger than {MAX_BODY} bytes")
+        parts.append(part)
+    return b"".join(parts)
+
+
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     parts: list[bytes] = []
+    total = 0
     while True:
         size_line = await reader.readuntil(b"\r\n")
         size = int(size_line.split(b";", 1)[0].strip(), 16)
+        total += size
+        if size < 0 or total > MAX_BODY:
+            raise ValueError(f"answer larger than {MAX_BODY} bytes")
         if size == 0:
             while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers, ignored
                 pass
