@@ -235,3 +235,26 @@ def test_what_httpx_gave_the_providers_is_still_there() -> None:
         assert b"\r\ncontent-length: 0\r\n" in head and b"\r\nhost: 127.0.0.1:" in head
 
     asyncio.run(scenario())
+
+
+def test_an_idle_connection_the_server_closed_is_not_reused_and_interim_answers_are_skipped() -> None:
+    """A server that closes a kept-alive connection while it is idle (no `Connection: close`): the next request
+    opens a new one and succeeds; a 100 Continue before the answer is not taken for the answer."""
+
+    async def handler(request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n" + _answer(b'{"ok":1}'))
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        return False  # closes the connection it answered as kept alive
+
+    async def scenario() -> None:
+        server, url, connections = await _serve(handler)
+        async with httpx.AsyncClient(base_url=url, transport=LeanTransport()) as client:
+            for _ in range(3):
+                assert (await client.post("/", content=b"{}")).json() == {"ok": 1}
+                await asyncio.sleep(0.2)
+        server.close()
+        await server.wait_closed()
+        assert len(connections) == 3
+
+    asyncio.run(scenario())
