@@ -30,6 +30,7 @@ _MAX_HEAD = 64 * 1024  # status line and headers
 MAX_BODY = 8 * 1024 * 1024  # WeChat answers are small JSON pages; anything larger is refused before it is buffered
 _BAD_VALUE = re.compile(rb"[\r\n\0]")
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _NO_BODY = frozenset({204, 304})
 _Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
@@ -185,7 +186,9 @@ async def _read_response(
         name, sep, value = line.partition(b":")
         if not sep:
             raise ValueError("header line without a colon")
-        name, value = name.strip(), value.strip()
+        if not _TOKEN.fullmatch(name):  # "Content-Length : 5" or a folded line: refused, as h11 does
+            raise ValueError("invalid header name")
+        value = value.strip()
         lower = name.lower()
         if lower == b"content-length":
             if not value.isdigit() or (length is not None and length != int(value)):
@@ -235,9 +238,12 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     total = 0
     while True:
         size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";", 1)[0].strip(), 16)
+        digits = size_line.split(b";", 1)[0].strip()
+        if not _HEX.fullmatch(digits):  # int(..., 16) would take "0x1f", "+1f" or "1_f"
+            raise ValueError("invalid chunk size")
+        size = int(digits, 16)
         total += size
-        if size < 0 or total > MAX_BODY:
+        if total > MAX_BODY:
             raise ValueError(f"answer larger than {MAX_BODY} bytes")
         if size == 0:
             while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers, ignored

@@ -63,8 +63,19 @@ def test_bytes_after_an_answer_are_never_read_as_the_next_answer(late: bool) -> 
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 7\r\n\r\n{}",
         b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\n{}",
         b"HTTP/1.1 200 OK\r\nContent-Length: 1_0\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\n{}\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\n{}\r\n0\r\n\r\n",
     ],
-    ids=["length-and-chunked", "two-lengths", "signed-length", "underscored-length"],
+    ids=[
+        "length-and-chunked",
+        "two-lengths",
+        "signed-length",
+        "underscored-length",
+        "space-before-colon",
+        "hex-prefixed-chunk",
+        "signed-chunk",
+    ],
 )
 def test_ambiguous_framing_is_refused(answer: bytes) -> None:
     async def handler(request: bytes, writer: asyncio.StreamWriter) -> bool:
