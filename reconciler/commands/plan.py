@@ -219,6 +219,21 @@ def root_relative(settings: Settings, path: str) -> str:
         return Path(os.path.relpath(absolute, os.path.abspath(settings.root))).as_posix()
 
 
+def interrupted_calls_warning(store: StateStore) -> str | None:
+    """The plan's warning when an earlier apply was interrupted between a call and its record: the state does not
+    know those calls' outcomes, so a plan (above all with --no-refresh) may miss what they changed upstream."""
+    open_calls = store.open_intents()
+    if not open_calls:
+        return None
+    named = ", ".join(f"{i.operation} {i.address}" for i in open_calls[:3])
+    more = f" and {len(open_calls) - 3} more" if len(open_calls) > 3 else ""
+    return (
+        f"{len(open_calls)} call(s) of an interrupted apply have no recorded outcome ({named}{more}): this plan "
+        "compares with the state from before them; `couponctl apply` settles them before anything else (reads each "
+        "back and records it)."
+    )
+
+
 def plan(
     settings: Settings,
     *,
@@ -257,8 +272,11 @@ def plan(
             inputs = build_plan(
                 settings, store, paths=paths, targets=targets, now=now, default_brand_id=default_brand_id(settings)
             )
+        interrupted = interrupted_calls_warning(store)
     finally:
         store.close()
+    if interrupted:
+        inputs = replace(inputs, plan=replace(inputs.plan, warnings=(*inputs.plan.warnings, interrupted)))
     if skip_blocked:
         inputs = replace(inputs, plan=replace(inputs.plan, skip_blocked=True))
     inputs = replace(inputs, plan=judged(settings, inputs.plan, inputs.coupons, override, now))  # policies (issue 18)
