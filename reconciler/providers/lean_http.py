@@ -19,6 +19,7 @@ request's answer), and a header name or value with CR, LF or NUL is never sent (
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import ssl
 import urllib.request
@@ -37,7 +38,10 @@ _Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 def lean_transport(base_url: str) -> httpx.AsyncBaseTransport | None:
     """The lean transport for `base_url`, or None (httpx's default) when the environment names a proxy, which
-    httpx honours and this transport does not."""
+    httpx honours and this transport does not, or when `COUPONCTL_HTTP_TRANSPORT=httpx` asks for it (decision D37:
+    the way back to httpx's own transport, should a network in between need what this one leaves out)."""
+    if os.environ.get("COUPONCTL_HTTP_TRANSPORT", "").strip().lower() == "httpx":
+        return None
     if urllib.request.getproxies():
         return None
     if httpx.URL(base_url).scheme not in ("http", "https"):

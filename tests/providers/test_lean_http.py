@@ -151,6 +151,16 @@ def test_a_proxy_in_the_environment_keeps_httpx_transport(monkeypatch: pytest.Mo
     assert lean_transport("https://api.mch.weixin.qq.com") is None
 
 
+def test_couponctl_http_transport_httpx_keeps_httpx_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decision D37's way back: `COUPONCTL_HTTP_TRANSPORT=httpx` gives the providers httpx's own transport."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COUPONCTL_HTTP_TRANSPORT", "httpx")
+    assert lean_transport("http://127.0.0.1:8080") is None
+    monkeypatch.setenv("COUPONCTL_HTTP_TRANSPORT", "lean")
+    assert isinstance(lean_transport("http://127.0.0.1:8080"), LeanTransport)
+
+
 @pytest.mark.parametrize(
     ("method", "path", "params", "content", "headers"),
     [
