@@ -144,6 +144,7 @@ def test_a_server_that_hangs_up_mid_answer_is_transient() -> None:
 
 
 def test_a_proxy_in_the_environment_keeps_httpx_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COUPONCTL_HTTP_TRANSPORT", raising=False)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     assert isinstance(lean_transport("https://api.mch.weixin.qq.com"), LeanTransport)
