@@ -169,6 +169,8 @@ def _prepare(conn: Connection, backend: Backend, *, create: bool, shown: str, mi
         raise NoStateError(f"no state at {shown}")
     if revision is None:
         _check_foreign(conn, backend, shown)
+        schema.create_current(conn)  # an empty database: the newest schema in one step, not every revision replayed
+        revision = schema.head_revision()
     if revision is not None and revision not in schema.known_revisions():
         written_by = None
         if sa.inspect(conn).has_table("meta"):

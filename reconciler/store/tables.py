@@ -2,6 +2,8 @@
 
 Migrations under `migrations/versions/` never import this module: each revision spells out its own DDL, so old
 revisions stay what they were when they shipped. When this file changes, a new revision must describe the change.
+A new state is created from these tables in one step (`schema.create_current`), so columns are listed in the order
+the revisions add them; tests/store/test_fresh_schema.py requires both ways to give the same schema.
 
 Values: timestamps are ISO-8601 UTC strings (`2026-11-23T10:40:00.123456Z`), JSON bodies are text holding canonical
 JSON (sorted keys, UTF-8 kept), so both backends store byte-identical values and reads decode with `json` only.
@@ -36,9 +38,9 @@ resources = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),  # ResourceState.status, kept for listing
     sa.Column("protect", sa.Boolean, nullable=False),
     sa.Column("brand_id", sa.String(40), nullable=True),
-    sa.Column("extra", sa.Text, nullable=False, server_default="{}"),  # canonical JSON (revision 2)
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("extra", sa.Text, nullable=False, server_default="{}"),  # canonical JSON (revision 2)
     # sha256 marker: the planner found this exact row converged with its manifest (revision 5, decision D36); "" none
     sa.Column("converged", sa.String(64), nullable=False, server_default=""),
     sa.CheckConstraint("kind IN ('ShopCoupon', 'ProductCoupon')", name="ck_resources_kind"),
