@@ -10,7 +10,8 @@
 # bad-input suites (tests/reliability) and the end-to-end runs (tests/e2e). The rest runs in parallel with
 # pytest-xdist, one test file per worker at a time (--dist loadfile), so a module's served sandbox starts once
 # and each worker has its own PostgreSQL cluster (tests/pg.py). The whole suite runs the slow tests afterwards,
-# in parallel the same way. COUPONCTL_TEST_WORKERS sets the number of workers (default: auto, one per CPU; 0: one
+# in parallel the same way, with one worker more than CPUs (they wait on sandboxes and rate limits). mypy runs beside
+# the first selection. COUPONCTL_TEST_WORKERS sets the number of workers (default: auto, one per CPU; 0: one
 # process, no xdist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,15 +58,36 @@ ensure_browser() {
 ensure_browser
 echo "== ruff"; .venv/bin/ruff check reconciler tests bench
 echo "== ruff format"; .venv/bin/ruff format --check reconciler tests bench
-echo "== mypy"; .venv/bin/mypy
+
+# mypy (one core, ~45 s on a fresh clone) runs beside the first pytest selection; its report follows that selection.
+types_log=$(mktemp)
+.venv/bin/mypy >"$types_log" 2>&1 &
+types_pid=$!
+types_done() {
+  local code=0
+  wait "$types_pid" || code=$?
+  echo "== mypy"
+  cat "$types_log"
+  rm -f "$types_log"
+  return "$code"
+}
 
 workers=${COUPONCTL_TEST_WORKERS:-auto}
 parallel=()
 [ "$workers" = "0" ] || parallel=(-n "$workers" --dist loadfile)
+# The slow tests wait on served sandboxes, rate limits and killed processes much of the time: one worker more than
+# there are CPUs keeps them busy (COUPONCTL_TEST_WORKERS, when set, applies to both selections).
+slow_parallel=("${parallel[@]}")
+if [ "$workers" = "auto" ]; then
+  slow_parallel=(-n "$(( $(nproc 2>/dev/null || echo 1) + 1 ))" --dist loadfile)
+fi
 
 if [ "$quick" = 1 ]; then
   echo "== pytest (quick: not slow, ${workers} workers)"
-  exec .venv/bin/python -m pytest -m "not slow" "${parallel[@]}" "$@"
+  fast=0
+  .venv/bin/python -m pytest -m "not slow" "${parallel[@]}" "$@" || fast=$?
+  types_done
+  exit "$fast"
 fi
 
 # Two selections, so the quick part reports first; both always run. pytest exits 5 when a selection holds no test
@@ -73,8 +95,9 @@ fi
 fast=0 slow=0
 echo "== pytest (not slow, ${workers} workers)"
 .venv/bin/python -m pytest -m "not slow" "${parallel[@]}" "$@" || fast=$?
-echo "== pytest (slow: tests/reliability, tests/e2e; ${workers} workers)"
-.venv/bin/python -m pytest -m slow "${parallel[@]}" "$@" || slow=$?
+types_done
+echo "== pytest (slow: tests/reliability, tests/e2e; ${slow_parallel[1]:-1} workers)"
+.venv/bin/python -m pytest -m slow "${slow_parallel[@]}" "$@" || slow=$?
 for code in "$fast" "$slow"; do
   if [ "$code" -ne 0 ] && [ "$code" -ne 5 ]; then
     exit "$code"
