@@ -84,7 +84,8 @@ def _same_both_ways(
 
 
 def _decoded(settings: Settings) -> tuple[int, int, int]:
-    """(rows decoded, rows in state, markers found) of a no-refresh plan against the stored rows."""
+    """(rows decoded, rows in state, markers found) of a no-refresh plan against the stored rows, the asset map
+    included."""
     from reconciler.commands.plan import with_environment
     from reconciler.manifest import load_manifests
 
@@ -102,6 +103,7 @@ def _decoded(settings: Settings) -> tuple[int, int, int]:
             tool_version="t",
             default_brand_id=default_brand_id(settings),
             environment=settings.env.name,
+            assets={sha: asset.url for sha, asset in store.assets().items()},  # as `couponctl plan` passes them
             unchanged_rows=skip,
         )
         return rows.decoded, len(rows), len(skip.found)
